@@ -1,0 +1,52 @@
+from typing import Any
+
+from allauth.account.adapter import DefaultAccountAdapter
+from django import forms
+from django.conf import settings
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from familles.services import activation_code_find
+
+
+class PortalAccountAdapter(DefaultAccountAdapter):
+    """Nobody signs up (agents create the logins); login errors in our words."""
+
+    error_messages = {
+        **DefaultAccountAdapter.error_messages,
+        # One message whichever of the two was wrong.
+        "username_password_mismatch": _(
+            "The identifier or the password is incorrect. The identifier is "
+            "printed at the bottom of your invoices."
+        ),
+        "too_many_login_attempts": _(
+            "Too many failed attempts. For your security, logging in to this "
+            "account is suspended for a few minutes. Please try again later."
+        ),
+    }
+
+    def is_open_for_signup(self, request: HttpRequest) -> bool:
+        return False
+
+    def authentication_failed(self, request: HttpRequest, **credentials: Any) -> None:
+        """A code that was right but can no longer be used gets its own message,
+        telling how to obtain a new one. Only someone holding the code sees it."""
+        username = credentials.get("username") or ""
+        password = credentials.get("password") or ""
+        code = activation_code_find(username=username, raw_code=password)
+        if code is None:
+            return
+        how = _(
+            "Ask the %(service)s for a new activation code, or reset your "
+            "password by e-mail if you have already chosen one."
+        ) % {"service": settings.PORTAIL_COMMUNE["service"].lower()}
+        if code.used_at is not None:
+            message = _("This activation code has already been used.")
+        elif code.voided_at is not None:
+            message = _("This activation code was replaced by a newer one.")
+        elif code.expires_at <= timezone.now():
+            message = _("This activation code has expired.")
+        else:
+            return
+        raise forms.ValidationError(f"{message} {how}", code="activation_code_unusable")

@@ -1,0 +1,167 @@
+from typing import Any
+
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from familles.letters import credentials_letter_pdf
+from familles.models import ActivationCode, Child, Family, Guardian, User
+from familles.services import activation_code_pending, family_login_create
+
+
+class GuardianInline(admin.StackedInline):
+    model = Guardian
+    extra = 0
+
+
+class ChildInline(admin.TabularInline):
+    model = Child
+    extra = 0
+
+
+class LoginInline(admin.TabularInline):
+    model = User
+    fields = ["username", "is_active", "last_login", "date_joined"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    verbose_name_plural = gettext_lazy("portal logins")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Family)
+class FamilyAdmin(admin.ModelAdmin):
+    list_display = ["identifier", "name", "city", "tariff_bracket", "paperless"]
+    list_filter = ["paperless", "tariff_bracket"]
+    list_select_related = ["tariff_bracket"]
+    search_fields = [
+        "identifier",
+        "name",
+        "guardians__last_name",
+        "guardians__first_name",
+        "guardians__email",
+        "guardians__phone_mobile",
+        "children__last_name",
+        "children__first_name",
+    ]
+    inlines = [GuardianInline, ChildInline, LoginInline]
+    actions = ["issue_activation_codes"]
+    readonly_fields = ["created_at", "paperless_changed_at"]
+
+    def get_urls(self) -> list[Any]:
+        return [
+            path(
+                "<int:pk>/lettre-identifiants/",
+                self.admin_site.admin_view(self.credentials_letter_view),
+                name="familles_family_credentials_letter",
+            ),
+            *super().get_urls(),
+        ]
+
+    @admin.action(
+        description=gettext_lazy("Create the portal login / issue a new activation code"),
+        permissions=["change"],
+    )
+    def issue_activation_codes(
+        self, request: HttpRequest, queryset: QuerySet[Family]
+    ) -> TemplateResponse | None:
+        issued = []
+        for family in queryset:
+            try:
+                result = family_login_create(family=family, agent=request.user)
+            except ValidationError as error:
+                self.message_user(request, f"{family}: {error.messages[0]}", messages.ERROR)
+                continue
+            issued.append((family, result))
+        if not issued:
+            return None
+        return TemplateResponse(
+            request,
+            "admin/familles/activation_codes_issued.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("Activation codes issued"),
+                "issued": issued,
+                "opts": self.model._meta,
+            },
+        )
+
+    def credentials_letter_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        family = get_object_or_404(Family, pk=pk)
+        if not self.has_change_permission(request, family):
+            return HttpResponse(status=403)
+        login = family.logins.filter(is_active=True).first()
+        pending = activation_code_pending(user=login) if login else None
+        if pending is None:
+            self.message_user(
+                request,
+                _(
+                    "This family has no valid activation code to print. Issue a "
+                    "new one with the action « Create the portal login / issue a "
+                    "new activation code »."
+                ),
+                messages.WARNING,
+            )
+            return redirect(reverse("admin:familles_family_change", args=[family.pk]))
+        code, text = pending
+        pdf = credentials_letter_pdf(family=family, code=text, expires_at=code.expires_at)
+        response = HttpResponse(pdf, content_type="application/pdf")
+        response["Content-Disposition"] = (
+            f'inline; filename="identifiants-{family.identifier}.pdf"'
+        )
+        # The letter carries a secret: never keep it in a cache.
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+@admin.register(Guardian)
+class GuardianAdmin(admin.ModelAdmin):
+    list_display = ["last_name", "first_name", "family", "email", "phone_mobile"]
+    list_select_related = ["family"]
+    search_fields = ["last_name", "first_name", "email", "phone_mobile", "family__identifier"]
+    autocomplete_fields = ["family"]
+
+
+@admin.register(Child)
+class ChildAdmin(admin.ModelAdmin):
+    list_display = ["last_name", "first_name", "birth_date", "school", "school_class", "family"]
+    list_select_related = ["family"]
+    list_filter = ["school", "school_class"]
+    search_fields = ["last_name", "first_name", "family__identifier"]
+    autocomplete_fields = ["family"]
+
+
+class ActivationCodeInline(admin.TabularInline):
+    model = ActivationCode
+    fk_name = "user"
+    fields = ["created_at", "expires_at", "used_at", "voided_at", "created_by"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(User)
+class PortalUserAdmin(UserAdmin):
+    list_display = ["username", "family", "email", "is_staff", "is_active", "last_login"]
+    list_filter = ["is_staff", "is_active", "groups"]
+    list_select_related = ["family"]
+    search_fields = ["username", "email", "family__identifier", "family__name"]
+    autocomplete_fields = ["family"]
+    fieldsets = [
+        *UserAdmin.fieldsets,
+        (gettext_lazy("Family"), {"fields": ["family"]}),
+    ]
+    inlines = [ActivationCodeInline]

@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class FamillesConfig(AppConfig):
+    name = "familles"
+    verbose_name = _("Families")
+
+    def ready(self) -> None:
+        from familles import signals  # noqa: F401  (connects the receivers)

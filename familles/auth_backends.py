@@ -1,0 +1,42 @@
+from typing import Any
+
+from django.contrib.auth.backends import BaseBackend
+from django.http import HttpRequest
+from django.utils import timezone
+
+from familles.models import User
+from familles.services import activation_code_find
+
+
+class ActivationCodeBackend(BaseBackend):
+    """Logs a family in with its identifier and a valid activation code.
+
+    The session that results can only choose a personal password
+    (ActivationRequiredMiddleware): the user object carries the code's id to the
+    `user_logged_in` receiver, which marks the session.
+    """
+
+    def authenticate(
+        self,
+        request: HttpRequest | None,
+        username: str | None = None,
+        password: str | None = None,
+        **kwargs: Any,
+    ) -> User | None:
+        if not username or not password:
+            return None
+        code = activation_code_find(username=username, raw_code=password)
+        if code is None or not code.is_usable(timezone.now()):
+            return None
+        user = code.user
+        if not user.is_active:
+            return None
+        user.activation_code_id = code.pk  # type: ignore[attr-defined]
+        return user
+
+    def get_user(self, user_id: int) -> User | None:
+        try:
+            user = User.objects.get(pk=user_id)
+        except User.DoesNotExist:
+            return None
+        return user if user.is_active else None

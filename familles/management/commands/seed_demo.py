@@ -1,0 +1,198 @@
+"""Demo data: about 30 families of Petit-Bourg, tariff brackets, one
+administrator and one canteen agent. Running it again changes nothing."""
+
+import datetime
+import random
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from allauth.account.models import EmailAddress
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.models import Permission
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
+
+from factures.models import TariffBracket
+from familles.models import Child, Family, Guardian, User
+from familles.services import activation_code_pending, family_login_create
+
+FAMILY_COUNT = 30
+DEMO_FAMILY_PASSWORD = "cantine-demo-2026"
+DEMO_STAFF_PASSWORDS = {"admin": "admin-demo-2026", "agent": "agent-demo-2026"}
+
+BRACKETS = [
+    ("A", "Tranche A", Decimal("0"), Decimal("450.00")),
+    ("B", "Tranche B", Decimal("450.01"), Decimal("800.00")),
+    ("C", "Tranche C", Decimal("800.01"), Decimal("1200.00")),
+    ("D", "Tranche D", Decimal("1200.01"), None),
+]
+LAST_NAMES = [
+    "Jacoby", "Nelson", "Bélénus", "Ramassamy", "Dorville", "Cabrion", "Lollia",
+    "Théophile", "Mirre", "Numa", "Pierre-Louis", "Zami", "Coco", "Bajazet",
+    "Sainte-Rose", "Calixte", "Désir", "Anselme", "Moëllon", "Halley",
+    "Valentin", "Ferdinand", "Boisrond", "Jean-Baptiste", "Matou", "Sylvestre",
+    "Armougom", "Clairville", "Loyson", "Ribal",
+]
+FIRST_NAMES_ADULT = [
+    "Marie", "Josiane", "Fabienne", "Nadège", "Sandrine", "Murielle", "Cindy",
+    "Jean", "Frantz", "Patrick", "Ludovic", "Harry", "Thierry", "Steeve",
+]
+FIRST_NAMES_CHILD = [
+    "Kenzo", "Inaya", "Noam", "Maëlys", "Timéo", "Kaïs", "Léana", "Ethan",
+    "Jade", "Lyam", "Naïa", "Enzo", "Shana", "Mathis", "Kelya", "Nolan",
+]
+SCHOOLS = [
+    ("École primaire Bourg", ["CP", "CE1", "CE2", "CM1", "CM2"]),
+    ("École maternelle Arnouville", ["PS", "MS", "GS"]),
+    ("École primaire Prise d'Eau", ["CP", "CE1", "CE2", "CM1", "CM2"]),
+    ("École primaire Montebello", ["CP", "CE1", "CE2", "CM1", "CM2"]),
+]
+STREETS = [
+    "rue Schoelcher", "chemin de Barbotteau", "route de Prise d'Eau",
+    "lotissement Cocoyer", "rue de la Mairie", "résidence Les Palmiers",
+    "chemin de Vernou", "route de Montebello",
+]
+
+
+class Command(BaseCommand):
+    help = "Load the demo data (idempotent) and print the demo logins."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--allow-without-debug",
+            action="store_true",
+            help="Load even with DEBUG off (never on a production database).",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if not settings.DEBUG and not options["allow_without_debug"]:
+            raise CommandError(
+                "seed_demo loads fake families and known passwords: it runs only "
+                "with DJANGO_DEBUG=1 (or --allow-without-debug on a scratch database)."
+            )
+        with transaction.atomic():
+            brackets = self.seed_brackets()
+            families = self.seed_families(brackets)
+            self.seed_staff()
+            self.seed_family_logins(families)
+        self.print_logins(families)
+
+    def seed_brackets(self) -> list[TariffBracket]:
+        return [
+            TariffBracket.objects.get_or_create(
+                code=code, defaults={"label": label, "qf_min": qf_min, "qf_max": qf_max}
+            )[0]
+            for code, label, qf_min, qf_max in BRACKETS
+        ]
+
+    def seed_families(self, brackets: list[TariffBracket]) -> list[Family]:
+        families = []
+        for number in range(1, FAMILY_COUNT + 1):
+            rng = random.Random(number)  # noqa: S311 - demo data, not secrets
+            identifier = f"{settings.FAMILY_IDENTIFIER_PREFIX}-{number:06d}"
+            last_name = LAST_NAMES[(number - 1) % len(LAST_NAMES)]
+            qf = Decimal(rng.randrange(200, 1600))
+            bracket = next(
+                b for b in brackets if b.qf_max is None or qf <= b.qf_max
+            )
+            family, created = Family.objects.get_or_create(
+                identifier=identifier,
+                defaults={
+                    "name": last_name,
+                    "address_line1": f"{rng.randrange(1, 90)} {rng.choice(STREETS)}",
+                    "postal_code": "97170",
+                    "city": "Petit-Bourg",
+                    "quotient_familial": qf,
+                    "tariff_bracket": bracket,
+                    "paperless": number % 3 == 0,
+                },
+            )
+            families.append(family)
+            if not created:
+                continue
+            for index in range(1 if number % 4 == 0 else 2):
+                first = rng.choice(FIRST_NAMES_ADULT)
+                slug = f"{first}.{last_name}".lower().replace(" ", "").replace("ë", "e")
+                slug = slug.replace("é", "e").replace("è", "e").replace("ï", "i")
+                Guardian.objects.create(
+                    family=family,
+                    first_name=first,
+                    last_name=last_name,
+                    # Every third family has no e-mail: it cannot reset by mail.
+                    email="" if number % 3 == 1 else f"{slug}{index}@example.org",
+                    phone_mobile=f"+590690{rng.randrange(100000, 999999)}",
+                    phone_home=f"+590590{rng.randrange(100000, 999999)}" if index == 0 else "",
+                )
+            for _ in range(rng.randrange(1, 4)):
+                school, classes = rng.choice(SCHOOLS)
+                Child.objects.create(
+                    family=family,
+                    first_name=rng.choice(FIRST_NAMES_CHILD),
+                    last_name=last_name,
+                    birth_date=datetime.date(rng.randrange(2014, 2023), rng.randrange(1, 13), rng.randrange(1, 29)),
+                    school=school,
+                    school_class=rng.choice(classes),
+                )
+        return families
+
+    def seed_staff(self) -> None:
+        admin, created = User.objects.get_or_create(
+            username="admin",
+            defaults={"is_staff": True, "is_superuser": True, "first_name": "Administrateur"},
+        )
+        if created:
+            admin.set_password(DEMO_STAFF_PASSWORDS["admin"])
+            admin.save()
+        agent, created = User.objects.get_or_create(
+            username="agent",
+            defaults={"is_staff": True, "first_name": "Agent", "last_name": "Restauration"},
+        )
+        if created:
+            agent.set_password(DEMO_STAFF_PASSWORDS["agent"])
+            agent.save()
+            agent.user_permissions.set(
+                Permission.objects.filter(
+                    content_type__app_label="familles",
+                    content_type__model__in=["family", "guardian", "child", "user"],
+                ).exclude(codename__startswith="delete_")
+            )
+
+    def seed_family_logins(self, families: list[Family]) -> None:
+        # All but the last family activated their login long ago: they log in
+        # with the demo password (hashed once, shared, to keep seeding quick).
+        password_hash = make_password(DEMO_FAMILY_PASSWORD)
+        for family in families[:-1]:
+            if not family.logins.exists():
+                guardian = family.guardians.exclude(email="").first()
+                user = User.objects.create(
+                    username=family.identifier,
+                    family=family,
+                    password=password_hash,
+                    email=guardian.email if guardian else "",
+                )
+                if user.email:
+                    EmailAddress.objects.create(
+                        user=user, email=user.email, verified=True, primary=True
+                    )
+        # The last family has not activated its login yet: it has only a code.
+        last = families[-1]
+        if not last.logins.exists():
+            family_login_create(family=last, agent=User.objects.get(username="admin"))
+
+    def print_logins(self, families: list[Family]) -> None:
+        last = families[-1]
+        pending = activation_code_pending(user=last.logins.get())
+        code = pending[1] if pending else "(expired: issue a new one in the admin)"
+        self.stdout.write(
+            self.style.SUCCESS("Demo data ready.")
+            + f"""
+  Families ({families[0].identifier} … {families[-2].identifier}): password {DEMO_FAMILY_PASSWORD}
+  First login of {last.identifier}: activation code {code}
+  Administrator: admin / {DEMO_STAFF_PASSWORDS['admin']}
+  Canteen agent: agent / {DEMO_STAFF_PASSWORDS['agent']}
+  Staff log in on the same page, then reach /admin/. In the demo (DEBUG on)
+  the second factor is off; in production (PORTAIL_STAFF_REQUIRE_2FA, on
+  by default) staff must set up an authenticator app (TOTP) first.
+"""
+        )

@@ -1,0 +1,100 @@
+"""Session rules that apply to every page."""
+
+import time
+from collections.abc import Callable
+
+from allauth.account.authentication import get_authentication_records
+from allauth.mfa.models import Authenticator
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+
+SESSION_STARTED_AT = "portail_started_at"
+SESSION_LAST_SEEN_AT = "portail_last_seen_at"
+SESSION_ACTIVATION_CODE = "portail_activation_code_id"
+
+
+class SessionLifetimeMiddleware:
+    """Ends a logged-in session after `SESSION_INACTIVITY_TIMEOUT` seconds
+    without a request, and in any case `SESSION_ABSOLUTE_LIFETIME` seconds after
+    the login."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.user.is_authenticated:
+            now = time.time()
+            started = request.session.get(SESSION_STARTED_AT, now)
+            last_seen = request.session.get(SESSION_LAST_SEEN_AT, now)
+            if (
+                now - last_seen > settings.SESSION_INACTIVITY_TIMEOUT
+                or now - started > settings.SESSION_ABSOLUTE_LIFETIME
+            ):
+                logout(request)
+                messages.info(
+                    request,
+                    _("Your session has ended. Please log in again."),
+                )
+                query = urlencode({"next": request.get_full_path()})
+                return redirect(f"{reverse(settings.LOGIN_URL)}?{query}")
+            request.session.setdefault(SESSION_STARTED_AT, now)
+            request.session[SESSION_LAST_SEEN_AT] = now
+        return self.get_response(request)
+
+
+class ActivationRequiredMiddleware:
+    """A session opened with an activation code can only choose a password
+    (or log out) until it has done so."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.user.is_authenticated and request.session.get(SESSION_ACTIVATION_CODE):
+            allowed = {reverse("familles:activation"), reverse("account_logout")}
+            if request.path not in allowed:
+                return redirect("familles:activation")
+        return self.get_response(request)
+
+
+class StaffSecondFactorMiddleware:
+    """With STAFF_REQUIRE_SECOND_FACTOR on, the admin is reached only by staff
+    whose session passed a TOTP check: staff without an authenticator are sent
+    to set one up, the others to confirm a code."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if (
+            settings.STAFF_REQUIRE_SECOND_FACTOR
+            and request.path.startswith(reverse("admin:index"))
+            and request.user.is_authenticated
+            and request.user.is_staff
+            and not has_passed_second_factor(request)
+        ):
+            query = urlencode({"next": request.get_full_path()})
+            if not Authenticator.objects.filter(
+                user=request.user, type=Authenticator.Type.TOTP
+            ).exists():
+                messages.warning(
+                    request,
+                    _(
+                        "Staff must use two-factor authentication. Set up an "
+                        "authenticator app to reach the administration."
+                    ),
+                )
+                return redirect(f"{reverse('mfa_activate_totp')}?{query}")
+            return redirect(f"{reverse('mfa_reauthenticate')}?{query}")
+        return self.get_response(request)
+
+
+def has_passed_second_factor(request: HttpRequest) -> bool:
+    records = get_authentication_records(request, request.user)
+    return any(record.get("method") == "mfa" for record in records)

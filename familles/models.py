@@ -1,0 +1,205 @@
+from __future__ import annotations
+
+import datetime
+
+from django.conf import settings
+from django.contrib.auth.hashers import check_password
+from django.contrib.auth.models import AbstractUser
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from phonenumber_field.modelfields import PhoneNumberField
+
+identifier_validator = RegexValidator(
+    r"^[A-Z]{2,5}-\d{6}$",
+    _("A family identifier is a prefix, a dash and six digits, e.g. PB-004217."),
+)
+
+
+class Family(models.Model):
+    """A household: the unit that is invoiced, pays and logs in."""
+
+    identifier = models.CharField(
+        _("family identifier"),
+        max_length=12,
+        unique=True,
+        validators=[identifier_validator],
+        help_text=_("Printed at the bottom of every invoice; it is the login."),
+    )
+    name = models.CharField(_("family name"), max_length=150)
+    address_line1 = models.CharField(_("address"), max_length=200)
+    address_line2 = models.CharField(_("address (continued)"), max_length=200, blank=True)
+    postal_code = models.CharField(_("postal code"), max_length=10)
+    city = models.CharField(_("city"), max_length=100)
+    quotient_familial = models.DecimalField(
+        _("quotient familial"),
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text=_("Monthly income divided by the number of shares (CAF)."),
+    )
+    tariff_bracket = models.ForeignKey(
+        "factures.TariffBracket",
+        verbose_name=_("tariff bracket"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="families",
+    )
+    paperless = models.BooleanField(_("paperless invoices"), default=False)
+    paperless_changed_at = models.DateTimeField(
+        _("paperless choice made on"), null=True, blank=True
+    )
+    created_at = models.DateTimeField(_("created on"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("family")
+        verbose_name_plural = _("families")
+        ordering = ["identifier"]
+
+    def __str__(self) -> str:
+        return f"{self.identifier} – {self.name}"
+
+    @property
+    def postal_address(self) -> str:
+        lines = [self.address_line1, self.address_line2, f"{self.postal_code} {self.city}"]
+        return "\n".join(line for line in lines if line.strip())
+
+
+class Guardian(models.Model):
+    """A *responsable*: a parent or guardian of the family's children."""
+
+    family = models.ForeignKey(
+        Family, verbose_name=_("family"), on_delete=models.PROTECT, related_name="guardians"
+    )
+    first_name = models.CharField(_("first name"), max_length=100)
+    last_name = models.CharField(_("last name"), max_length=100)
+    email = models.EmailField(_("e-mail address"), blank=True)
+    phone_mobile = PhoneNumberField(_("mobile phone"), blank=True)
+    phone_home = PhoneNumberField(_("home phone"), blank=True)
+    phone_work = PhoneNumberField(_("work phone"), blank=True)
+
+    class Meta:
+        verbose_name = _("guardian")
+        verbose_name_plural = _("guardians")
+        ordering = ["family", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+
+class Child(models.Model):
+    family = models.ForeignKey(
+        Family, verbose_name=_("family"), on_delete=models.PROTECT, related_name="children"
+    )
+    first_name = models.CharField(_("first name"), max_length=100)
+    last_name = models.CharField(_("last name"), max_length=100)
+    birth_date = models.DateField(_("birth date"))
+    school = models.CharField(_("school"), max_length=150, blank=True)
+    school_class = models.CharField(_("class"), max_length=50, blank=True)
+
+    class Meta:
+        verbose_name = _("child")
+        verbose_name_plural = _("children")
+        ordering = ["family", "birth_date", "first_name"]
+
+    def __str__(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+
+class User(AbstractUser):
+    """A login. Parents' logins belong to a family (normally one, several while
+    duplicates wait to be merged) and use the family identifier as username;
+    staff logins belong to no family."""
+
+    family = models.ForeignKey(
+        Family,
+        verbose_name=_("family"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="logins",
+    )
+
+    class Meta(AbstractUser.Meta):
+        verbose_name = _("login")
+        verbose_name_plural = _("logins")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(family__isnull=True) | models.Q(is_staff=False),
+                name="user_staff_has_no_family",
+            )
+        ]
+
+    @property
+    def is_parent(self) -> bool:
+        return self.family_id is not None and not self.is_staff
+
+
+class ActivationCodeQuerySet(models.QuerySet["ActivationCode"]):
+    def open(self) -> ActivationCodeQuerySet:
+        """Codes neither used nor voided (they may have expired)."""
+        return self.filter(used_at__isnull=True, voided_at__isnull=True)
+
+
+class ActivationCode(models.Model):
+    """A login's first password: random, single use, with an expiry date.
+
+    The code is kept twice: hashed, to check it at login, and encrypted
+    (`familles.crypto`), so that documents printed while it is valid
+    (credentials letter, invoices) can carry it. The encrypted copy is erased
+    as soon as the code is used, voided by a newer one, or found expired.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("login"),
+        on_delete=models.CASCADE,
+        related_name="activation_codes",
+    )
+    code_hash = models.CharField(max_length=256)
+    code_encrypted = models.TextField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(_("issued on"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires on"))
+    used_at = models.DateTimeField(_("used on"), null=True, blank=True)
+    voided_at = models.DateTimeField(_("voided on"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("issued by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    objects = ActivationCodeQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("activation code")
+        verbose_name_plural = _("activation codes")
+        ordering = ["-created_at"]
+        constraints = [
+            # Issuing a new code voids the previous one: one open code a login.
+            models.UniqueConstraint(
+                fields=["user"],
+                condition=models.Q(used_at__isnull=True, voided_at__isnull=True),
+                name="activationcode_one_open_per_user",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} – {self.created_at:%Y-%m-%d}"
+
+    def matches(self, raw_code: str) -> bool:
+        return check_password(normalize_code(raw_code), self.code_hash)
+
+    def is_usable(self, now: datetime.datetime) -> bool:
+        return self.used_at is None and self.voided_at is None and now < self.expires_at
+
+
+def normalize_code(raw_code: str) -> str:
+    """Codes are printed in groups (ABCD-EFGH-JKLM); typed with or without the
+    dashes or spaces, in any case."""
+    return "".join(ch for ch in raw_code.upper() if ch.isalnum())

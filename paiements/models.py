@@ -1,0 +1,1 @@
+# Payments (rules, card and desk payments) arrive with the payments issue.

@@ -1,0 +1,23 @@
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from familles.access import family_required
+from familles.models import Family
+
+
+@family_required
+def home(request: HttpRequest, *, family: Family) -> HttpResponse:
+    return render(
+        request,
+        "portail/home.html",
+        {"family": family, "children": family.children.all()},
+    )
+
+
+def help_page(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "portail/help.html",
+        {"activation_days": settings.ACTIVATION_CODE_VALID_DAYS},
+    )
