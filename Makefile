@@ -49,8 +49,8 @@ lock: install
 
 # Update and compile the French catalogue (needs GNU gettext).
 messages: install
-	$(BIN)/python manage.py makemessages --locale fr --ignore '.venv/*' --ignore 'var/*'
-	$(BIN)/python manage.py compilemessages --locale fr --ignore '.venv/*'
+	DJANGO_DEBUG=1 $(BIN)/python manage.py makemessages --locale fr --ignore '.venv/*' --ignore 'var/*'
+	DJANGO_DEBUG=1 $(BIN)/python manage.py compilemessages --locale fr --ignore '.venv/*'
 
 clean:
 	rm -rf $(VENV) var/staticfiles .pytest_cache .ruff_cache

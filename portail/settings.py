@@ -177,6 +177,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+if TESTING:
+    # Hashing cost is not what the suite tests; PBKDF2 would dominate its time.
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "home"
 ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
@@ -215,7 +219,7 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", not DEBUG)
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", not (DEBUG or TESTING))
 SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https")
     if env_bool("DJANGO_BEHIND_HTTPS_PROXY", False)
@@ -262,15 +266,26 @@ DEFAULT_FROM_EMAIL = env_str(
 )
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 if DEBUG:
-    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
-    EMAIL_FILE_PATH = VAR_DIR / "mail"
+    MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+            "OPTIONS": {"file_path": str(VAR_DIR / "mail")},
+        }
+    }
 else:
-    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    EMAIL_HOST = env_str("DJANGO_EMAIL_HOST", "localhost")
-    EMAIL_PORT = env_int("DJANGO_EMAIL_PORT", 25)
-    EMAIL_HOST_USER = env_str("DJANGO_EMAIL_USER", "")
-    EMAIL_HOST_PASSWORD = env_str("DJANGO_EMAIL_PASSWORD", "")
-    EMAIL_USE_TLS = env_bool("DJANGO_EMAIL_TLS", False)
+    MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {
+                "host": env_str("DJANGO_EMAIL_HOST", "localhost"),
+                "port": env_int("DJANGO_EMAIL_PORT", 25),
+                "username": env_str("DJANGO_EMAIL_USER", ""),
+                "password": env_str("DJANGO_EMAIL_PASSWORD", ""),
+                "use_tls": env_bool("DJANGO_EMAIL_TLS", False),
+                "timeout": 20,
+            },
+        }
+    }
 
 LOGGING = {
     "version": 1,

@@ -1,0 +1,77 @@
+import os
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+
+from tests.factories import (
+    ChildFactory,
+    FamilyFactory,
+    GuardianFactory,
+    ParentFactory,
+    StaffFactory,
+)
+
+# In CI's PostgreSQL run this is set: a test that needs PostgreSQL then fails
+# instead of being skipped, so locking tests can never be skipped silently.
+REQUIRE_POSTGRES = os.environ.get("PORTAIL_REQUIRE_POSTGRES") == "1"
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("postgres") is None:
+        return
+    if connection.vendor != "postgresql":
+        if REQUIRE_POSTGRES:
+            pytest.fail("This test needs PostgreSQL (DATABASE_URL=postgres://...).")
+        pytest.skip("needs PostgreSQL: run with DATABASE_URL=postgres://...")
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache() -> None:
+    # The failed-login counters live in the cache: each test starts at zero.
+    cache.clear()
+
+
+@pytest.fixture
+def family(db):  # noqa: ANN001, ANN201
+    family = FamilyFactory(name="Dorville")
+    GuardianFactory(family=family, first_name="Josiane", email="josiane@example.org")
+    ChildFactory(family=family, first_name="Kenzo")
+    ChildFactory(family=family, first_name="Inaya")
+    return family
+
+
+@pytest.fixture
+def parent(family):  # noqa: ANN001, ANN201
+    return ParentFactory(family=family, email="josiane@example.org")
+
+
+@pytest.fixture
+def other_family(db):  # noqa: ANN001, ANN201
+    family = FamilyFactory(name="Ramassamy")
+    GuardianFactory(family=family, first_name="Frantz", email="frantz@example.org")
+    ChildFactory(family=family, first_name="Noam")
+    return family
+
+
+@pytest.fixture
+def other_parent(other_family):  # noqa: ANN001, ANN201
+    return ParentFactory(family=other_family)
+
+
+@pytest.fixture
+def staff(db):  # noqa: ANN001, ANN201
+    return StaffFactory(is_superuser=True)
+
+
+STAFF_PASSWORD = "mot de passe agent 2026"
+
+
+@pytest.fixture
+def staff_client(client, staff):  # noqa: ANN001, ANN201
+    """A client logged in as a superuser who passed the second factor."""
+    from tests.helpers import give_totp, staff_login_with_totp
+
+    response = staff_login_with_totp(client, staff, STAFF_PASSWORD, give_totp(staff))
+    assert response.status_code == 302
+    return client

@@ -1,0 +1,40 @@
+from django.test import Client
+from django.urls import reverse
+
+
+def login(client: Client, identifier: str, password: str, **extra: str):  # noqa: ANN201
+    """Post the portal's login form as a browser would."""
+    return client.post(
+        reverse("account_login"), {"login": identifier, "password": password}, **extra
+    )
+
+
+def error_text(response) -> str:  # noqa: ANN001
+    form = response.context["form"]
+    return " ".join(str(e) for errors in form.errors.values() for e in errors)
+
+
+def totp_now(secret: str) -> str:
+    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
+    from allauth.mfa.totp.internal.auth import app_settings as mfa_settings
+
+    import time
+
+    return format_hotp_value(hotp_value(secret, int(time.time()) // mfa_settings.TOTP_PERIOD))
+
+
+def give_totp(user) -> str:  # noqa: ANN001
+    """Set up a TOTP authenticator for `user`; returns its secret."""
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+    secret = generate_totp_secret()
+    TOTP.activate(user, secret)
+    return secret
+
+
+def staff_login_with_totp(client: Client, user, password: str, secret: str):  # noqa: ANN001, ANN201
+    """The staff journey: password, then the authenticator's code."""
+    first = login(client, user.username, password)
+    assert first.status_code == 302, first
+    assert first.url.startswith(reverse("mfa_authenticate")), first.url
+    return client.post(reverse("mfa_authenticate"), {"code": totp_now(secret)})
