@@ -27,9 +27,15 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _clear_cache() -> None:
-    # The failed-login counters live in the cache: each test starts at zero.
-    cache.clear()
+def _clear_cache(request: pytest.FixtureRequest) -> None:
+    # The failed-login counters live in the cache (a database table by
+    # default): each test that uses the database starts at zero.
+    uses_db = request.node.get_closest_marker("django_db") or {
+        "db",
+        "transactional_db",
+    } & set(request.fixturenames)
+    if uses_db:
+        cache.clear()
 
 
 @pytest.fixture

@@ -1,0 +1,57 @@
+import datetime
+
+import pytest
+import time_machine
+from django.urls import reverse
+
+from tests.factories import PARENT_PASSWORD
+from tests.helpers import login
+
+pytestmark = pytest.mark.django_db
+
+
+def test_session_key_changes_at_login(client, parent):
+    client.get(reverse("account_login"))
+    client.session.save()
+    before = client.session.session_key
+    client.cookies["sessionid"] = before
+
+    login(client, parent.family.identifier, PARENT_PASSWORD)
+
+    after = client.cookies["sessionid"].value
+    assert before and after
+    assert before != after
+
+
+def test_thirty_minutes_without_activity_end_the_session(client, parent):
+    with time_machine.travel("2026-11-10 08:00 -04:00", tick=False) as traveller:
+        login(client, parent.family.identifier, PARENT_PASSWORD)
+        traveller.shift(datetime.timedelta(minutes=29))
+        assert client.get(reverse("home")).status_code == 200
+
+        traveller.shift(datetime.timedelta(minutes=31))
+        response = client.get(reverse("familles:dossier"))
+
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("account_login"))
+    assert "_auth_user_id" not in client.session
+
+
+def test_an_active_session_still_ends_after_twelve_hours(client, parent):
+    with time_machine.travel("2026-11-10 07:00 -04:00", tick=False) as traveller:
+        login(client, parent.family.identifier, PARENT_PASSWORD)
+        for _ in range(11 * 3):  # a request every 20 minutes for 11 hours
+            traveller.shift(datetime.timedelta(minutes=20))
+            assert client.get(reverse("home")).status_code == 200
+        traveller.shift(datetime.timedelta(minutes=61))
+        response = client.get(reverse("home"))
+
+    assert response.status_code == 302
+    assert "_auth_user_id" not in client.session
+
+
+def test_cookies_are_secure_outside_debug(settings):
+    assert settings.DEBUG is False
+    assert settings.SESSION_COOKIE_SECURE is True
+    assert settings.CSRF_COOKIE_SECURE is True
+    assert settings.SESSION_COOKIE_HTTPONLY is True

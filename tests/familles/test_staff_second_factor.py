@@ -1,0 +1,76 @@
+import pytest
+from allauth.mfa.models import Authenticator
+from django.urls import reverse
+
+from tests.conftest import STAFF_PASSWORD
+from tests.helpers import give_totp, login, staff_login_with_totp
+
+pytestmark = pytest.mark.django_db
+
+
+def test_second_factor_is_required_by_default_outside_debug(settings):
+    assert settings.DEBUG is False
+    assert settings.STAFF_REQUIRE_SECOND_FACTOR is True
+
+
+def test_staff_without_authenticator_are_sent_to_set_one_up(client, staff):
+    login(client, staff.username, STAFF_PASSWORD)
+
+    response = client.get(reverse("admin:index"))
+
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("mfa_activate_totp"))
+
+
+def test_password_alone_does_not_open_the_admin(client, staff):
+    give_totp(staff)
+
+    first = login(client, staff.username, STAFF_PASSWORD)
+
+    assert first.url.startswith(reverse("mfa_authenticate"))
+    assert "_auth_user_id" not in client.session
+    assert client.get(reverse("admin:index")).status_code == 302
+
+
+def test_wrong_code_does_not_open_the_admin(client, staff):
+    give_totp(staff)
+    login(client, staff.username, STAFF_PASSWORD)
+
+    client.post(reverse("mfa_authenticate"), {"code": "000000"})
+
+    assert "_auth_user_id" not in client.session
+
+
+def test_password_and_code_open_the_admin(client, staff):
+    secret = give_totp(staff)
+
+    response = staff_login_with_totp(client, staff, STAFF_PASSWORD, secret)
+
+    assert response.status_code == 302
+    assert client.get(reverse("admin:index")).status_code == 200
+
+
+def test_session_without_second_factor_is_asked_for_a_code(client, staff):
+    give_totp(staff)
+    client.force_login(staff)
+
+    response = client.get(reverse("admin:index"))
+
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("mfa_reauthenticate"))
+
+
+def test_switch_off_lets_staff_in_with_a_password(client, staff, settings):
+    settings.STAFF_REQUIRE_SECOND_FACTOR = False
+    login(client, staff.username, STAFF_PASSWORD)
+
+    assert client.get(reverse("admin:index")).status_code == 200
+    assert not Authenticator.objects.filter(user=staff).exists()
+
+
+def test_parents_never_reach_the_admin(client, parent):
+    client.force_login(parent)
+
+    response = client.get(reverse("admin:index"), follow=True)
+
+    assert response.status_code == 403
