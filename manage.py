@@ -6,7 +6,7 @@ import sys
 
 
 def main() -> None:
-    if sys.version_info < (3, 12):
+    if sys.version_info < (3, 12):  # noqa: UP036 - says why, instead of a SyntaxError
         sys.exit(
             "Portail Familles needs Python 3.12 or newer; this is Python "
             f"{sys.version.split()[0]}."

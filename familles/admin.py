@@ -69,7 +69,9 @@ class FamilyAdmin(admin.ModelAdmin):
         ]
 
     @admin.action(
-        description=gettext_lazy("Create the portal login / issue a new activation code"),
+        description=gettext_lazy(
+            "Create the portal login / issue a new activation code"
+        ),
         permissions=["change"],
     )
     def issue_activation_codes(
@@ -80,7 +82,9 @@ class FamilyAdmin(admin.ModelAdmin):
             try:
                 result = family_login_create(family=family, agent=request.user)
             except ValidationError as error:
-                self.message_user(request, f"{family}: {error.messages[0]}", messages.ERROR)
+                self.message_user(
+                    request, f"{family}: {error.messages[0]}", messages.ERROR
+                )
                 continue
             issued.append((family, result))
         if not issued:
@@ -114,7 +118,9 @@ class FamilyAdmin(admin.ModelAdmin):
             )
             return redirect(reverse("admin:familles_family_change", args=[family.pk]))
         code, text = pending
-        pdf = credentials_letter_pdf(family=family, code=text, expires_at=code.expires_at)
+        pdf = credentials_letter_pdf(
+            family=family, code=text, expires_at=code.expires_at
+        )
         response = HttpResponse(pdf, content_type="application/pdf")
         response["Content-Disposition"] = (
             f'inline; filename="identifiants-{family.identifier}.pdf"'
@@ -128,13 +134,26 @@ class FamilyAdmin(admin.ModelAdmin):
 class GuardianAdmin(admin.ModelAdmin):
     list_display = ["last_name", "first_name", "family", "email", "phone_mobile"]
     list_select_related = ["family"]
-    search_fields = ["last_name", "first_name", "email", "phone_mobile", "family__identifier"]
+    search_fields = [
+        "last_name",
+        "first_name",
+        "email",
+        "phone_mobile",
+        "family__identifier",
+    ]
     autocomplete_fields = ["family"]
 
 
 @admin.register(Child)
 class ChildAdmin(admin.ModelAdmin):
-    list_display = ["last_name", "first_name", "birth_date", "school", "school_class", "family"]
+    list_display = [
+        "last_name",
+        "first_name",
+        "birth_date",
+        "school",
+        "school_class",
+        "family",
+    ]
     list_select_related = ["family"]
     list_filter = ["school", "school_class"]
     search_fields = ["last_name", "first_name", "family__identifier"]
@@ -155,7 +174,14 @@ class ActivationCodeInline(admin.TabularInline):
 
 @admin.register(User)
 class PortalUserAdmin(UserAdmin):
-    list_display = ["username", "family", "email", "is_staff", "is_active", "last_login"]
+    list_display = [
+        "username",
+        "family",
+        "email",
+        "is_staff",
+        "is_active",
+        "last_login",
+    ]
     list_filter = ["is_staff", "is_active", "groups"]
     list_select_related = ["family"]
     search_fields = ["username", "email", "family__identifier", "family__name"]

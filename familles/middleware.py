@@ -56,7 +56,9 @@ class ActivationRequiredMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.user.is_authenticated and request.session.get(SESSION_ACTIVATION_CODE):
+        if request.user.is_authenticated and request.session.get(
+            SESSION_ACTIVATION_CODE
+        ):
             allowed = {reverse("familles:activation"), reverse("account_logout")}
             if request.path not in allowed:
                 return redirect("familles:activation")

@@ -29,7 +29,9 @@ class Family(models.Model):
     )
     name = models.CharField(_("family name"), max_length=150)
     address_line1 = models.CharField(_("address"), max_length=200)
-    address_line2 = models.CharField(_("address (continued)"), max_length=200, blank=True)
+    address_line2 = models.CharField(
+        _("address (continued)"), max_length=200, blank=True
+    )
     postal_code = models.CharField(_("postal code"), max_length=10)
     city = models.CharField(_("city"), max_length=100)
     quotient_familial = models.DecimalField(
@@ -64,7 +66,11 @@ class Family(models.Model):
 
     @property
     def postal_address(self) -> str:
-        lines = [self.address_line1, self.address_line2, f"{self.postal_code} {self.city}"]
+        lines = [
+            self.address_line1,
+            self.address_line2,
+            f"{self.postal_code} {self.city}",
+        ]
         return "\n".join(line for line in lines if line.strip())
 
 
@@ -72,7 +78,10 @@ class Guardian(models.Model):
     """A *responsable*: a parent or guardian of the family's children."""
 
     family = models.ForeignKey(
-        Family, verbose_name=_("family"), on_delete=models.PROTECT, related_name="guardians"
+        Family,
+        verbose_name=_("family"),
+        on_delete=models.PROTECT,
+        related_name="guardians",
     )
     first_name = models.CharField(_("first name"), max_length=100)
     last_name = models.CharField(_("last name"), max_length=100)
@@ -92,7 +101,10 @@ class Guardian(models.Model):
 
 class Child(models.Model):
     family = models.ForeignKey(
-        Family, verbose_name=_("family"), on_delete=models.PROTECT, related_name="children"
+        Family,
+        verbose_name=_("family"),
+        on_delete=models.PROTECT,
+        related_name="children",
     )
     first_name = models.CharField(_("first name"), max_length=100)
     last_name = models.CharField(_("last name"), max_length=100)

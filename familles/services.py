@@ -7,6 +7,7 @@ import datetime
 import secrets
 from dataclasses import dataclass
 
+from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
@@ -14,7 +15,6 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from allauth.account.models import EmailAddress
 from familles import crypto
 from familles.models import ActivationCode, Family, User, normalize_code
 
@@ -117,9 +117,9 @@ def activation_complete(
     now = now or timezone.now()
     with transaction.atomic():
         locked = User.objects.select_for_update().get(pk=user.pk)
-        ActivationCode.objects.filter(pk=code_id, user=locked, used_at__isnull=True).update(
-            used_at=now, code_encrypted=None
-        )
+        ActivationCode.objects.filter(
+            pk=code_id, user=locked, used_at__isnull=True
+        ).update(used_at=now, code_encrypted=None)
         locked.set_password(password)
         locked.save(update_fields=["password"])
     user.password = locked.password
@@ -139,7 +139,9 @@ def activation_code_find(*, username: str, raw_code: str) -> ActivationCode | No
     """The code of this login that `raw_code` matches, whatever its state."""
     if not normalize_code(raw_code):
         return None
-    user = User.objects.filter(username__iexact=username.strip(), family__isnull=False).first()
+    user = User.objects.filter(
+        username__iexact=username.strip(), family__isnull=False
+    ).first()
     if user is None:
         return None
     for code in ActivationCode.objects.filter(user=user)[:5]:

@@ -14,7 +14,9 @@ from familles.models import User
 
 
 @receiver(user_logged_in)
-def start_portal_session(sender: type, request: HttpRequest, user: User, **kwargs: Any) -> None:
+def start_portal_session(
+    sender: type, request: HttpRequest, user: User, **kwargs: Any
+) -> None:
     """Start the session's clocks; mark a login made with an activation code."""
     now = time.time()
     request.session[SESSION_STARTED_AT] = now

@@ -34,7 +34,9 @@ def env_bool(name: str, default: bool) -> bool:
         return True
     if value in {"0", "false", "no", "off"}:
         return False
-    raise ImproperlyConfigured(f"{name} must be a boolean (1/0, true/false), not {value!r}.")
+    raise ImproperlyConfigured(
+        f"{name} must be a boolean (1/0, true/false), not {value!r}."
+    )
 
 
 def env_int(name: str, default: int) -> int:
@@ -44,7 +46,9 @@ def env_int(name: str, default: int) -> int:
     try:
         return int(value)
     except ValueError:
-        raise ImproperlyConfigured(f"{name} must be an integer, not {value!r}.") from None
+        raise ImproperlyConfigured(
+            f"{name} must be an integer, not {value!r}."
+        ) from None
 
 
 def env_list(name: str, default: list[str]) -> list[str]:
@@ -167,14 +171,17 @@ AUTHENTICATION_BACKENDS = [
     "allauth.account.auth_backends.AuthenticationBackend",
     "familles.auth_backends.ActivationCodeBackend",
 ]
+_VALIDATORS = "django.contrib.auth.password_validation"
+# At least 8 characters, common and all-digit passwords refused, no maximum
+# length and no composition rules.
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": f"{_VALIDATORS}.UserAttributeSimilarityValidator"},
     {
-        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "NAME": f"{_VALIDATORS}.MinimumLengthValidator",
         "OPTIONS": {"min_length": 8},
     },
-    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
-    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": f"{_VALIDATORS}.CommonPasswordValidator"},
+    {"NAME": f"{_VALIDATORS}.NumericPasswordValidator"},
 ]
 
 if TESTING:
@@ -302,9 +309,7 @@ LOGGING = {
 # --- The commune: facts printed on letters, invoices and help pages. -------
 PORTAIL_COMMUNE = {
     "name": env_str("PORTAIL_COMMUNE_NAME", "Petit-Bourg"),
-    "service": env_str(
-        "PORTAIL_SERVICE_NAME", "Service de la restauration scolaire"
-    ),
+    "service": env_str("PORTAIL_SERVICE_NAME", "Service de la restauration scolaire"),
     "address": env_str("PORTAIL_SERVICE_ADDRESS", "Hôtel de ville, 97170 Petit-Bourg"),
     "phone": env_str("PORTAIL_SERVICE_PHONE", ""),
     "email": env_str("PORTAIL_SERVICE_EMAIL", ""),

@@ -79,7 +79,9 @@ class StaffFactory(factory.django.DjangoModelFactory):
 
     username = factory.Sequence(lambda n: f"agent{n}")
     is_staff = True
-    password = factory.PostGenerationMethodCall("set_password", "mot de passe agent 2026")
+    password = factory.PostGenerationMethodCall(
+        "set_password", "mot de passe agent 2026"
+    )
 
     @factory.post_generation
     def saved(obj: User, create: bool, extracted: object, **kwargs: object) -> None:  # noqa: N805

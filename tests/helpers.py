@@ -15,12 +15,14 @@ def error_text(response) -> str:  # noqa: ANN001
 
 
 def totp_now(secret: str) -> str:
-    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
-    from allauth.mfa.totp.internal.auth import app_settings as mfa_settings
-
     import time
 
-    return format_hotp_value(hotp_value(secret, int(time.time()) // mfa_settings.TOTP_PERIOD))
+    from allauth.mfa.totp.internal.auth import app_settings as mfa_settings
+    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
+
+    return format_hotp_value(
+        hotp_value(secret, int(time.time()) // mfa_settings.TOTP_PERIOD)
+    )
 
 
 def give_totp(user) -> str:  # noqa: ANN001

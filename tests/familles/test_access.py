@@ -50,7 +50,8 @@ def test_parent_urls_take_no_family_from_the_request(client, parent, other_paren
     client.force_login(parent)
 
     response = client.get(
-        reverse("familles:dossier"), {"family": other_parent.family.pk, "id": other_parent.family.pk}
+        reverse("familles:dossier"),
+        {"family": other_parent.family.pk, "id": other_parent.family.pk},
     )
 
     assert other_parent.family.identifier not in response.text

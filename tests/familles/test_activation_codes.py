@@ -46,7 +46,8 @@ def test_code_is_never_stored_in_clear(issued):
     raw = issued.code.replace("-", "")
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT code_hash, code_encrypted FROM familles_activationcode WHERE id = %s",
+            "SELECT code_hash, code_encrypted FROM familles_activationcode"
+            " WHERE id = %s",
             [row.pk],
         )
         code_hash, code_encrypted = cursor.fetchone()
@@ -77,7 +78,9 @@ def test_code_is_accepted_without_dashes_and_in_lower_case(client, issued):
     assert client.session[SESSION_ACTIVATION_CODE]
 
 
-def test_choosing_a_password_spends_the_code_and_erases_its_encrypted_copy(client, issued):
+def test_choosing_a_password_spends_the_code_and_erases_its_encrypted_copy(
+    client, issued
+):
     login(client, issued.user.username, issued.code)
 
     response = choose_password(client, NEW_PASSWORD)
@@ -94,7 +97,9 @@ def test_choosing_a_password_spends_the_code_and_erases_its_encrypted_copy(clien
     assert NEW_PASSWORD not in user.password
 
 
-def test_used_code_is_refused_with_a_message_saying_how_to_get_a_new_one(client, issued):
+def test_used_code_is_refused_with_a_message_saying_how_to_get_a_new_one(
+    client, issued
+):
     login(client, issued.user.username, issued.code)
     choose_password(client, NEW_PASSWORD)
     client.post(reverse("account_logout"))
@@ -203,15 +208,20 @@ def test_agent_issues_codes_from_the_admin_and_prints_the_letter(staff_client, f
     assert page.status_code == 200
     issued_code = page.context["issued"][0][1].code
     assert issued_code in page.text
-    letter = client.get(reverse("admin:familles_family_credentials_letter", args=[family.pk]))
+    letter = client.get(
+        reverse("admin:familles_family_credentials_letter", args=[family.pk])
+    )
     assert letter["Content-Type"] == "application/pdf"
     assert "no-store" in letter["Cache-Control"]
-    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(letter.content)).pages)
+    text = "".join(
+        p.extract_text() for p in PdfReader(io.BytesIO(letter.content)).pages
+    )
     assert len(PdfReader(io.BytesIO(letter.content)).pages) == 1
     assert family.identifier in text
     assert issued_code in text
-    expires = timezone.localdate(User.objects.get(username=family.identifier)
-                                 .activation_codes.get().expires_at)
+    expires = timezone.localdate(
+        User.objects.get(username=family.identifier).activation_codes.get().expires_at
+    )
     assert str(expires.year) in text
 
 
@@ -220,7 +230,8 @@ def test_letter_cannot_be_printed_once_the_code_is_used(staff_client, issued, fa
     client = staff_client
 
     response = client.get(
-        reverse("admin:familles_family_credentials_letter", args=[family.pk]), follow=True
+        reverse("admin:familles_family_credentials_letter", args=[family.pk]),
+        follow=True,
     )
 
     assert response.redirect_chain
@@ -231,7 +242,9 @@ def test_letter_cannot_be_printed_once_the_code_is_used(staff_client, issued, fa
 def test_parents_cannot_print_letters(client, parent, family):
     client.force_login(parent)
 
-    response = client.get(reverse("admin:familles_family_credentials_letter", args=[family.pk]))
+    response = client.get(
+        reverse("admin:familles_family_credentials_letter", args=[family.pk])
+    )
 
     assert response.status_code in {302, 403}
     assert response.get("Content-Type") != "application/pdf"

@@ -15,7 +15,10 @@ MODELS = [TariffBracket, Family, Guardian, Child, User, ActivationCode, EmailAdd
 
 
 def snapshot() -> dict[str, list[tuple]]:
-    return {model.__name__: list(model.objects.order_by("pk").values_list()) for model in MODELS}
+    return {
+        model.__name__: list(model.objects.order_by("pk").values_list())
+        for model in MODELS
+    }
 
 
 def run_seed() -> str:
@@ -54,10 +57,14 @@ def test_demo_logins_printed_by_seed_demo_work(client):
     code = output.split("activation code ")[1].split()[0]
 
     login(client, "PB-000001", "cantine-demo-2026")
-    assert client.session["_auth_user_id"] == str(User.objects.get(username="PB-000001").pk)
+    assert client.session["_auth_user_id"] == str(
+        User.objects.get(username="PB-000001").pk
+    )
     client.logout()
     login(client, "PB-000030", code)
-    assert client.session["_auth_user_id"] == str(User.objects.get(username="PB-000030").pk)
+    assert client.session["_auth_user_id"] == str(
+        User.objects.get(username="PB-000030").pk
+    )
 
 
 def test_seed_demo_refuses_to_run_without_debug():

@@ -29,7 +29,9 @@ def test_layout_has_language_landmarks_skip_link_and_navigation(client, parent):
     assert 'aria-current="page"' in page
 
 
-def test_help_page_is_public_and_reads_the_code_validity_from_settings(client, db, settings):
+def test_help_page_is_public_and_reads_the_code_validity_from_settings(
+    client, db, settings
+):
     settings.ACTIVATION_CODE_VALID_DAYS = 45
 
     page = client.get(reverse("help"))

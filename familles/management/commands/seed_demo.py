@@ -6,8 +6,8 @@ import random
 from decimal import Decimal
 from typing import Any
 
-from django.conf import settings
 from allauth.account.models import EmailAddress
+from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Permission
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -18,7 +18,7 @@ from familles.models import Child, Family, Guardian, User
 from familles.services import activation_code_pending, family_login_create
 
 FAMILY_COUNT = 30
-DEMO_FAMILY_PASSWORD = "cantine-demo-2026"
+DEMO_FAMILY_PASSWORD = "cantine-demo-2026"  # noqa: S105 - printed demo login
 DEMO_STAFF_PASSWORDS = {"admin": "admin-demo-2026", "agent": "agent-demo-2026"}
 
 BRACKETS = [
@@ -28,19 +28,70 @@ BRACKETS = [
     ("D", "Tranche D", Decimal("1200.01"), None),
 ]
 LAST_NAMES = [
-    "Jacoby", "Nelson", "Bélénus", "Ramassamy", "Dorville", "Cabrion", "Lollia",
-    "Théophile", "Mirre", "Numa", "Pierre-Louis", "Zami", "Coco", "Bajazet",
-    "Sainte-Rose", "Calixte", "Désir", "Anselme", "Moëllon", "Halley",
-    "Valentin", "Ferdinand", "Boisrond", "Jean-Baptiste", "Matou", "Sylvestre",
-    "Armougom", "Clairville", "Loyson", "Ribal",
+    "Jacoby",
+    "Nelson",
+    "Bélénus",
+    "Ramassamy",
+    "Dorville",
+    "Cabrion",
+    "Lollia",
+    "Théophile",
+    "Mirre",
+    "Numa",
+    "Pierre-Louis",
+    "Zami",
+    "Coco",
+    "Bajazet",
+    "Sainte-Rose",
+    "Calixte",
+    "Désir",
+    "Anselme",
+    "Moëllon",
+    "Halley",
+    "Valentin",
+    "Ferdinand",
+    "Boisrond",
+    "Jean-Baptiste",
+    "Matou",
+    "Sylvestre",
+    "Armougom",
+    "Clairville",
+    "Loyson",
+    "Ribal",
 ]
 FIRST_NAMES_ADULT = [
-    "Marie", "Josiane", "Fabienne", "Nadège", "Sandrine", "Murielle", "Cindy",
-    "Jean", "Frantz", "Patrick", "Ludovic", "Harry", "Thierry", "Steeve",
+    "Marie",
+    "Josiane",
+    "Fabienne",
+    "Nadège",
+    "Sandrine",
+    "Murielle",
+    "Cindy",
+    "Jean",
+    "Frantz",
+    "Patrick",
+    "Ludovic",
+    "Harry",
+    "Thierry",
+    "Steeve",
 ]
 FIRST_NAMES_CHILD = [
-    "Kenzo", "Inaya", "Noam", "Maëlys", "Timéo", "Kaïs", "Léana", "Ethan",
-    "Jade", "Lyam", "Naïa", "Enzo", "Shana", "Mathis", "Kelya", "Nolan",
+    "Kenzo",
+    "Inaya",
+    "Noam",
+    "Maëlys",
+    "Timéo",
+    "Kaïs",
+    "Léana",
+    "Ethan",
+    "Jade",
+    "Lyam",
+    "Naïa",
+    "Enzo",
+    "Shana",
+    "Mathis",
+    "Kelya",
+    "Nolan",
 ]
 SCHOOLS = [
     ("École primaire Bourg", ["CP", "CE1", "CE2", "CM1", "CM2"]),
@@ -49,9 +100,14 @@ SCHOOLS = [
     ("École primaire Montebello", ["CP", "CE1", "CE2", "CM1", "CM2"]),
 ]
 STREETS = [
-    "rue Schoelcher", "chemin de Barbotteau", "route de Prise d'Eau",
-    "lotissement Cocoyer", "rue de la Mairie", "résidence Les Palmiers",
-    "chemin de Vernou", "route de Montebello",
+    "rue Schoelcher",
+    "chemin de Barbotteau",
+    "route de Prise d'Eau",
+    "lotissement Cocoyer",
+    "rue de la Mairie",
+    "résidence Les Palmiers",
+    "chemin de Vernou",
+    "route de Montebello",
 ]
 
 
@@ -93,9 +149,7 @@ class Command(BaseCommand):
             identifier = f"{settings.FAMILY_IDENTIFIER_PREFIX}-{number:06d}"
             last_name = LAST_NAMES[(number - 1) % len(LAST_NAMES)]
             qf = Decimal(rng.randrange(200, 1600))
-            bracket = next(
-                b for b in brackets if b.qf_max is None or qf <= b.qf_max
-            )
+            bracket = next(b for b in brackets if b.qf_max is None or qf <= b.qf_max)
             family, created = Family.objects.get_or_create(
                 identifier=identifier,
                 defaults={
@@ -122,7 +176,9 @@ class Command(BaseCommand):
                     # Every third family has no e-mail: it cannot reset by mail.
                     email="" if number % 3 == 1 else f"{slug}{index}@example.org",
                     phone_mobile=f"+590690{rng.randrange(100000, 999999)}",
-                    phone_home=f"+590590{rng.randrange(100000, 999999)}" if index == 0 else "",
+                    phone_home=f"+590590{rng.randrange(100000, 999999)}"
+                    if index == 0
+                    else "",
                 )
             for _ in range(rng.randrange(1, 4)):
                 school, classes = rng.choice(SCHOOLS)
@@ -130,7 +186,11 @@ class Command(BaseCommand):
                     family=family,
                     first_name=rng.choice(FIRST_NAMES_CHILD),
                     last_name=last_name,
-                    birth_date=datetime.date(rng.randrange(2014, 2023), rng.randrange(1, 13), rng.randrange(1, 29)),
+                    birth_date=datetime.date(
+                        rng.randrange(2014, 2023),
+                        rng.randrange(1, 13),
+                        rng.randrange(1, 29),
+                    ),
                     school=school,
                     school_class=rng.choice(classes),
                 )
@@ -139,14 +199,22 @@ class Command(BaseCommand):
     def seed_staff(self) -> None:
         admin, created = User.objects.get_or_create(
             username="admin",
-            defaults={"is_staff": True, "is_superuser": True, "first_name": "Administrateur"},
+            defaults={
+                "is_staff": True,
+                "is_superuser": True,
+                "first_name": "Administrateur",
+            },
         )
         if created:
             admin.set_password(DEMO_STAFF_PASSWORDS["admin"])
             admin.save()
         agent, created = User.objects.get_or_create(
             username="agent",
-            defaults={"is_staff": True, "first_name": "Agent", "last_name": "Restauration"},
+            defaults={
+                "is_staff": True,
+                "first_name": "Agent",
+                "last_name": "Restauration",
+            },
         )
         if created:
             agent.set_password(DEMO_STAFF_PASSWORDS["agent"])
@@ -187,10 +255,11 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS("Demo data ready.")
             + f"""
-  Families ({families[0].identifier} … {families[-2].identifier}): password {DEMO_FAMILY_PASSWORD}
+  Families {families[0].identifier} … {families[-2].identifier}:
+    password {DEMO_FAMILY_PASSWORD}
   First login of {last.identifier}: activation code {code}
-  Administrator: admin / {DEMO_STAFF_PASSWORDS['admin']}
-  Canteen agent: agent / {DEMO_STAFF_PASSWORDS['agent']}
+  Administrator: admin / {DEMO_STAFF_PASSWORDS["admin"]}
+  Canteen agent: agent / {DEMO_STAFF_PASSWORDS["agent"]}
   Staff log in on the same page, then reach /admin/. In the demo (DEBUG on)
   the second factor is off; in production (PORTAIL_STAFF_REQUIRE_2FA, on
   by default) staff must set up an authenticator app (TOTP) first.
