@@ -252,6 +252,8 @@ PHONENUMBER_DB_FORMAT = "E164"
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env_str("DJANGO_STATIC_ROOT", str(VAR_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Tests and development read static files from their sources; no collectstatic.
+WHITENOISE_AUTOREFRESH = DEBUG or TESTING
 STORAGES = {
     "default": {
         "BACKEND": "django.core.files.storage.FileSystemStorage",

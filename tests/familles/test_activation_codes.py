@@ -248,3 +248,12 @@ def test_parents_cannot_print_letters(client, parent, family):
 
     assert response.status_code in {302, 403}
     assert response.get("Content-Type") != "application/pdf"
+
+
+def test_password_choice_page_offers_no_navigation_but_logout(client, issued):
+    login(client, issued.user.username, issued.code)
+
+    page = client.get(reverse("familles:activation")).text
+
+    assert reverse("familles:dossier") not in page
+    assert reverse("account_logout") in page
