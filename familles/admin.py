@@ -191,3 +191,10 @@ class PortalUserAdmin(UserAdmin):
         (gettext_lazy("Family"), {"fields": ["family"]}),
     ]
     inlines = [ActivationCodeInline]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        readonly = list(super().get_readonly_fields(request, obj))
+        if not request.user.is_superuser:
+            # Only administrators hand out staff rights.
+            readonly += ["is_staff", "is_superuser", "groups", "user_permissions"]
+        return readonly

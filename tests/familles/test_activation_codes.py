@@ -4,6 +4,7 @@ import io
 import pytest
 import time_machine
 from django.contrib.auth import authenticate
+from django.core.management import call_command
 from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
@@ -257,3 +258,28 @@ def test_password_choice_page_offers_no_navigation_but_logout(client, issued):
 
     assert reverse("familles:dossier") not in page
     assert reverse("account_logout") in page
+
+
+def test_purge_erases_the_encrypted_copies_of_expired_codes_only(
+    issued, other_family, staff
+):
+    fresh = family_login_create(family=other_family, agent=staff)
+    ActivationCode.objects.filter(user=issued.user).update(
+        expires_at=timezone.now() - datetime.timedelta(minutes=1)
+    )
+    out = io.StringIO()
+
+    call_command("purge_activation_codes", stdout=out)
+
+    assert "1 expired" in out.getvalue()
+    assert ActivationCode.objects.get(user=issued.user).code_encrypted is None
+    assert ActivationCode.objects.get(user=fresh.user).code_encrypted is not None
+
+
+def test_agents_cannot_give_themselves_staff_rights(client, db):
+    call_command("seed_demo", "--allow-without-debug", stdout=io.StringIO())
+    agent = User.objects.get(username="agent")
+
+    assert agent.has_perm("familles.change_family")
+    assert not agent.has_perm("familles.change_user")
+    assert not agent.has_perm("familles.add_user")

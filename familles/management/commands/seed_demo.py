@@ -223,7 +223,11 @@ class Command(BaseCommand):
                 Permission.objects.filter(
                     content_type__app_label="familles",
                     content_type__model__in=["family", "guardian", "child", "user"],
-                ).exclude(codename__startswith="delete_")
+                )
+                .exclude(codename__startswith="delete_")
+                # Logins are created through the family action; editing users
+                # directly (staff flags, permissions) is an administrator's job.
+                .exclude(codename__in=["add_user", "change_user"])
             )
 
     def seed_family_logins(self, families: list[Family]) -> None:
