@@ -29,6 +29,12 @@ class PortalAccountAdapter(DefaultAccountAdapter):
     def is_open_for_signup(self, request: HttpRequest) -> bool:
         return False
 
+    def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
+        # E-mails are signed by the commune's service, not by a host name.
+        super().send_mail(
+            template_prefix, email, {"commune": settings.PORTAIL_COMMUNE, **context}
+        )
+
     def authentication_failed(self, request: HttpRequest, **credentials: Any) -> None:
         """A code that was right but can no longer be used gets its own message,
         telling how to obtain a new one. Only someone holding the code sees it."""

@@ -38,7 +38,11 @@ def test_parent_resets_the_password_through_the_link_sent_by_email(client, paren
 def test_reset_email_is_in_french(client, parent):
     client.post(reverse("account_reset_password"), {"email": "josiane@example.org"})
 
-    assert "mot de passe" in mail.outbox[0].subject.lower()
+    message = mail.outbox[0]
+    assert "mot de passe" in message.subject.lower()
+    assert message.body.startswith("Bonjour,")
+    assert "Service de la restauration scolaire" in message.body
+    assert "Portail familles de la ville de Petit-Bourg" in message.body
 
 
 def test_unknown_address_reveals_nothing_and_sends_no_link(client, parent):
