@@ -1,9 +1,451 @@
-from django.contrib import admin
+import datetime
+from typing import Any
 
-from factures.models import TariffBracket
+from django.contrib import admin, messages
+from django.core import signing
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import formats
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from factures.attendance_import import attendance_import, attendance_parse
+from factures.forms import (
+    AttendanceImportForm,
+    CreditLineFormSet,
+    CreditNoteForm,
+    MonthForm,
+)
+from factures.models import (
+    Activity,
+    Attendance,
+    BracketAssignment,
+    CreditNote,
+    CreditNoteLine,
+    Invoice,
+    InvoiceLine,
+    Price,
+    TariffBracket,
+)
+from factures.pdf import invoice_pdf, invoices_pdf
+from factures.services import CreditLine, credit_note_issue, invoice_issue_month
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Activity)
+class ActivityAdmin(admin.ModelAdmin):
+    list_display = ["code", "label"]
+    search_fields = ["code", "label"]
+
+
+class PriceInline(admin.TabularInline):
+    model = Price
+    extra = 0
+    autocomplete_fields = ["activity"]
 
 
 @admin.register(TariffBracket)
 class TariffBracketAdmin(admin.ModelAdmin):
     list_display = ["code", "label", "qf_min", "qf_max"]
     search_fields = ["code", "label"]
+    inlines = [PriceInline]
+
+
+class BracketAssignmentInline(admin.TabularInline):
+    """On the family page: its bracket history (new rows for changes)."""
+
+    model = BracketAssignment
+    fields = ["bracket", "valid_from", "created_by", "created_at"]
+    readonly_fields = ["created_by", "created_at"]
+    extra = 0
+    can_delete = False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Attendance)
+class AttendanceAdmin(admin.ModelAdmin):
+    list_display = ["date", "child", "family_identifier", "activity", "billed"]
+    list_filter = ["activity", ("date", admin.DateFieldListFilter)]
+    list_select_related = ["child__family", "activity", "invoice_line__invoice"]
+    search_fields = [
+        "child__first_name",
+        "child__last_name",
+        "child__family__identifier",
+    ]
+    autocomplete_fields = ["child"]
+    date_hierarchy = "date"
+
+    def get_urls(self) -> list[Any]:
+        return [
+            path(
+                "import/",
+                self.admin_site.admin_view(self.import_view),
+                name="factures_attendance_import",
+            ),
+            *super().get_urls(),
+        ]
+
+    @admin.display(
+        description=gettext_lazy("family"), ordering="child__family__identifier"
+    )
+    def family_identifier(self, obj: Attendance) -> str:
+        return obj.child.family.identifier
+
+    @admin.display(description=gettext_lazy("invoiced"), boolean=True)
+    def billed(self, obj: Attendance) -> bool:
+        return obj.invoice_line_id is not None
+
+    def has_change_permission(
+        self, request: HttpRequest, obj: Attendance | None = None
+    ) -> bool:
+        # A billed day is history: correct it with a credit note.
+        if obj is not None and obj.invoice_line_id is not None:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(
+        self, request: HttpRequest, obj: Attendance | None = None
+    ) -> bool:
+        if obj is not None and obj.invoice_line_id is not None:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def import_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_add_permission(request):
+            return HttpResponse(status=403)
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta}
+        signer = signing.TimestampSigner(salt="factures.attendance-import")
+        if request.method == "POST" and "confirm" in request.POST:
+            try:
+                payload = signing.loads(
+                    signer.unsign(request.POST["payload"], max_age=3600), compress=True
+                )
+            except (signing.BadSignature, KeyError):
+                self.message_user(
+                    request,
+                    _("The preview has expired: send the file again."),
+                    messages.ERROR,
+                )
+                return redirect("admin:factures_attendance_import")
+            parsed = attendance_parse(
+                data=payload["data"].encode("utf-8"),
+                period=datetime.date.fromisoformat(payload["period"]),
+            )
+            if not parsed.is_valid:
+                self.message_user(
+                    request,
+                    _("The file no longer passes the checks: nothing was imported."),
+                    messages.ERROR,
+                )
+                return redirect("admin:factures_attendance_import")
+            try:
+                count = attendance_import(parsed=parsed)
+            except ValueError as error:
+                self.message_user(request, str(error), messages.ERROR)
+                return redirect("admin:factures_attendance_import")
+            self.message_user(
+                request,
+                _("%(count)s attendance record(s) imported.") % {"count": count},
+                messages.SUCCESS,
+            )
+            return redirect("admin:factures_attendance_changelist")
+        form = AttendanceImportForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data["file"].read()
+            period = form.cleaned_data["month"]
+            parsed = attendance_parse(data=data, period=period)
+            context.update({"form": form, "parsed": parsed, "period": period})
+            if parsed.is_valid:
+                context["payload"] = signer.sign(
+                    signing.dumps(
+                        {
+                            "data": data.decode("utf-8-sig"),
+                            "period": period.isoformat(),
+                        },
+                        compress=True,
+                    )
+                )
+            context["title"] = _("Attendance import: preview")
+            return TemplateResponse(
+                request, "admin/factures/attendance_import.html", context
+            )
+        context.update({"form": form, "title": _("Import attendance from a CSV file")})
+        return TemplateResponse(
+            request, "admin/factures/attendance_import.html", context
+        )
+
+
+class InvoiceLineInline(ReadOnlyInline):
+    model = InvoiceLine
+    fields = [
+        "child_name",
+        "label",
+        "bracket_label",
+        "quantity",
+        "unit_price",
+        "amount",
+    ]
+    readonly_fields = fields
+
+
+class CreditNoteInline(ReadOnlyInline):
+    model = CreditNote
+    fields = ["number", "issued_at", "reason", "is_cancellation", "total", "issued_by"]
+    readonly_fields = fields
+    show_change_link = True
+
+
+class InvoiceStateFilter(admin.SimpleListFilter):
+    title = gettext_lazy("status")
+    parameter_name = "state"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return list(Invoice.Status.choices)
+
+    def queryset(
+        self, request: HttpRequest, queryset: QuerySet[Invoice]
+    ) -> QuerySet[Invoice]:
+        if self.value() in Invoice.Status.values:
+            return queryset.filter(state=self.value())
+        return queryset
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(admin.ModelAdmin):
+    list_display = [
+        "number",
+        "period_label",
+        "family",
+        "total",
+        "amount_due_display",
+        "status_label",
+    ]
+    list_filter = [
+        InvoiceStateFilter,
+        "paperless",
+        ("period", admin.DateFieldListFilter),
+    ]
+    list_select_related = ["family"]
+    search_fields = ["number", "family__identifier", "family_name"]
+    date_hierarchy = "period"
+    inlines = [InvoiceLineInline, CreditNoteInline]
+    readonly_fields = [
+        "number",
+        "family",
+        "period",
+        "issued_at",
+        "issued_by",
+        "total",
+        "family_identifier",
+        "family_name",
+        "billing_address",
+        "paperless",
+        "replaces",
+        "amount_due_display",
+        "status_label",
+    ]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Invoice]:
+        return super().get_queryset(request).with_balance()
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # invoices come from the monthly run only
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # history: never deleted
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # nor edited: corrections are credit notes
+
+    @admin.display(description=gettext_lazy("month"), ordering="period")
+    def period_label(self, obj: Invoice) -> str:
+        return formats.date_format(obj.period, "F Y")
+
+    @admin.display(description=gettext_lazy("amount due"), ordering="due")
+    def amount_due_display(self, obj: Invoice) -> Any:
+        return obj.amount_due
+
+    @admin.display(description=gettext_lazy("status"), ordering="state")
+    def status_label(self, obj: Invoice) -> str:
+        return str(obj.status.label)
+
+    def get_urls(self) -> list[Any]:
+        view = self.admin_site.admin_view
+        return [
+            path(
+                "facturation/", view(self.invoicing_view), name="factures_invoice_run"
+            ),
+            path("<int:pk>/pdf/", view(self.pdf_view), name="factures_invoice_pdf"),
+            path(
+                "<int:pk>/avoir/",
+                view(self.credit_note_view),
+                name="factures_invoice_credit",
+            ),
+            *super().get_urls(),
+        ]
+
+    def invoicing_view(self, request: HttpRequest) -> HttpResponse:
+        """Run a month's invoicing, or print its paper batch."""
+        if not request.user.has_perm("factures.view_invoice"):
+            return HttpResponse(status=403)
+        form = MonthForm(request.POST or None)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Monthly invoicing"),
+            "form": form,
+            "can_run": request.user.has_perm("factures.add_invoice"),
+        }
+        if request.method == "POST" and form.is_valid():
+            period = form.cleaned_data["month"]
+            if "print" in request.POST:
+                invoices = (
+                    Invoice.objects.with_balance()
+                    .filter(period=period, paperless=False)
+                    .exclude(state=Invoice.Status.CANCELLED)
+                    .order_by("family_identifier")
+                )
+                if not invoices.exists():
+                    self.message_user(
+                        request, _("No paper invoice for this month."), messages.WARNING
+                    )
+                    return TemplateResponse(
+                        request, "admin/factures/invoicing.html", context
+                    )
+                response = HttpResponse(
+                    invoices_pdf(invoices), content_type="application/pdf"
+                )
+                response["Content-Disposition"] = (
+                    f'attachment; filename="factures-papier-{period:%Y-%m}.pdf"'
+                )
+                return response
+            if not context["can_run"]:
+                return HttpResponse(status=403)
+            try:
+                result = invoice_issue_month(period=period, issued_by=request.user)
+            except ValidationError as error:
+                self.message_user(request, " ".join(error.messages), messages.ERROR)
+                return TemplateResponse(
+                    request, "admin/factures/invoicing.html", context
+                )
+            context["result"] = result
+        return TemplateResponse(request, "admin/factures/invoicing.html", context)
+
+    def pdf_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        if not self.has_view_permission(request):
+            return HttpResponse(status=403)
+        invoice = get_object_or_404(Invoice.objects.with_balance(), pk=pk)
+        response = HttpResponse(invoice_pdf(invoice), content_type="application/pdf")
+        response["Content-Disposition"] = (
+            f'inline; filename="facture-{invoice.number}.pdf"'
+        )
+        return response
+
+    def credit_note_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        if not request.user.has_perm("factures.add_creditnote"):
+            return HttpResponse(status=403)
+        invoice = get_object_or_404(Invoice.objects.with_balance(), pk=pk)
+        form = CreditNoteForm(request.POST or None)
+        formset = CreditLineFormSet(request.POST or None, prefix="lines")
+        if request.method == "POST" and form.is_valid():
+            cancel = form.cleaned_data["cancel"]
+            lines: list[CreditLine] = []
+            if not cancel and formset.is_valid():
+                lines = [
+                    CreditLine(
+                        label=line["label"],
+                        quantity=line["quantity"],
+                        unit_price=line["unit_price"],
+                    )
+                    for line in formset.cleaned_data
+                    if line
+                ]
+            if cancel or formset.is_valid():
+                try:
+                    note = credit_note_issue(
+                        invoice=invoice,
+                        lines=lines,
+                        reason=form.cleaned_data["reason"],
+                        agent=request.user,
+                        cancel=cancel,
+                    )
+                except ValidationError as error:
+                    form.add_error(None, error)
+                else:
+                    self.message_user(
+                        request,
+                        _("Credit note %(number)s issued.") % {"number": note.number},
+                        messages.SUCCESS,
+                    )
+                    return redirect(
+                        reverse("admin:factures_invoice_change", args=[invoice.pk])
+                    )
+        return TemplateResponse(
+            request,
+            "admin/factures/credit_note_form.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "title": _("Credit note on invoice %(number)s")
+                % {"number": invoice.number},
+                "invoice": invoice,
+                "form": form,
+                "formset": formset,
+            },
+        )
+
+
+class CreditNoteLineInline(ReadOnlyInline):
+    model = CreditNoteLine
+    fields = ["label", "quantity", "unit_price", "amount"]
+    readonly_fields = fields
+
+
+@admin.register(CreditNote)
+class CreditNoteAdmin(admin.ModelAdmin):
+    list_display = [
+        "number",
+        "invoice",
+        "issued_at",
+        "total",
+        "is_cancellation",
+        "issued_by",
+    ]
+    list_filter = ["is_cancellation"]
+    list_select_related = ["invoice", "issued_by"]
+    search_fields = ["number", "invoice__number", "invoice__family__identifier"]
+    inlines = [CreditNoteLineInline]
+    readonly_fields = [
+        "number",
+        "invoice",
+        "issued_at",
+        "issued_by",
+        "reason",
+        "is_cancellation",
+        "total",
+    ]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # issued from the invoice's page, through the service
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

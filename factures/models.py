@@ -1,14 +1,44 @@
+"""Tariffs, attendance, invoices and credit notes.
+
+Invoices and credit notes are history: their lines copy the names, labels
+and prices of the day they were issued, and they are never edited or deleted
+(corrections are credit notes; see `factures.services`).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
 from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Coalesce, Greatest
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from factures.money import ZERO
+
+
+class Activity(models.Model):
+    """A billed service: the school canteen first; others (garderie…) possible."""
+
+    code = models.SlugField(_("code"), max_length=30, unique=True)
+    label = models.CharField(_("label"), max_length=100)
+
+    class Meta:
+        verbose_name = _("activity")
+        verbose_name_plural = _("activities")
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return self.label
 
 
 class TariffBracket(models.Model):
     """A *tranche tarifaire*: families whose *quotient familial* (the household's
     monthly income divided by its number of shares, computed by the family
-    allowance office) falls in [qf_min, qf_max] pay the bracket's meal prices.
-
-    Prices per activity and their validity dates come with the invoicing work.
-    """
+    allowance office) falls in [qf_min, qf_max] pay the bracket's prices."""
 
     code = models.CharField(_("code"), max_length=10, unique=True)
     label = models.CharField(_("label"), max_length=100)
@@ -30,11 +60,407 @@ class TariffBracket(models.Model):
         ordering = ["qf_min"]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(qf_max__isnull=True)
-                | models.Q(qf_max__gte=models.F("qf_min")),
+                condition=Q(qf_max__isnull=True) | Q(qf_max__gte=models.F("qf_min")),
                 name="tariffbracket_range_ordered",
             )
         ]
 
     def __str__(self) -> str:
-        return f"{self.code} – {self.label}"
+        return self.label
+
+
+class Price(models.Model):
+    """The unit price of one activity in one bracket, from `valid_from` until
+    the day before the next price of the same bracket and activity."""
+
+    bracket = models.ForeignKey(
+        TariffBracket,
+        verbose_name=_("tariff bracket"),
+        on_delete=models.PROTECT,
+        related_name="prices",
+    )
+    activity = models.ForeignKey(
+        Activity,
+        verbose_name=_("activity"),
+        on_delete=models.PROTECT,
+        related_name="prices",
+    )
+    unit_price = models.DecimalField(_("unit price"), max_digits=10, decimal_places=2)
+    valid_from = models.DateField(_("valid from"))
+
+    class Meta:
+        verbose_name = _("price")
+        verbose_name_plural = _("prices")
+        ordering = ["bracket", "activity", "-valid_from"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["bracket", "activity", "valid_from"], name="price_one_per_start"
+            ),
+            models.CheckConstraint(
+                condition=Q(unit_price__gte=0), name="price_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.bracket} – {self.activity} – {self.unit_price} €"
+
+
+class BracketAssignment(models.Model):
+    """A family's bracket from `valid_from` until the next assignment: the
+    history that decides which price applies on the day of each meal."""
+
+    family = models.ForeignKey(
+        "familles.Family",
+        verbose_name=_("family"),
+        on_delete=models.PROTECT,
+        related_name="bracket_assignments",
+    )
+    bracket = models.ForeignKey(
+        TariffBracket, verbose_name=_("tariff bracket"), on_delete=models.PROTECT
+    )
+    valid_from = models.DateField(_("valid from"))
+    created_at = models.DateTimeField(_("recorded on"), default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("bracket assignment")
+        verbose_name_plural = _("bracket history")
+        ordering = ["family", "-valid_from"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["family", "valid_from"], name="bracketassignment_one_per_day"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.bracket} ({self.valid_from})"
+
+
+class Attendance(models.Model):
+    """A *fréquentation*: a child took part in an activity on a day."""
+
+    child = models.ForeignKey(
+        "familles.Child",
+        verbose_name=_("child"),
+        on_delete=models.PROTECT,
+        related_name="attendances",
+    )
+    activity = models.ForeignKey(
+        Activity, verbose_name=_("activity"), on_delete=models.PROTECT
+    )
+    date = models.DateField(_("date"))
+    invoice_line = models.ForeignKey(
+        "InvoiceLine",
+        verbose_name=_("invoice line"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="attendances",
+    )
+    created_at = models.DateTimeField(_("recorded on"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("attendance")
+        verbose_name_plural = _("attendance")
+        ordering = ["-date", "child"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["child", "activity", "date"], name="attendance_once_a_day"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.child} – {self.activity} – {self.date}"
+
+
+class InvoiceQuerySet(models.QuerySet["Invoice"]):
+    def with_balance(self) -> InvoiceQuerySet:
+        """Annotate `credited`, `paid`, `due` and `state`: the one place where
+        what an invoice still owes and its status are computed. The model's
+        properties read these annotations.
+
+        - cancelled: a cancellation credit note exists, or credit notes cover
+          the whole total;
+        - paid: nothing is due any more;
+        - partly paid: a payment covers part of it;
+        - to pay: otherwise.
+        """
+        money = models.DecimalField(max_digits=10, decimal_places=2)
+        credited = models.Subquery(
+            CreditNote.objects.filter(invoice=models.OuterRef("pk"))
+            .values("invoice")
+            .annotate(s=models.Sum("total"))
+            .values("s")[:1],
+            output_field=money,
+        )
+        return (
+            self.annotate(
+                credited=Coalesce(credited, ZERO, output_field=money),
+                # Payment allocations come with the payments app; until then
+                # nothing is paid.
+                paid=models.Value(ZERO, output_field=money),
+                has_cancellation=models.Exists(
+                    CreditNote.objects.filter(
+                        invoice=models.OuterRef("pk"), is_cancellation=True
+                    )
+                ),
+            )
+            .annotate(
+                remaining=models.ExpressionWrapper(
+                    models.F("total") - models.F("credited") - models.F("paid"),
+                    output_field=money,
+                )
+            )
+            .annotate(
+                due=Greatest(models.F("remaining"), ZERO, output_field=money),
+                state=models.Case(
+                    models.When(
+                        Q(has_cancellation=True)
+                        | Q(total__gt=0, credited__gte=models.F("total")),
+                        then=models.Value(Invoice.Status.CANCELLED),
+                    ),
+                    models.When(
+                        remaining__lte=0, then=models.Value(Invoice.Status.PAID)
+                    ),
+                    models.When(
+                        paid__gt=0, then=models.Value(Invoice.Status.PARTLY_PAID)
+                    ),
+                    default=models.Value(Invoice.Status.TO_PAY),
+                    output_field=models.CharField(),
+                ),
+            )
+        )
+
+    def with_state(self, state: str) -> InvoiceQuerySet:
+        return self.with_balance().filter(state=state)
+
+
+class Invoice(models.Model):
+    """A family's invoice for one month. Issued once, never edited."""
+
+    class Status(models.TextChoices):
+        TO_PAY = "to_pay", _("to pay")
+        PARTLY_PAID = "partly_paid", _("partly paid")
+        PAID = "paid", _("paid")
+        CANCELLED = "cancelled", _("cancelled")
+
+    number = models.CharField(_("number"), max_length=20, unique=True, editable=False)
+    family = models.ForeignKey(
+        "familles.Family",
+        verbose_name=_("family"),
+        on_delete=models.PROTECT,
+        related_name="invoices",
+    )
+    period = models.DateField(
+        _("month"), help_text=_("First day of the invoiced month.")
+    )
+    issued_at = models.DateTimeField(_("issued on"), default=timezone.now)
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("issued by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    total = models.DecimalField(_("total"), max_digits=10, decimal_places=2)
+    # Copied at issue time: the invoice shows what was true that day.
+    family_identifier = models.CharField(_("family identifier"), max_length=12)
+    family_name = models.CharField(_("family name"), max_length=150)
+    billing_address = models.TextField(_("billing address"))
+    paperless = models.BooleanField(_("paperless"))
+    replaces = models.OneToOneField(
+        "self",
+        verbose_name=_("replaces"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="replaced_by",
+    )
+
+    objects = InvoiceQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("invoice")
+        verbose_name_plural = _("invoices")
+        ordering = ["-period", "-number"]
+        constraints = [
+            # One invoice per family and month, except the corrected one that
+            # replaces a cancelled invoice.
+            models.UniqueConstraint(
+                fields=["family", "period"],
+                condition=Q(replaces__isnull=True),
+                name="invoice_one_per_family_month",
+            ),
+            models.CheckConstraint(
+                condition=Q(period__day=1), name="invoice_period_is_month"
+            ),
+            models.CheckConstraint(
+                condition=Q(total__gte=0), name="invoice_total_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("factures:detail", args=[self.pk])
+
+    def _annotated(self, name: str) -> Any:
+        if not hasattr(self, name):
+            fresh = Invoice.objects.with_balance().get(pk=self.pk)
+            for field in ("credited", "paid", "due", "state"):
+                setattr(self, field, getattr(fresh, field))
+        return getattr(self, name)
+
+    @property
+    def amount_credited(self) -> Decimal:
+        return self._annotated("credited")
+
+    @property
+    def amount_paid(self) -> Decimal:
+        return self._annotated("paid")
+
+    @property
+    def amount_due(self) -> Decimal:
+        """What is still owed (never below zero); see `with_balance`."""
+        return self._annotated("due")
+
+    @property
+    def status(self) -> Invoice.Status:
+        """See `InvoiceQuerySet.with_balance` for the rule."""
+        return Invoice.Status(self._annotated("state"))
+
+    def refresh_balance(self) -> None:
+        for field in ("credited", "paid", "due", "state"):
+            self.__dict__.pop(field, None)
+
+
+class InvoiceLine(models.Model):
+    """Quantity × unit price for one child and activity (and one price: a
+    bracket change within the month gives two lines)."""
+
+    invoice = models.ForeignKey(
+        Invoice,
+        verbose_name=_("invoice"),
+        on_delete=models.PROTECT,
+        related_name="lines",
+    )
+    child = models.ForeignKey(
+        "familles.Child",
+        verbose_name=_("child"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    activity = models.ForeignKey(
+        Activity, verbose_name=_("activity"), on_delete=models.PROTECT
+    )
+    child_name = models.CharField(_("child"), max_length=200)
+    label = models.CharField(_("label"), max_length=200)
+    bracket_label = models.CharField(_("tariff bracket"), max_length=100)
+    quantity = models.PositiveIntegerField(_("quantity"))
+    unit_price = models.DecimalField(_("unit price"), max_digits=10, decimal_places=2)
+    amount = models.DecimalField(_("amount"), max_digits=10, decimal_places=2)
+
+    class Meta:
+        verbose_name = _("invoice line")
+        verbose_name_plural = _("invoice lines")
+        ordering = ["invoice", "child_name", "activity", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.child_name} – {self.label} × {self.quantity}"
+
+
+class CreditNote(models.Model):
+    """An *avoir*: money taken off an invoice (wrong bracket or attendance,
+    refund of sessions not attended), or all of it when cancelling."""
+
+    number = models.CharField(_("number"), max_length=20, unique=True, editable=False)
+    invoice = models.ForeignKey(
+        Invoice,
+        verbose_name=_("invoice"),
+        on_delete=models.PROTECT,
+        related_name="credit_notes",
+    )
+    issued_at = models.DateTimeField(_("issued on"), default=timezone.now)
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("issued by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    reason = models.TextField(_("reason"))
+    is_cancellation = models.BooleanField(_("cancels the invoice"), default=False)
+    total = models.DecimalField(_("total"), max_digits=10, decimal_places=2)
+
+    class Meta:
+        verbose_name = _("credit note")
+        verbose_name_plural = _("credit notes")
+        ordering = ["-issued_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(total__gt=0), name="creditnote_total_positive"
+            ),
+            models.UniqueConstraint(
+                fields=["invoice"],
+                condition=Q(is_cancellation=True),
+                name="creditnote_one_cancellation",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class CreditNoteLine(models.Model):
+    credit_note = models.ForeignKey(
+        CreditNote,
+        verbose_name=_("credit note"),
+        on_delete=models.PROTECT,
+        related_name="lines",
+    )
+    label = models.CharField(_("label"), max_length=200)
+    quantity = models.PositiveIntegerField(_("quantity"), default=1)
+    unit_price = models.DecimalField(_("unit price"), max_digits=10, decimal_places=2)
+    amount = models.DecimalField(_("amount"), max_digits=10, decimal_places=2)
+
+    class Meta:
+        verbose_name = _("credit note line")
+        verbose_name_plural = _("credit note lines")
+        ordering = ["credit_note", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.label} × {self.quantity}"
+
+
+class NumberSequence(models.Model):
+    """The last number used in a series (invoices, credit notes) and a year;
+    see `factures.numbering`."""
+
+    series = models.CharField(max_length=10)
+    year = models.PositiveSmallIntegerField()
+    last_number = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("number sequence")
+        verbose_name_plural = _("number sequences")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["series", "year"], name="numbersequence_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.series}-{self.year}: {self.last_number}"

@@ -1,12 +1,74 @@
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
 
+from factures.models import Attendance, Invoice
+from factures.pdf import invoice_pdf
+from factures.periods import month_weeks
 from familles.access import family_required
 from familles.models import Family
+from paiements.rules import payment_rules
+
+
+def _family_invoice(family: Family, pk: int) -> Invoice:
+    # Another family's invoice is a 404, never a 403: its existence is not ours
+    # to reveal.
+    return get_object_or_404(Invoice.objects.with_balance(), pk=pk, family=family)
 
 
 @family_required
 def invoice_list(request: HttpRequest, *, family: Family) -> HttpResponse:
-    # Invoices are issued by the monthly invoicing run (next milestone); until
-    # then a family has none, and the page says so.
-    return render(request, "factures/invoice_list.html", {"family": family})
+    invoices = family.invoices.with_balance().order_by("-period", "-number")
+    return render(request, "factures/invoice_list.html", {"invoices": invoices})
+
+
+@family_required
+def invoice_detail(request: HttpRequest, pk: int, *, family: Family) -> HttpResponse:
+    invoice = _family_invoice(family, pk)
+    lines = list(invoice.lines.select_related("child", "activity"))
+    attended: dict[int, set] = {}
+    for attendance in (
+        Attendance.objects.filter(invoice_line__invoice=invoice)
+        .only("date", "invoice_line__child_id")
+        .select_related("invoice_line")
+    ):
+        attended.setdefault(attendance.invoice_line.child_id, set()).add(
+            attendance.date
+        )
+    children = []
+    seen = set()
+    for line in lines:
+        if line.child_id in seen:
+            continue
+        seen.add(line.child_id)
+        days = attended.get(line.child_id, set())
+        children.append(
+            {
+                "name": line.child_name,
+                "count": len(days),
+                "weeks": [
+                    [(day, day in days) if day else None for day in week]
+                    for week in month_weeks(invoice.period)
+                ],
+            }
+        )
+    return render(
+        request,
+        "factures/invoice_detail.html",
+        {
+            "invoice": invoice,
+            "lines": lines,
+            "credit_notes": invoice.credit_notes.all(),
+            "children": children,
+            "rules": payment_rules(),
+        },
+    )
+
+
+@family_required
+def invoice_download(request: HttpRequest, pk: int, *, family: Family) -> HttpResponse:
+    invoice = _family_invoice(family, pk)
+    response = HttpResponse(invoice_pdf(invoice), content_type="application/pdf")
+    response["Content-Disposition"] = (
+        f'attachment; filename="facture-{invoice.number}.pdf"'
+    )
+    return response

@@ -11,6 +11,8 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from factures.admin import BracketAssignmentInline
+from factures.models import BracketAssignment
 from familles.letters import credentials_letter_pdf
 from familles.models import ActivationCode, Child, Family, Guardian, User
 from familles.services import activation_code_pending, family_login_create
@@ -24,6 +26,7 @@ class GuardianInline(admin.StackedInline):
 class ChildInline(admin.TabularInline):
     model = Child
     extra = 0
+    can_delete = False  # a child's attendance and invoices are history
 
 
 class LoginInline(admin.TabularInline):
@@ -41,9 +44,8 @@ class LoginInline(admin.TabularInline):
 
 @admin.register(Family)
 class FamilyAdmin(admin.ModelAdmin):
-    list_display = ["identifier", "name", "city", "tariff_bracket", "paperless"]
-    list_filter = ["paperless", "tariff_bracket"]
-    list_select_related = ["tariff_bracket"]
+    list_display = ["identifier", "name", "city", "paperless"]
+    list_filter = ["paperless", "bracket_assignments__bracket"]
     search_fields = [
         "identifier",
         "name",
@@ -54,9 +56,23 @@ class FamilyAdmin(admin.ModelAdmin):
         "children__last_name",
         "children__first_name",
     ]
-    inlines = [GuardianInline, ChildInline, LoginInline]
+    inlines = [GuardianInline, ChildInline, BracketAssignmentInline, LoginInline]
     actions = ["issue_activation_codes"]
     readonly_fields = ["created_at", "paperless_changed_at"]
+
+    def save_formset(
+        self, request: HttpRequest, form: Any, formset: Any, change: bool
+    ) -> None:
+        for instance in formset.save(commit=False):
+            if (
+                isinstance(instance, BracketAssignment)
+                and instance.created_by_id is None
+            ):
+                instance.created_by = request.user
+            instance.save()
+        for obj in formset.deleted_objects:
+            obj.delete()
+        formset.save_m2m()
 
     def get_urls(self) -> list[Any]:
         return [

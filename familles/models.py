@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth.hashers import check_password
@@ -10,6 +11,9 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
+
+if TYPE_CHECKING:
+    from factures.models import TariffBracket
 
 identifier_validator = RegexValidator(
     r"^[A-Z]{2,5}-\d{6}$",
@@ -42,14 +46,6 @@ class Family(models.Model):
         blank=True,
         help_text=_("Monthly income divided by the number of shares (CAF)."),
     )
-    tariff_bracket = models.ForeignKey(
-        "factures.TariffBracket",
-        verbose_name=_("tariff bracket"),
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="families",
-    )
     paperless = models.BooleanField(_("paperless invoices"), default=False)
     paperless_changed_at = models.DateTimeField(
         _("paperless choice made on"), null=True, blank=True
@@ -63,6 +59,21 @@ class Family(models.Model):
 
     def __str__(self) -> str:
         return f"{self.identifier} – {self.name}"
+
+    def bracket_on(self, day: datetime.date) -> TariffBracket | None:
+        """The tariff bracket in force on `day` (its history is in
+        `factures.BracketAssignment`)."""
+        assignment = (
+            self.bracket_assignments.filter(valid_from__lte=day)
+            .select_related("bracket")
+            .order_by("-valid_from")
+            .first()
+        )
+        return assignment.bracket if assignment else None
+
+    @property
+    def current_bracket(self) -> TariffBracket | None:
+        return self.bracket_on(timezone.localdate())
 
     @property
     def postal_address(self) -> str:

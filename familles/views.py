@@ -21,6 +21,7 @@ def dossier(request: HttpRequest, *, family: Family) -> HttpResponse:
             "family": family,
             "guardians": family.guardians.all(),
             "children": family.children.all(),
+            "current_bracket": family.current_bracket,
         },
     )
 

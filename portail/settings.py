@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.mfa",
     "phonenumber_field",
+    "django_tasks_db",
     "portail",
     "familles",
     "factures",
@@ -296,6 +297,22 @@ else:
         }
     }
 
+# Background work (e-mails): run at once in development and tests; in
+# production stored in the database and run by `manage.py db_worker`.
+_TASK_BACKENDS = {
+    "immediate": "django.tasks.backends.immediate.ImmediateBackend",
+    "database": "django_tasks_db.DatabaseBackend",
+}
+_task_backend = env_str(
+    "PORTAIL_TASKS_BACKEND", "immediate" if DEBUG or TESTING else "database"
+)
+if _task_backend not in _TASK_BACKENDS:
+    raise ImproperlyConfigured(
+        f"PORTAIL_TASKS_BACKEND must be one of {sorted(_TASK_BACKENDS)}, "
+        f"not {_task_backend!r}."
+    )
+TASKS = {"default": {"BACKEND": _TASK_BACKENDS[_task_backend]}}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -305,6 +322,7 @@ LOGGING = {
     "loggers": {
         "weasyprint": {"level": "WARNING"},
         "fontTools": {"level": "WARNING"},
+        "django.tasks": {"level": "WARNING"},
     },
 }
 
@@ -317,6 +335,12 @@ PORTAIL_COMMUNE = {
     "email": env_str("PORTAIL_SERVICE_EMAIL", ""),
     "portal_url": env_str("PORTAIL_PUBLIC_URL", "http://127.0.0.1:8000"),
 }
+# Payment rules (read through paiements.rules, never from here directly):
+# the days of the month when families pay online and at the canteen desk, and
+# how many unpaid invoices may still be paid online.
+PORTAIL_ONLINE_PAYMENT_DAYS = env_str("PORTAIL_ONLINE_PAYMENT_DAYS", "1-10")
+PORTAIL_DESK_PAYMENT_DAYS = env_str("PORTAIL_DESK_PAYMENT_DAYS", "7-25")
+PORTAIL_UNPAID_LIMIT = env_int("PORTAIL_UNPAID_LIMIT", 2)
 # Family identifiers look like PB-004217: the commune's prefix, six digits.
 FAMILY_IDENTIFIER_PREFIX = env_str("PORTAIL_FAMILY_PREFIX", "PB")
 # How long an activation code handed to a family stays valid.

@@ -3,7 +3,7 @@ from decimal import Decimal
 
 import factory
 
-from factures.models import TariffBracket
+from factures.models import BracketAssignment, TariffBracket
 from familles.models import Child, Family, Guardian, User
 
 PARENT_PASSWORD = "une phrase de passe assez longue"
@@ -29,7 +29,17 @@ class FamilyFactory(factory.django.DjangoModelFactory):
     address_line1 = "12 rue Schoelcher"
     postal_code = "97170"
     city = "Petit-Bourg"
-    tariff_bracket = factory.SubFactory(TariffBracketFactory)
+
+    @factory.post_generation
+    def bracket(obj, create, extracted, **kwargs):  # noqa: ANN001, ANN003, ANN202, N805
+        """The family's bracket since 1 September 2026 (pass bracket=None to
+        leave it without one)."""
+        if create and extracted is not False:
+            BracketAssignment.objects.create(
+                family=obj,
+                bracket=extracted or TariffBracketFactory(),
+                valid_from=datetime.date(2026, 9, 1),
+            )
 
 
 class GuardianFactory(factory.django.DjangoModelFactory):

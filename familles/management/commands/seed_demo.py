@@ -12,8 +12,24 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Permission
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
 
-from factures.models import TariffBracket
+from factures.models import (
+    Activity,
+    Attendance,
+    BracketAssignment,
+    Invoice,
+    Price,
+    TariffBracket,
+)
+from factures.periods import next_month
+from factures.services import (
+    CreditLine,
+    credit_note_issue,
+    invoice_cancel,
+    invoice_issue_month,
+)
 from familles.models import Child, Family, Guardian, User
 from familles.services import activation_code_pending, family_login_create
 
@@ -21,12 +37,16 @@ FAMILY_COUNT = 30
 DEMO_FAMILY_PASSWORD = "cantine-demo-2026"  # noqa: S105 - printed demo login
 DEMO_STAFF_PASSWORDS = {"admin": "admin-demo-2026", "agent": "agent-demo-2026"}
 
+# code, label, quotient familial range, canteen meal price, after-school price
 BRACKETS = [
-    ("A", "Tranche A", Decimal("0"), Decimal("450.00")),
-    ("B", "Tranche B", Decimal("450.01"), Decimal("800.00")),
-    ("C", "Tranche C", Decimal("800.01"), Decimal("1200.00")),
-    ("D", "Tranche D", Decimal("1200.01"), None),
+    ("A", "Tranche A", Decimal("0"), Decimal("450.00"), "1.00", "0.50"),
+    ("B", "Tranche B", Decimal("450.01"), Decimal("800.00"), "1.80", "0.80"),
+    ("C", "Tranche C", Decimal("800.01"), Decimal("1200.00"), "2.50", "1.10"),
+    ("D", "Tranche D", Decimal("1200.01"), None, "3.20", "1.40"),
 ]
+ACTIVITIES = [("cantine", "Restauration scolaire"), ("garderie", "Garderie du soir")]
+# Days of the week with school meals (Wednesday has no school).
+SCHOOL_WEEKDAYS = {0, 1, 3, 4}
 LAST_NAMES = [
     "Jacoby",
     "Nelson",
@@ -111,6 +131,11 @@ STREETS = [
 ]
 
 
+def school_year_start() -> datetime.date:
+    today = timezone.localdate()
+    return datetime.date(today.year if today.month >= 9 else today.year - 1, 9, 1)
+
+
 class Command(BaseCommand):
     help = "Load the demo data (idempotent) and print the demo logins."
 
@@ -132,15 +157,29 @@ class Command(BaseCommand):
             families = self.seed_families(brackets)
             self.seed_staff()
             self.seed_family_logins(families)
+            self.seed_invoices()
         self.print_logins(families)
 
     def seed_brackets(self) -> list[TariffBracket]:
-        return [
-            TariffBracket.objects.get_or_create(
-                code=code, defaults={"label": label, "qf_min": qf_min, "qf_max": qf_max}
-            )[0]
-            for code, label, qf_min, qf_max in BRACKETS
+        activities = [
+            Activity.objects.get_or_create(code=code, defaults={"label": label})[0]
+            for code, label in ACTIVITIES
         ]
+        brackets = []
+        for code, label, qf_min, qf_max, *prices in BRACKETS:
+            bracket, created = TariffBracket.objects.get_or_create(
+                code=code, defaults={"label": label, "qf_min": qf_min, "qf_max": qf_max}
+            )
+            brackets.append(bracket)
+            if created:
+                for activity, price in zip(activities, prices, strict=True):
+                    Price.objects.create(
+                        bracket=bracket,
+                        activity=activity,
+                        unit_price=Decimal(price),
+                        valid_from=school_year_start(),
+                    )
+        return brackets
 
     def seed_families(self, brackets: list[TariffBracket]) -> list[Family]:
         families = []
@@ -158,13 +197,22 @@ class Command(BaseCommand):
                     "postal_code": "97170",
                     "city": "Petit-Bourg",
                     "quotient_familial": qf,
-                    "tariff_bracket": bracket,
                     "paperless": number % 3 == 0,
                 },
             )
             families.append(family)
             if not created:
                 continue
+            BracketAssignment.objects.create(
+                family=family, bracket=bracket, valid_from=school_year_start()
+            )
+            if number == 7:
+                # A quotient familial revised in the middle of a month.
+                BracketAssignment.objects.create(
+                    family=family,
+                    bracket=brackets[0],
+                    valid_from=school_year_start() + datetime.timedelta(days=44),
+                )
             for index in range(1 if number % 4 == 0 else 2):
                 first = rng.choice(FIRST_NAMES_ADULT)
                 slug = f"{first}.{last_name}".lower().replace(" ", "").replace("ë", "e")
@@ -182,7 +230,7 @@ class Command(BaseCommand):
                 )
             for _ in range(rng.randrange(1, 4)):
                 school, classes = rng.choice(SCHOOLS)
-                Child.objects.create(
+                child = Child.objects.create(
                     family=family,
                     first_name=rng.choice(FIRST_NAMES_CHILD),
                     last_name=last_name,
@@ -194,7 +242,56 @@ class Command(BaseCommand):
                     school=school,
                     school_class=rng.choice(classes),
                 )
+                self.seed_attendance(child, rng)
         return families
+
+    def seed_attendance(self, child: Child, rng: random.Random) -> None:
+        """School days since the start of the school year until yesterday."""
+        canteen, after_school = Activity.objects.order_by("pk")[:2]
+        yesterday = timezone.localdate() - datetime.timedelta(days=1)
+        day = school_year_start()
+        rows = []
+        while day <= yesterday:
+            if day.weekday() in SCHOOL_WEEKDAYS and rng.random() < 0.9:
+                rows.append(Attendance(child=child, activity=canteen, date=day))
+                if child.pk % 3 == 0 and rng.random() < 0.5:
+                    rows.append(
+                        Attendance(child=child, activity=after_school, date=day)
+                    )
+            day += datetime.timedelta(days=1)
+        Attendance.objects.bulk_create(rows)
+
+    def seed_invoices(self) -> None:
+        """Invoice every finished month of the school year, then correct a few
+        invoices so that the demo shows every state."""
+        admin = User.objects.get(username="admin")
+        period = school_year_start()
+        while next_month(period) <= timezone.localdate():
+            invoice_issue_month(period=period, issued_by=admin)
+            period = next_month(period)
+        first_month = Invoice.objects.filter(period=school_year_start())
+        refunded = first_month.filter(family__identifier__endswith="03").first()
+        if refunded is not None and not refunded.credit_notes.exists():
+            line = refunded.lines.first()
+            credit_note_issue(
+                invoice=refunded,
+                lines=[
+                    CreditLine(
+                        label=f"{line.label} – 2 repas non pris",
+                        quantity=2,
+                        unit_price=line.unit_price,
+                    )
+                ],
+                reason="Absence pour maladie signalée avec certificat.",
+                agent=admin,
+            )
+        cancelled = first_month.filter(family__identifier__endswith="05").first()
+        if cancelled is not None and not cancelled.credit_notes.exists():
+            invoice_cancel(
+                invoice=cancelled,
+                reason="Fréquentation saisie sur le mauvais enfant.",
+                agent=admin,
+            )
 
     def seed_staff(self) -> None:
         admin, created = User.objects.get_or_create(
@@ -219,15 +316,24 @@ class Command(BaseCommand):
         if created:
             agent.set_password(DEMO_STAFF_PASSWORDS["agent"])
             agent.save()
+            # The canteen agent: families, attendance, credit notes; reads
+            # invoices. Running the invoicing and tariffs are the
+            # administrator's.
             agent.user_permissions.set(
                 Permission.objects.filter(
-                    content_type__app_label="familles",
-                    content_type__model__in=["family", "guardian", "child", "user"],
-                )
-                .exclude(codename__startswith="delete_")
-                # Logins are created through the family action; editing users
-                # directly (staff flags, permissions) is an administrator's job.
-                .exclude(codename__in=["add_user", "change_user"])
+                    Q(
+                        content_type__app_label="familles",
+                        content_type__model__in=["family", "guardian", "child"],
+                    )
+                    | Q(
+                        content_type__app_label="factures",
+                        content_type__model__in=["attendance", "bracketassignment"],
+                    )
+                    | Q(
+                        content_type__app_label="factures", codename__startswith="view_"
+                    )
+                    | Q(codename__in=["add_creditnote", "view_user"])
+                ).exclude(codename__startswith="delete_")
             )
 
     def seed_family_logins(self, families: list[Family]) -> None:

@@ -1,0 +1,312 @@
+"""Writes of the invoices app: brackets, the monthly invoicing run, credit
+notes. Every function is keyword-only and runs its money changes in a
+transaction, under row locks, so that doing it twice does it once."""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+
+from factures.models import (
+    Activity,
+    Attendance,
+    BracketAssignment,
+    CreditNote,
+    CreditNoteLine,
+    Invoice,
+    InvoiceLine,
+    Price,
+    TariffBracket,
+)
+from factures.money import ZERO, format_euros, round_money
+from factures.numbering import CREDIT_NOTE_SERIES, INVOICE_SERIES, next_number
+from factures.periods import month_end, month_start
+from familles.models import Family, User
+
+
+def month_label(period: datetime.date) -> str:
+    return formats.date_format(period, "F Y")
+
+
+def bracket_assign(
+    *,
+    family: Family,
+    bracket: TariffBracket,
+    valid_from: datetime.date,
+    agent: User | None,
+) -> BracketAssignment:
+    """Record the family's bracket from `valid_from` on. Days already invoiced
+    keep the price they were billed at (correct them with a credit note)."""
+    assignment, _created = BracketAssignment.objects.update_or_create(
+        family=family,
+        valid_from=valid_from,
+        defaults={"bracket": bracket, "created_by": agent},
+    )
+    return assignment
+
+
+def price_on(
+    *, bracket: TariffBracket, activity: Activity, day: datetime.date
+) -> Price | None:
+    return (
+        Price.objects.filter(bracket=bracket, activity=activity, valid_from__lte=day)
+        .order_by("-valid_from")
+        .first()
+    )
+
+
+def invoicing_month_check(*, period: datetime.date, today: datetime.date) -> None:
+    """A month is invoiced once it is over, on the commune's local date."""
+    if period != month_start(period):
+        raise ValidationError(_("A month is given by its first day."))
+    if period > month_start(today) - datetime.timedelta(days=1):
+        raise ValidationError(
+            _("%(month)s is not over yet: it can be invoiced from %(date)s on.")
+            % {
+                "month": month_label(period).capitalize(),
+                "date": formats.date_format(
+                    month_end(period) + datetime.timedelta(days=1)
+                ),
+            }
+        )
+
+
+@dataclass
+class InvoicingResult:
+    period: datetime.date
+    created: list[Invoice] = field(default_factory=list)
+    already_invoiced: int = 0
+    errors: dict[str, str] = field(default_factory=dict)  # family identifier → why
+
+
+def invoice_issue_month(
+    *, period: datetime.date, issued_by: User | None, today: datetime.date | None = None
+) -> InvoicingResult:
+    """Issue one invoice per family with unbilled attendance in `period`.
+
+    Idempotent: a family already invoiced for the month is skipped, so a run
+    can be repeated (a family whose attendance arrived late gets its invoice).
+    Each family is invoiced in its own transaction: a family that cannot be
+    invoiced (no bracket, no price) is reported and does not stop the others.
+    """
+    today = today or timezone.localdate()
+    invoicing_month_check(period=period, today=today)
+    result = InvoicingResult(period=period)
+    family_ids = (
+        Attendance.objects.filter(
+            date__gte=period, date__lte=month_end(period), invoice_line__isnull=True
+        )
+        .values_list("child__family_id", flat=True)
+        .distinct()
+    )
+    for family in Family.objects.filter(pk__in=list(family_ids)).order_by("identifier"):
+        try:
+            invoice = _invoice_family_month(
+                family=family, period=period, issued_by=issued_by
+            )
+        except ValidationError as error:
+            result.errors[family.identifier] = " ".join(error.messages)
+            continue
+        if invoice is None:
+            result.already_invoiced += 1
+        else:
+            result.created.append(invoice)
+    for invoice in result.created:
+        _announce_invoice(invoice)
+    return result
+
+
+def _invoice_family_month(
+    *, family: Family, period: datetime.date, issued_by: User | None
+) -> Invoice | None:
+    with transaction.atomic():
+        # Two overlapping runs meet here: the second waits, then finds the
+        # invoice and leaves the family alone.
+        family = Family.objects.select_for_update().get(pk=family.pk)
+        if Invoice.objects.filter(
+            family=family, period=period, replaces__isnull=True
+        ).exists():
+            return None
+        attendances = list(
+            Attendance.objects.select_for_update(of=("self",))
+            .filter(
+                child__family=family,
+                date__gte=period,
+                date__lte=month_end(period),
+                invoice_line__isnull=True,
+            )
+            .select_related("child", "activity")
+            .order_by("date")
+        )
+        if not attendances:
+            return None
+        groups: dict[tuple, list[Attendance]] = defaultdict(list)
+        for attendance in attendances:
+            bracket = family.bracket_on(attendance.date)
+            if bracket is None:
+                raise ValidationError(
+                    _("No tariff bracket on %(date)s.")
+                    % {"date": formats.date_format(attendance.date)}
+                )
+            price = price_on(
+                bracket=bracket, activity=attendance.activity, day=attendance.date
+            )
+            if price is None:
+                raise ValidationError(
+                    _("No price for %(activity)s in %(bracket)s on %(date)s.")
+                    % {
+                        "activity": attendance.activity,
+                        "bracket": bracket,
+                        "date": formats.date_format(attendance.date),
+                    }
+                )
+            key = (
+                attendance.child,
+                attendance.activity,
+                bracket.label,
+                price.unit_price,
+            )
+            groups[key].append(attendance)
+        invoice = Invoice.objects.create(
+            number=next_number(series=INVOICE_SERIES, year=period.year),
+            family=family,
+            period=period,
+            issued_by=issued_by,
+            total=ZERO,
+            family_identifier=family.identifier,
+            family_name=family.name,
+            billing_address=family.postal_address,
+            paperless=family.paperless,
+        )
+        total = ZERO
+        for (child, activity, bracket_label, unit_price), rows in sorted(
+            groups.items(),
+            key=lambda item: (item[0][0].first_name, item[0][1].pk, item[0][3]),
+        ):
+            amount = round_money(unit_price * len(rows))
+            line = InvoiceLine.objects.create(
+                invoice=invoice,
+                child=child,
+                activity=activity,
+                child_name=f"{child.first_name} {child.last_name}",
+                label=activity.label,
+                bracket_label=bracket_label,
+                quantity=len(rows),
+                unit_price=unit_price,
+                amount=amount,
+            )
+            Attendance.objects.filter(pk__in=[row.pk for row in rows]).update(
+                invoice_line=line
+            )
+            total += amount
+        invoice.total = total
+        invoice.save(update_fields=["total"])
+    return invoice
+
+
+def _announce_invoice(invoice: Invoice) -> None:
+    from factures.tasks import send_invoice_available
+
+    recipients = invoice_recipients(invoice=invoice)
+    if recipients:
+        transaction.on_commit(
+            lambda: send_invoice_available.enqueue(invoice_id=invoice.pk)
+        )
+
+
+def invoice_recipients(*, invoice: Invoice) -> list[str]:
+    return sorted({g.email for g in invoice.family.guardians.all() if g.email})
+
+
+@dataclass(frozen=True)
+class CreditLine:
+    label: str
+    quantity: int
+    unit_price: Decimal
+
+
+def credit_note_issue(
+    *,
+    invoice: Invoice,
+    lines: list[CreditLine],
+    reason: str,
+    agent: User | None,
+    cancel: bool = False,
+) -> CreditNote:
+    """Take money off an invoice. The total of its credit notes can never
+    exceed the invoice's total; a cancelled invoice takes no more."""
+    if not reason.strip():
+        raise ValidationError(_("Give the reason for the credit note."))
+    with transaction.atomic():
+        locked = Invoice.objects.select_for_update().get(pk=invoice.pk)
+        balance = Invoice.objects.with_balance().get(pk=locked.pk)
+        if balance.has_cancellation:
+            raise ValidationError(
+                _("This invoice is cancelled: it takes no credit note.")
+            )
+        creditable = locked.total - balance.credited
+        if cancel:
+            if creditable <= ZERO:
+                raise ValidationError(_("Nothing is left to credit on this invoice."))
+            lines = [
+                CreditLine(
+                    label=_("Cancellation of invoice %(number)s")
+                    % {"number": locked.number},
+                    quantity=1,
+                    unit_price=creditable,
+                )
+            ]
+        if not lines:
+            raise ValidationError(_("A credit note needs at least one line."))
+        for line in lines:
+            if line.quantity < 1 or line.unit_price <= ZERO:
+                raise ValidationError(
+                    _("Each line needs a quantity of at least 1 and a positive price.")
+                )
+        total = sum(
+            (round_money(line.unit_price * line.quantity) for line in lines), ZERO
+        )
+        if total > creditable:
+            raise ValidationError(
+                _(
+                    "The credit note (%(total)s) exceeds what can still be "
+                    "credited (%(left)s)."
+                )
+                % {"total": format_euros(total), "left": format_euros(creditable)}
+            )
+        note = CreditNote.objects.create(
+            number=next_number(
+                series=CREDIT_NOTE_SERIES, year=timezone.localdate().year
+            ),
+            invoice=locked,
+            issued_by=agent,
+            reason=reason.strip(),
+            is_cancellation=cancel,
+            total=total,
+        )
+        CreditNoteLine.objects.bulk_create(
+            CreditNoteLine(
+                credit_note=note,
+                label=line.label,
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                amount=round_money(line.unit_price * line.quantity),
+            )
+            for line in lines
+        )
+    invoice.refresh_balance()
+    return note
+
+
+def invoice_cancel(*, invoice: Invoice, reason: str, agent: User | None) -> CreditNote:
+    """Cancel an invoice: a credit note for everything not yet credited."""
+    return credit_note_issue(
+        invoice=invoice, lines=[], reason=reason, agent=agent, cancel=True
+    )

@@ -1,0 +1,247 @@
+import datetime
+from decimal import Decimal
+
+import pytest
+import time_machine
+from django.core import mail
+from django.core.exceptions import ValidationError
+from django.core.management import CommandError, call_command
+
+from factures.models import Attendance, BracketAssignment, Invoice, Price
+from factures.services import invoice_issue_month
+from tests.factories import ChildFactory, FamilyFactory, GuardianFactory
+from tests.factures.conftest import OCTOBER, attend
+
+pytestmark = pytest.mark.django_db
+NOVEMBER_TODAY = datetime.date(2026, 11, 26)
+
+
+def run(period=OCTOBER, today=NOVEMBER_TODAY):  # noqa: ANN001, ANN201
+    return invoice_issue_month(period=period, issued_by=None, today=today)
+
+
+@pytest.fixture
+def dorville(prices):  # noqa: ANN001, ANN201
+    family = FamilyFactory(name="Dorville", bracket=prices["B"])
+    GuardianFactory(family=family, email="josiane@example.org")
+    return family
+
+
+def test_one_invoice_per_family_one_line_per_child_and_activity(
+    dorville, canteen, after_school
+):
+    kenzo = ChildFactory(family=dorville, first_name="Kenzo")
+    inaya = ChildFactory(family=dorville, first_name="Inaya")
+    attend(kenzo, canteen, 1, 2, 5, 6, 8)
+    attend(kenzo, after_school, 1, 2)
+    attend(inaya, canteen, 1, 2, 5)
+    quiet_family = FamilyFactory()  # no attendance: no invoice
+    ChildFactory(family=quiet_family)
+
+    result = run()
+
+    assert [invoice.family for invoice in result.created] == [dorville]
+    invoice = result.created[0]
+    lines = {
+        (line.child_name.split()[0], line.label): line for line in invoice.lines.all()
+    }
+    assert set(lines) == {
+        ("Kenzo", "Restauration scolaire"),
+        ("Kenzo", "Garderie du soir"),
+        ("Inaya", "Restauration scolaire"),
+    }
+    assert lines[("Kenzo", "Restauration scolaire")].quantity == 5
+    assert lines[("Kenzo", "Restauration scolaire")].amount == Decimal("9.00")
+    assert lines[("Kenzo", "Garderie du soir")].amount == Decimal("1.60")
+    assert lines[("Inaya", "Restauration scolaire")].amount == Decimal("5.40")
+    assert invoice.total == Decimal("16.00")
+    assert invoice.period == OCTOBER
+    assert invoice.family_identifier == dorville.identifier
+    assert invoice.amount_due == Decimal("16.00")
+    assert invoice.status == Invoice.Status.TO_PAY
+    assert Attendance.objects.filter(invoice_line__invoice=invoice).count() == 10
+
+
+def test_running_the_month_again_creates_nothing_twice(dorville, canteen):
+    attend(ChildFactory(family=dorville), canteen, 1, 2)
+    first = run()
+
+    second = run()
+
+    assert len(first.created) == 1
+    assert second.created == []
+    assert second.already_invoiced == 0  # nothing left unbilled for it
+    assert Invoice.objects.count() == 1
+
+
+def test_a_family_whose_attendance_arrives_later_gets_its_invoice(
+    dorville, canteen, prices
+):
+    attend(ChildFactory(family=dorville), canteen, 1)
+    run()
+    latecomer = FamilyFactory(bracket=prices["B"])
+    attend(ChildFactory(family=latecomer), canteen, 3, 4)
+
+    result = run()
+
+    assert [invoice.family for invoice in result.created] == [latecomer]
+    assert Invoice.objects.count() == 2
+
+
+def test_numbers_follow_each_other_within_the_year(prices, canteen):
+    families = [FamilyFactory(bracket=prices["B"]) for _ in range(3)]
+    for family in families:
+        attend(ChildFactory(family=family), canteen, 1)
+
+    result = run()
+
+    numbers = sorted(invoice.number for invoice in result.created)
+    assert numbers == ["F2026-000001", "F2026-000002", "F2026-000003"]
+
+
+def test_a_bracket_change_in_the_middle_of_the_month_bills_each_day_at_its_price(
+    dorville, canteen, prices
+):
+    BracketAssignment.objects.create(
+        family=dorville, bracket=prices["A"], valid_from=datetime.date(2026, 10, 15)
+    )
+    attend(ChildFactory(family=dorville, first_name="Kenzo"), canteen, 13, 14, 15, 16)
+
+    invoice = run().created[0]
+
+    lines = sorted(
+        (line.bracket_label, line.quantity, line.unit_price)
+        for line in invoice.lines.all()
+    )
+    assert lines == [
+        ("Tranche A", 2, Decimal("1.00")),
+        ("Tranche B", 2, Decimal("1.80")),
+    ]
+    assert invoice.total == Decimal("5.60")
+
+
+def test_a_price_change_applies_from_its_date(dorville, canteen, prices):
+    Price.objects.create(
+        bracket=prices["B"],
+        activity=canteen,
+        unit_price=Decimal("2.00"),
+        valid_from=datetime.date(2026, 10, 20),
+    )
+    attend(ChildFactory(family=dorville), canteen, 19, 20)
+
+    invoice = run().created[0]
+
+    assert invoice.total == Decimal("3.80")
+
+
+def test_a_child_who_left_is_billed_only_for_the_days_attended(dorville, canteen):
+    stays = ChildFactory(family=dorville, first_name="Kenzo")
+    left = ChildFactory(family=dorville, first_name="Inaya")
+    attend(stays, canteen, 1, 2, 26, 27)
+    attend(left, canteen, 1, 2)  # left the school after the 2nd
+
+    october = run().created[0]
+    attend(stays, canteen, 2, 3, month=datetime.date(2026, 11, 1))
+    november = run(
+        period=datetime.date(2026, 11, 1), today=datetime.date(2026, 12, 1)
+    ).created[0]
+
+    assert {
+        line.child_name.split()[0]: line.quantity for line in october.lines.all()
+    } == {
+        "Kenzo": 4,
+        "Inaya": 2,
+    }
+    assert [line.child_name.split()[0] for line in november.lines.all()] == ["Kenzo"]
+
+
+def test_a_family_without_bracket_is_reported_and_the_others_are_invoiced(
+    prices, canteen
+):
+    fine = FamilyFactory(bracket=prices["B"])
+    without = FamilyFactory(bracket=False)
+    attend(ChildFactory(family=fine), canteen, 1)
+    attend(ChildFactory(family=without), canteen, 1)
+
+    result = run()
+
+    assert [invoice.family for invoice in result.created] == [fine]
+    assert "Aucune tranche tarifaire" in result.errors[without.identifier]
+    assert not Invoice.objects.filter(family=without).exists()
+    assert (
+        Attendance.objects.filter(child__family=without, invoice_line=None).count() == 1
+    )
+
+
+def test_a_missing_price_stops_that_family_only(dorville, after_school, prices):
+    other = FamilyFactory(bracket=prices["A"])  # bracket A has no after-school price
+    attend(ChildFactory(family=dorville), after_school, 1)
+    attend(ChildFactory(family=other), after_school, 1)
+
+    result = run()
+
+    assert [invoice.family for invoice in result.created] == [dorville]
+    assert "Aucun prix" in result.errors[other.identifier]
+
+
+@pytest.mark.parametrize(
+    "now",
+    [
+        "2026-10-31 23:59 -04:00",
+        "2026-11-01 03:30 +00:00",
+    ],  # both still 31 October in Guadeloupe
+)
+def test_a_month_is_invoiced_only_once_over_in_local_time(dorville, canteen, now):
+    attend(ChildFactory(family=dorville), canteen, 1)
+
+    with time_machine.travel(now, tick=False), pytest.raises(ValidationError) as error:
+        invoice_issue_month(period=OCTOBER, issued_by=None)
+
+    assert "n'est pas encore terminé" in " ".join(error.value.messages)
+    assert Invoice.objects.count() == 0
+
+
+def test_the_month_can_be_invoiced_from_local_midnight_on_the_first(dorville, canteen):
+    attend(ChildFactory(family=dorville), canteen, 1)
+
+    with time_machine.travel("2026-11-01 00:00 -04:00", tick=False):
+        result = invoice_issue_month(period=OCTOBER, issued_by=None)
+
+    assert len(result.created) == 1
+
+
+def test_a_future_month_is_refused(dorville):
+    with pytest.raises(ValidationError):
+        run(period=datetime.date(2027, 1, 1))
+
+
+def test_families_with_an_email_are_told_their_invoice_is_available(
+    dorville, canteen, prices, django_capture_on_commit_callbacks
+):
+    GuardianFactory(family=dorville, email="second@example.org")
+    no_email = FamilyFactory(bracket=prices["B"])
+    GuardianFactory(family=no_email, email="")
+    attend(ChildFactory(family=dorville), canteen, 1)
+    attend(ChildFactory(family=no_email), canteen, 1)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        run()
+
+    assert len(mail.outbox) == 1
+    message = mail.outbox[0]
+    assert sorted(message.to) == ["josiane@example.org", "second@example.org"]
+    assert "octobre 2026" in message.subject
+    assert dorville.identifier in message.body
+    assert message.alternatives  # an HTML part too
+
+
+def test_invoice_month_command(dorville, canteen):
+    attend(ChildFactory(family=dorville), canteen, 1)
+
+    with time_machine.travel("2026-11-26 10:00 -04:00", tick=False):
+        call_command("invoice_month", "2026-10")
+        call_command("invoice_month", "2026-10")
+        with pytest.raises(CommandError, match="2026-10"):
+            call_command("invoice_month", "octobre")
+
+    assert Invoice.objects.count() == 1
