@@ -34,6 +34,8 @@ from factures.models import (
 from factures.pdf import invoice_pdf, invoices_pdf
 from factures.services import CreditLine, credit_note_issue, invoice_issue_month
 
+IMPORT_SALT = "factures.attendance-import"
+
 
 class ReadOnlyInline(admin.TabularInline):
     extra = 0
@@ -130,11 +132,10 @@ class AttendanceAdmin(admin.ModelAdmin):
         if not self.has_add_permission(request):
             return HttpResponse(status=403)
         context = {**self.admin_site.each_context(request), "opts": self.model._meta}
-        signer = signing.TimestampSigner(salt="factures.attendance-import")
         if request.method == "POST" and "confirm" in request.POST:
             try:
                 payload = signing.loads(
-                    signer.unsign(request.POST["payload"], max_age=3600), compress=True
+                    request.POST["payload"], salt=IMPORT_SALT, max_age=3600
                 )
             except (signing.BadSignature, KeyError):
                 self.message_user(
@@ -172,14 +173,12 @@ class AttendanceAdmin(admin.ModelAdmin):
             parsed = attendance_parse(data=data, period=period)
             context.update({"form": form, "parsed": parsed, "period": period})
             if parsed.is_valid:
-                context["payload"] = signer.sign(
-                    signing.dumps(
-                        {
-                            "data": data.decode("utf-8-sig"),
-                            "period": period.isoformat(),
-                        },
-                        compress=True,
-                    )
+                # The checked file travels to the confirmation signed, so
+                # that what is imported is exactly what was previewed.
+                context["payload"] = signing.dumps(
+                    {"data": data.decode("utf-8-sig"), "period": period.isoformat()},
+                    salt=IMPORT_SALT,
+                    compress=True,
                 )
             context["title"] = _("Attendance import: preview")
             return TemplateResponse(

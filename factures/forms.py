@@ -73,6 +73,7 @@ class CreditLineForm(forms.Form):
         max_digits=10,
         decimal_places=2,
         min_value=Decimal("0.01"),
+        localize=True,  # agents type 1,80
     )
 
 

@@ -81,3 +81,7 @@ def staff_client(client, staff):  # noqa: ANN001, ANN201
     response = staff_login_with_totp(client, staff, STAFF_PASSWORD, give_totp(staff))
     assert response.status_code == 302
     return client
+
+
+# The invoices fixtures serve the PostgreSQL tests too.
+from tests.factures.conftest import after_school, canteen, prices  # noqa: E402, F401

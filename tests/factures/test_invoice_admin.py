@@ -1,0 +1,132 @@
+import io
+from decimal import Decimal
+
+import pytest
+import time_machine
+from django.contrib.auth.models import Permission
+from django.urls import reverse
+from pypdf import PdfReader
+
+from factures.models import Invoice
+from tests.conftest import STAFF_PASSWORD
+from tests.factories import ChildFactory, FamilyFactory, StaffFactory
+from tests.factures.conftest import attend
+from tests.helpers import give_totp, staff_login_with_totp
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def october_attendance(prices, canteen):  # noqa: ANN001, ANN201
+    paper = FamilyFactory(name="Papier", bracket=prices["B"])
+    online = FamilyFactory(name="Numerique", bracket=prices["B"], paperless=True)
+    for family in (paper, online):
+        attend(ChildFactory(family=family), canteen, 1, 2)
+    return paper, online
+
+
+@time_machine.travel("2026-11-26 10:00 -04:00", tick=False)
+def test_administrator_runs_the_month_and_prints_the_paper_batch(
+    staff_client, october_attendance
+):
+    paper, online = october_attendance
+    url = reverse("admin:factures_invoice_run")
+
+    response = staff_client.post(url, {"month": "2026-10", "run": "1"})
+
+    assert response.status_code == 200
+    assert len(response.context["result"].created) == 2
+    again = staff_client.post(url, {"month": "2026-10", "run": "1"})
+    assert again.context["result"].created == []
+    assert Invoice.objects.count() == 2
+
+    batch = staff_client.post(url, {"month": "2026-10", "print": "1"})
+
+    assert batch["Content-Type"] == "application/pdf"
+    reader = PdfReader(io.BytesIO(batch.content))
+    text = " ".join(page.extract_text() for page in reader.pages)
+    assert paper.identifier in text
+    assert online.identifier not in text  # paperless families are not printed
+    assert len(reader.pages) == 1
+
+
+@time_machine.travel("2026-11-26 10:00 -04:00", tick=False)
+def test_the_current_month_cannot_be_chosen(staff_client, october_attendance):
+    response = staff_client.post(
+        reverse("admin:factures_invoice_run"), {"month": "2026-11", "run": "1"}
+    )
+
+    assert response.status_code == 200
+    assert "month" in response.context["form"].errors
+    assert Invoice.objects.count() == 0
+
+
+def test_an_agent_without_the_right_cannot_run_the_invoicing(
+    client, october_attendance
+):
+    agent = StaffFactory()
+    agent.user_permissions.set(Permission.objects.filter(codename="view_invoice"))
+    staff_login_with_totp(client, agent, STAFF_PASSWORD, give_totp(agent))
+
+    with time_machine.travel("2026-11-26 10:00 -04:00", tick=False):
+        response = client.post(
+            reverse("admin:factures_invoice_run"), {"month": "2026-10", "run": "1"}
+        )
+
+    assert response.status_code == 403
+    assert Invoice.objects.count() == 0
+
+
+@time_machine.travel("2026-11-26 10:00 -04:00", tick=False)
+def test_invoices_cannot_be_added_edited_or_deleted_in_the_admin(
+    staff_client, october_attendance
+):
+    staff_client.post(
+        reverse("admin:factures_invoice_run"), {"month": "2026-10", "run": "1"}
+    )
+    invoice = Invoice.objects.first()
+
+    delete = staff_client.post(
+        reverse("admin:factures_invoice_delete", args=[invoice.pk]), {"post": "yes"}
+    )
+    edit = staff_client.post(
+        reverse("admin:factures_invoice_change", args=[invoice.pk]), {"total": "0"}
+    )
+
+    assert delete.status_code == 403
+    assert edit.status_code == 403
+    assert Invoice.objects.get(pk=invoice.pk).total == invoice.total
+    assert staff_client.get(reverse("admin:factures_invoice_add")).status_code == 403
+
+
+@time_machine.travel("2026-11-26 10:00 -04:00", tick=False)
+def test_agent_issues_a_credit_note_from_the_invoice_page(
+    staff_client, october_attendance
+):
+    staff_client.post(
+        reverse("admin:factures_invoice_run"), {"month": "2026-10", "run": "1"}
+    )
+    invoice = Invoice.objects.first()
+    url = reverse("admin:factures_invoice_credit", args=[invoice.pk])
+    lines = {
+        "lines-TOTAL_FORMS": "3",
+        "lines-INITIAL_FORMS": "0",
+        "lines-0-label": "Repas non pris",
+        "lines-0-quantity": "1",
+        "lines-0-unit_price": "1,80",
+        # The two empty rows, as the browser sends them.
+        "lines-1-quantity": "1",
+        "lines-2-quantity": "1",
+    }
+
+    too_much = staff_client.post(
+        url, {"reason": "Absence", **lines, "lines-0-quantity": "9"}
+    )
+    assert too_much.status_code == 200
+    assert invoice.credit_notes.count() == 0
+
+    done = staff_client.post(url, {"reason": "Absence", **lines})
+    assert done.status_code == 302
+    assert Invoice.objects.with_balance().get(pk=invoice.pk).amount_credited == Decimal(
+        "1.80"
+    )

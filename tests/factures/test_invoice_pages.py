@@ -1,0 +1,142 @@
+import datetime
+import io
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from pypdf import PdfReader
+
+from factures.services import CreditLine, credit_note_issue, invoice_issue_month
+from familles.services import family_login_create
+from tests.factories import ChildFactory
+from tests.factures.conftest import OCTOBER, attend
+
+pytestmark = pytest.mark.django_db
+
+
+def pdf_text(content: bytes) -> str:
+    text = " ".join(
+        page.extract_text() for page in PdfReader(io.BytesIO(content)).pages
+    )
+    return " ".join(text.replace("\u00a0", " ").split())
+
+
+@pytest.fixture
+def invoices(parent, prices, canteen, staff):  # noqa: ANN001, ANN201
+    """September and October invoices of the parent's family (Dorville)."""
+    from factures.models import BracketAssignment
+
+    BracketAssignment.objects.filter(family=parent.family).update(bracket=prices["B"])
+    kenzo = parent.family.children.get(first_name="Kenzo")
+    attend(kenzo, canteen, 1, 2, 3, month=datetime.date(2026, 9, 1))
+    attend(kenzo, canteen, *range(1, 31))  # 30 × 1,80 € = 54,00 €
+    today = datetime.date(2026, 11, 26)
+    september = invoice_issue_month(
+        period=datetime.date(2026, 9, 1), issued_by=staff, today=today
+    )
+    october = invoice_issue_month(period=OCTOBER, issued_by=staff, today=today)
+    return september.created[0], october.created[0]
+
+
+def test_the_list_shows_every_invoice_newest_first_with_amounts(
+    client, parent, invoices
+):
+    september, october = invoices
+    credit_note_issue(
+        invoice=september,
+        lines=[CreditLine(label="Repas", quantity=1, unit_price=Decimal("1.80"))],
+        reason="Absence",
+        agent=None,
+    )
+    client.force_login(parent)
+
+    page = client.get(reverse("factures:list")).text.replace("\u00a0", " ")
+
+    assert page.index("Octobre 2026") < page.index("Septembre 2026")
+    assert october.number in page and september.number in page
+    assert "54,00 €" in page
+    assert "5,40 €" in page and "3,60 €" in page  # total and due of September
+    assert "À payer" in page
+
+
+def test_the_detail_shows_lines_and_a_calendar_of_the_days_attended(
+    client, parent, invoices
+):
+    _september, october = invoices
+    client.force_login(parent)
+
+    response = client.get(reverse("factures:detail", args=[october.pk]))
+
+    page = response.text.replace("\u00a0", " ")
+    assert "Facture de octobre 2026" in page or "Facture d'octobre 2026" in page
+    assert "30 × 1,80 € = <strong>54,00 €</strong>" in page
+    assert "30 jours de présence." in page
+    calendar = response.context["children"][0]["weeks"]
+    attended = [cell[0].day for week in calendar for cell in week if cell and cell[1]]
+    assert attended == list(range(1, 31))
+    assert page.count('class="present"') == 30
+
+
+def test_the_pdf_carries_identifier_amounts_and_payment_dates(client, parent, invoices):
+    _september, october = invoices
+    client.force_login(parent)
+
+    response = client.get(reverse("factures:pdf", args=[october.pk]))
+
+    assert response["Content-Type"] == "application/pdf"
+    text = pdf_text(response.content)
+    assert parent.family.identifier in text
+    assert october.number in text
+    assert "octobre 2026" in text
+    assert "54,00 €" in text
+    assert "du 1er au 10 de chaque mois" in text
+    assert "du 7 au 25 de chaque mois" in text
+    assert "Kenzo" in text
+
+
+def test_payment_dates_on_the_pdf_follow_the_settings(
+    client, parent, invoices, settings
+):
+    settings.PORTAIL_ONLINE_PAYMENT_DAYS = "2-12"
+    client.force_login(parent)
+
+    text = pdf_text(client.get(reverse("factures:pdf", args=[invoices[1].pk])).content)
+
+    assert "du 2 au 12 de chaque mois" in text
+
+
+def test_the_pdf_carries_the_activation_code_until_the_login_is_activated(
+    family, prices, canteen, staff
+):
+    from factures.pdf import invoice_pdf
+
+    issued = family_login_create(family=family, agent=staff)
+    attend(ChildFactory(family=family), canteen, 1)
+    invoice = invoice_issue_month(
+        period=OCTOBER, issued_by=staff, today=datetime.date(2026, 11, 2)
+    ).created[0]
+
+    assert issued.code in pdf_text(invoice_pdf(invoice))
+    issued.user.set_password("un mot de passe choisi")
+    issued.user.save()
+    assert issued.code not in pdf_text(invoice_pdf(invoice))
+
+
+@pytest.mark.parametrize("name", ["factures:detail", "factures:pdf"])
+def test_another_familys_invoice_is_not_found(client, other_parent, invoices, name):
+    client.force_login(other_parent)
+
+    response = client.get(reverse(name, args=[invoices[1].pk]))
+
+    assert response.status_code == 404
+
+
+def test_another_family_sees_none_of_these_invoices_in_its_list(
+    client, other_parent, invoices
+):
+    client.force_login(other_parent)
+
+    page = client.get(reverse("factures:list")).text
+
+    assert invoices[0].number not in page and invoices[1].number not in page
+    assert "Aucune facture" in page
