@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -15,7 +16,11 @@ from factures.admin import BracketAssignmentInline
 from factures.models import BracketAssignment
 from familles.letters import credentials_letter_pdf
 from familles.models import ActivationCode, Child, Family, Guardian, User
-from familles.services import activation_code_pending, family_login_create
+from familles.services import (
+    activation_code_pending,
+    family_login_create,
+    family_login_emails_sync,
+)
 
 
 class GuardianInline(admin.StackedInline):
@@ -59,6 +64,27 @@ class FamilyAdmin(admin.ModelAdmin):
     inlines = [GuardianInline, ChildInline, BracketAssignmentInline, LoginInline]
     actions = ["issue_activation_codes"]
     readonly_fields = ["created_at", "paperless_changed_at"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        readonly = list(super().get_readonly_fields(request, obj))
+        if obj is not None:
+            # The identifier is the login and is printed on paper: it never
+            # changes (duplicates are merged instead).
+            readonly.append("identifier")
+        return readonly
+
+    def save_model(
+        self, request: HttpRequest, obj: Family, form: Any, change: bool
+    ) -> None:
+        if "paperless" in form.changed_data:
+            obj.paperless_changed_at = timezone.now()
+        super().save_model(request, obj, form, change)
+
+    def save_related(
+        self, request: HttpRequest, form: Any, formsets: Any, change: bool
+    ) -> None:
+        super().save_related(request, form, formsets, change)
+        family_login_emails_sync(family=form.instance)
 
     def save_formset(
         self, request: HttpRequest, form: Any, formset: Any, change: bool
@@ -120,8 +146,14 @@ class FamilyAdmin(admin.ModelAdmin):
         family = get_object_or_404(Family, pk=pk)
         if not self.has_change_permission(request, family):
             return HttpResponse(status=403)
-        login = family.logins.filter(is_active=True).first()
-        pending = activation_code_pending(user=login) if login else None
+        pending = next(
+            (
+                found
+                for login in family.logins.filter(is_active=True).order_by("pk")
+                if (found := activation_code_pending(user=login)) is not None
+            ),
+            None,
+        )
         if pending is None:
             self.message_user(
                 request,
@@ -207,6 +239,12 @@ class PortalUserAdmin(UserAdmin):
         (gettext_lazy("Family"), {"fields": ["family"]}),
     ]
     inlines = [ActivationCodeInline]
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Only administrators touch staff accounts (passwords, activation).
+        if obj is not None and obj.is_staff and not request.user.is_superuser:
+            return False
+        return super().has_change_permission(request, obj)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         readonly = list(super().get_readonly_fields(request, obj))

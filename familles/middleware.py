@@ -8,7 +8,7 @@ from allauth.mfa.models import Authenticator
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -74,6 +74,15 @@ class StaffSecondFactorMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if (
+            request.path.startswith(reverse("mfa_index"))
+            and request.user.is_authenticated
+            and not request.user.is_staff
+        ):
+            # Second factors are for staff; a parent's login stays simple
+            # (and a session opened with a code must go to the password
+            # choice, which an MFA stage would skip).
+            raise Http404
         if (
             settings.STAFF_REQUIRE_SECOND_FACTOR
             and request.path.startswith(reverse("admin:index"))

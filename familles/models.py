@@ -4,11 +4,11 @@ import datetime
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.contrib.auth.hashers import check_password
 from django.contrib.auth.models import AbstractUser
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 
@@ -170,10 +170,13 @@ class ActivationCodeQuerySet(models.QuerySet["ActivationCode"]):
 class ActivationCode(models.Model):
     """A login's first password: random, single use, with an expiry date.
 
-    The code is kept twice: hashed, to check it at login, and encrypted
-    (`familles.crypto`), so that documents printed while it is valid
+    The code is kept twice: as a keyed digest (HMAC with the secret key), to
+    find it at login with one indexed query whatever the identifier typed, and
+    encrypted (`familles.crypto`), so that documents printed while it is valid
     (credentials letter, invoices) can carry it. The encrypted copy is erased
     as soon as the code is used, voided by a newer one, or found expired.
+    A slow password hash buys nothing here: the code is random (about 59 bits)
+    and the digest cannot be computed without the secret key.
     """
 
     user = models.ForeignKey(
@@ -182,7 +185,7 @@ class ActivationCode(models.Model):
         on_delete=models.CASCADE,
         related_name="activation_codes",
     )
-    code_hash = models.CharField(max_length=256)
+    code_digest = models.CharField(max_length=64, db_index=True, editable=False)
     code_encrypted = models.TextField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(_("issued on"), default=timezone.now)
     expires_at = models.DateTimeField(_("expires on"))
@@ -215,9 +218,6 @@ class ActivationCode(models.Model):
     def __str__(self) -> str:
         return f"{self.user} – {self.created_at:%Y-%m-%d}"
 
-    def matches(self, raw_code: str) -> bool:
-        return check_password(normalize_code(raw_code), self.code_hash)
-
     def is_usable(self, now: datetime.datetime) -> bool:
         return self.used_at is None and self.voided_at is None and now < self.expires_at
 
@@ -226,3 +226,9 @@ def normalize_code(raw_code: str) -> str:
     """Codes are printed in groups (ABCD-EFGH-JKLM); typed with or without the
     dashes or spaces, in any case."""
     return "".join(ch for ch in raw_code.upper() if ch.isalnum())
+
+
+def code_digest(raw_code: str) -> str:
+    return salted_hmac(
+        "portail.familles.activation-code", normalize_code(raw_code), algorithm="sha256"
+    ).hexdigest()

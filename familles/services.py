@@ -9,14 +9,13 @@ from dataclasses import dataclass
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
-from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from familles import crypto
-from familles.models import ActivationCode, Family, User, normalize_code
+from familles.models import ActivationCode, Family, User, code_digest, normalize_code
 
 # No 0/O, 1/I/L: codes are read off paper and typed on phones.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -44,22 +43,37 @@ def family_login_create(*, family: Family, agent: User | None) -> IssuedCode:
         if user is None:
             user = User(username=family.identifier, family=family)
             user.set_unusable_password()
-            guardian = family.guardians.exclude(email="").first()
-            if guardian is not None:
-                user.email = guardian.email
             user.save()
-            if user.email:
-                # Addresses entered by the agents from the family's dossier
-                # count as known: they may receive password-reset links.
-                EmailAddress.objects.create(
-                    user=user, email=user.email, verified=True, primary=True
-                )
+            family_login_emails_sync(family=family)
+            user.refresh_from_db()
         elif user.family_id != family.pk:
             raise ValidationError(
                 _("The login %(username)s belongs to another family.")
                 % {"username": user.username}
             )
         return activation_code_issue(user=user, agent=agent)
+
+
+def family_login_emails_sync(*, family: Family) -> None:
+    """The guardians' addresses, as recorded by the agents, are the ones the
+    family's logins may receive password-reset links at (an address shared
+    with another family, such as a parent in two households, is allowed)."""
+    addresses = sorted({g.email.lower() for g in family.guardians.all() if g.email})
+    for user in family.logins.all():
+        EmailAddress.objects.filter(user=user).exclude(email__in=addresses).delete()
+        known = set(
+            EmailAddress.objects.filter(user=user).values_list("email", flat=True)
+        )
+        for address in addresses:
+            if address not in known:
+                EmailAddress.objects.create(
+                    user=user, email=address, verified=True, primary=not known
+                )
+                known.add(address)
+        primary = addresses[0] if addresses else ""
+        if user.email != primary:
+            user.email = primary
+            user.save(update_fields=["email"])
 
 
 def activation_code_issue(
@@ -78,7 +92,7 @@ def activation_code_issue(
         )
         ActivationCode.objects.create(
             user=user,
-            code_hash=make_password(code),
+            code_digest=code_digest(code),
             code_encrypted=crypto.encrypt(code),
             created_at=now,
             expires_at=expires_at,
@@ -112,17 +126,42 @@ def activation_complete(
     *, user: User, code_id: int, password: str, now: datetime.datetime | None = None
 ) -> None:
     """The parent chose a personal password: store it (hashed), spend the code
-    and erase its encrypted copy. Doing it twice has no further effect on the
-    code."""
+    and erase its encrypted copy.
+
+    Refused (ValidationError) when the code that opened the session was
+    replaced, spent or expired meanwhile: a stolen letter stops working for a
+    session already open as soon as an agent issues a new code.
+    """
     now = now or timezone.now()
     with transaction.atomic():
         locked = User.objects.select_for_update().get(pk=user.pk)
-        ActivationCode.objects.filter(
-            pk=code_id, user=locked, used_at__isnull=True
-        ).update(used_at=now, code_encrypted=None)
+        code = (
+            ActivationCode.objects.select_for_update()
+            .filter(pk=code_id, user=locked)
+            .first()
+        )
+        if code is None or not code.is_usable(now):
+            raise ValidationError(
+                _(
+                    "This activation code is no longer valid. Ask the canteen "
+                    "service for a new one."
+                )
+            )
+        code.used_at = now
+        code.code_encrypted = None
+        code.save(update_fields=["used_at", "code_encrypted"])
         locked.set_password(password)
         locked.save(update_fields=["password"])
     user.password = locked.password
+
+
+def activation_codes_void(*, user: User, now: datetime.datetime | None = None) -> int:
+    """Void the login's open codes (its password was set another way)."""
+    return (
+        ActivationCode.objects.filter(user=user)
+        .open()
+        .update(voided_at=now or timezone.now(), code_encrypted=None)
+    )
 
 
 def activation_codes_purge_expired(*, now: datetime.datetime | None = None) -> int:
@@ -136,15 +175,16 @@ def activation_codes_purge_expired(*, now: datetime.datetime | None = None) -> i
 
 
 def activation_code_find(*, username: str, raw_code: str) -> ActivationCode | None:
-    """The code of this login that `raw_code` matches, whatever its state."""
+    """The code of this family login that `raw_code` is, whatever its state:
+    one indexed query, the same cost for any identifier."""
     if not normalize_code(raw_code):
         return None
-    user = User.objects.filter(
-        username__iexact=username.strip(), family__isnull=False
-    ).first()
-    if user is None:
-        return None
-    for code in ActivationCode.objects.filter(user=user)[:5]:
-        if code.matches(raw_code):
-            return code
-    return None
+    return (
+        ActivationCode.objects.filter(
+            code_digest=code_digest(raw_code),
+            user__username__iexact=username.strip(),
+            user__family__isnull=False,
+        )
+        .select_related("user")
+        .first()
+    )

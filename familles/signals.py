@@ -1,6 +1,7 @@
 import time
 from typing import Any
 
+from allauth.account.signals import password_reset
 from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
 from django.http import HttpRequest
@@ -26,3 +27,13 @@ def start_portal_session(
         request.session[SESSION_ACTIVATION_CODE] = code_id
     else:
         request.session.pop(SESSION_ACTIVATION_CODE, None)
+
+
+@receiver(password_reset)
+def void_codes_after_reset(
+    sender: type, request: HttpRequest, user: User, **kwargs: Any
+) -> None:
+    """A password chosen through an e-mailed link makes pending codes useless."""
+    from familles.services import activation_codes_void
+
+    activation_codes_void(user=user)

@@ -1,6 +1,8 @@
+from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import update_session_auth_hash
+from django.contrib.auth import logout, update_session_auth_hash
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -34,11 +36,16 @@ def activation(request: HttpRequest) -> HttpResponse:
         return redirect("home")
     form = ChoosePasswordForm(request.user, request.POST or None)
     if request.method == "POST" and form.is_valid():
-        activation_complete(
-            user=request.user,
-            code_id=code_id,
-            password=form.cleaned_data["new_password1"],
-        )
+        try:
+            activation_complete(
+                user=request.user,
+                code_id=code_id,
+                password=form.cleaned_data["new_password1"],
+            )
+        except ValidationError as error:
+            logout(request)
+            messages.error(request, " ".join(error.messages))
+            return redirect(settings.LOGIN_URL)
         del request.session[SESSION_ACTIVATION_CODE]
         update_session_auth_hash(request, request.user)
         messages.success(

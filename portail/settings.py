@@ -205,6 +205,9 @@ ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
 ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = False
 ACCOUNT_PREVENT_ENUMERATION = True
+# A parent may be a guardian in two households: an address can belong to
+# several logins (a reset then reaches each of them).
+ACCOUNT_UNIQUE_EMAIL = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Portail Familles] "
 ACCOUNT_RATE_LIMITS = {
     # A brute force on one identifier, or from one address, is slowed down.
@@ -227,11 +230,18 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+CSRF_FAILURE_VIEW = "portail.views.csrf_failure"
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", not (DEBUG or TESTING))
 SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https")
     if env_bool("DJANGO_BEHIND_HTTPS_PROXY", False)
     else None
+)
+# Behind the proxy, allauth's per-address rate limits must see the client's
+# address (X-Forwarded-For), not the proxy's: otherwise one person could
+# lock every family out.
+ALLAUTH_TRUSTED_PROXY_COUNT = env_int(
+    "PORTAIL_TRUSTED_PROXY_COUNT", 1 if SECURE_PROXY_SSL_HEADER else 0
 )
 SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", True)

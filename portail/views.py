@@ -21,3 +21,7 @@ def help_page(request: HttpRequest) -> HttpResponse:
         "portail/help.html",
         {"activation_days": settings.ACTIVATION_CODE_VALID_DAYS},
     )
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    return render(request, "403_csrf.html", status=403)

@@ -12,7 +12,11 @@ from pypdf import PdfReader
 
 from familles.middleware import SESSION_ACTIVATION_CODE
 from familles.models import ActivationCode, User
-from familles.services import activation_code_issue, family_login_create
+from familles.services import (
+    activation_code_find,
+    activation_code_issue,
+    family_login_create,
+)
 from tests.helpers import error_text, login
 
 pytestmark = pytest.mark.django_db
@@ -47,15 +51,17 @@ def test_code_is_never_stored_in_clear(issued):
     raw = issued.code.replace("-", "")
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT code_hash, code_encrypted FROM familles_activationcode"
+            "SELECT code_digest, code_encrypted FROM familles_activationcode"
             " WHERE id = %s",
             [row.pk],
         )
-        code_hash, code_encrypted = cursor.fetchone()
+        code_digest, code_encrypted = cursor.fetchone()
 
-    assert raw not in code_hash
+    assert raw not in code_digest
     assert raw not in code_encrypted
-    assert row.matches(issued.code)
+    assert (
+        activation_code_find(username=issued.user.username, raw_code=issued.code) == row
+    )
 
 
 def test_first_login_with_code_must_choose_a_password(client, issued):

@@ -6,7 +6,6 @@ import random
 from decimal import Decimal
 from typing import Any
 
-from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Permission
@@ -31,7 +30,11 @@ from factures.services import (
     invoice_issue_month,
 )
 from familles.models import Child, Family, Guardian, User
-from familles.services import activation_code_pending, family_login_create
+from familles.services import (
+    activation_code_pending,
+    family_login_create,
+    family_login_emails_sync,
+)
 
 FAMILY_COUNT = 30
 DEMO_FAMILY_PASSWORD = "cantine-demo-2026"  # noqa: S105 - printed demo login
@@ -342,26 +345,25 @@ class Command(BaseCommand):
         password_hash = make_password(DEMO_FAMILY_PASSWORD)
         for family in families[:-1]:
             if not family.logins.exists():
-                guardian = family.guardians.exclude(email="").first()
-                user = User.objects.create(
-                    username=family.identifier,
-                    family=family,
-                    password=password_hash,
-                    email=guardian.email if guardian else "",
+                User.objects.create(
+                    username=family.identifier, family=family, password=password_hash
                 )
-                if user.email:
-                    EmailAddress.objects.create(
-                        user=user, email=user.email, verified=True, primary=True
-                    )
+                family_login_emails_sync(family=family)
         # The last family has not activated its login yet: it has only a code.
+        # (a new one once the previous code has expired, so that the demo
+        # always prints a code that works).
         last = families[-1]
-        if not last.logins.exists():
+        login = last.logins.first()
+        if login is None or (
+            not login.has_usable_password()
+            and activation_code_pending(user=login) is None
+        ):
             family_login_create(family=last, agent=User.objects.get(username="admin"))
 
     def print_logins(self, families: list[Family]) -> None:
         last = families[-1]
         pending = activation_code_pending(user=last.logins.get())
-        code = pending[1] if pending else "(expired: issue a new one in the admin)"
+        code = pending[1] if pending else "(none: this login was activated)"
         self.stdout.write(
             self.style.SUCCESS("Demo data ready.")
             + f"""
