@@ -23,6 +23,7 @@ class TariffBracketFactory(factory.django.DjangoModelFactory):
 class FamilyFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Family
+        skip_postgeneration_save = True
 
     identifier = factory.Sequence(lambda n: f"PB-{n + 100:06d}")
     name = factory.Sequence(lambda n: f"Famille{n}")
