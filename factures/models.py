@@ -10,6 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from django.apps import apps
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -181,6 +182,9 @@ class Attendance(models.Model):
         return f"{self.child} – {self.activity} – {self.date}"
 
 
+ANNOTATIONS = ("credited", "paid", "due", "state", "disputed")
+
+
 class InvoiceQuerySet(models.QuerySet["Invoice"]):
     def with_balance(self) -> InvoiceQuerySet:
         """Annotate `credited`, `paid`, `due` and `state`: the one place where
@@ -190,6 +194,8 @@ class InvoiceQuerySet(models.QuerySet["Invoice"]):
         - cancelled: a cancellation credit note exists, or credit notes cover
           the whole total;
         - paid: nothing is due any more;
+        - disputed: a dispute about its amount is open (not payable online,
+          left out of the unpaid count);
         - partly paid: a payment covers part of it;
         - to pay: otherwise.
         """
@@ -201,12 +207,23 @@ class InvoiceQuerySet(models.QuerySet["Invoice"]):
             .values("s")[:1],
             output_field=money,
         )
+        Allocation = apps.get_model("paiements", "Allocation")  # noqa: N806
+        paid = models.Subquery(
+            Allocation.objects.filter(invoice=models.OuterRef("pk"))
+            .values("invoice")
+            .annotate(s=models.Sum("amount"))
+            .values("s")[:1],
+            output_field=money,
+        )
         return (
             self.annotate(
                 credited=Coalesce(credited, ZERO, output_field=money),
-                # Payment allocations come with the payments app; until then
-                # nothing is paid.
-                paid=models.Value(ZERO, output_field=money),
+                paid=Coalesce(paid, ZERO, output_field=money),
+                disputed=models.Exists(
+                    InvoiceDispute.objects.filter(
+                        invoice=models.OuterRef("pk"), closed_at__isnull=True
+                    )
+                ),
                 has_cancellation=models.Exists(
                     CreditNote.objects.filter(
                         invoice=models.OuterRef("pk"), is_cancellation=True
@@ -231,6 +248,9 @@ class InvoiceQuerySet(models.QuerySet["Invoice"]):
                         remaining__lte=0, then=models.Value(Invoice.Status.PAID)
                     ),
                     models.When(
+                        disputed=True, then=models.Value(Invoice.Status.DISPUTED)
+                    ),
+                    models.When(
                         paid__gt=0, then=models.Value(Invoice.Status.PARTLY_PAID)
                     ),
                     default=models.Value(Invoice.Status.TO_PAY),
@@ -242,6 +262,12 @@ class InvoiceQuerySet(models.QuerySet["Invoice"]):
     def with_state(self, state: str) -> InvoiceQuerySet:
         return self.with_balance().filter(state=state)
 
+    def unpaid(self) -> InvoiceQuerySet:
+        """Invoices that still wait for money and are not disputed."""
+        return self.with_balance().filter(
+            state__in=[Invoice.Status.TO_PAY, Invoice.Status.PARTLY_PAID]
+        )
+
 
 class Invoice(models.Model):
     """A family's invoice for one month. Issued once, never edited."""
@@ -251,6 +277,7 @@ class Invoice(models.Model):
         PARTLY_PAID = "partly_paid", _("partly paid")
         PAID = "paid", _("paid")
         CANCELLED = "cancelled", _("cancelled")
+        DISPUTED = "disputed", _("disputed")
 
     number = models.CharField(_("number"), max_length=20, unique=True, editable=False)
     family = models.ForeignKey(
@@ -319,7 +346,7 @@ class Invoice(models.Model):
     def _annotated(self, name: str) -> Any:
         if not hasattr(self, name):
             fresh = Invoice.objects.with_balance().get(pk=self.pk)
-            for field in ("credited", "paid", "due", "state"):
+            for field in ANNOTATIONS:
                 setattr(self, field, getattr(fresh, field))
         return getattr(self, name)
 
@@ -342,7 +369,7 @@ class Invoice(models.Model):
         return Invoice.Status(self._annotated("state"))
 
     def refresh_balance(self) -> None:
-        for field in ("credited", "paid", "due", "state"):
+        for field in ANNOTATIONS:
             self.__dict__.pop(field, None)
 
 
@@ -464,3 +491,42 @@ class NumberSequence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.series}-{self.year}: {self.last_number}"
+
+
+class InvoiceDispute(models.Model):
+    """A family disputes the amount of an invoice: until it is closed the
+    invoice is *contestée*, not payable online and not counted as unpaid.
+    Opened and closed by the reports (or by an agent)."""
+
+    invoice = models.ForeignKey(
+        Invoice,
+        verbose_name=_("invoice"),
+        on_delete=models.PROTECT,
+        related_name="disputes",
+    )
+    reason = models.TextField(_("reason"))
+    opened_at = models.DateTimeField(_("opened on"), default=timezone.now)
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("opened by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    closed_at = models.DateTimeField(_("closed on"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("dispute")
+        verbose_name_plural = _("disputes")
+        ordering = ["-opened_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["invoice"],
+                condition=Q(closed_at__isnull=True),
+                name="invoicedispute_one_open",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.invoice} – {self.opened_at:%Y-%m-%d}"

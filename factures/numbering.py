@@ -11,6 +11,7 @@ from factures.models import NumberSequence
 
 INVOICE_SERIES = "F"
 CREDIT_NOTE_SERIES = "AV"
+RECEIPT_SERIES = "R"
 
 
 def next_number(*, series: str, year: int) -> str:

@@ -1,1 +1,296 @@
-# Payments (rules, card and desk payments) arrive with the payments issue.
+"""Payments: money received (card online, desk), how it is allocated to
+invoices, the Checkout Sessions and webhook events of the card flow, and the
+agents' manual payment block.
+
+A payment is never edited or deleted: a mistake is corrected by a reversal,
+a payment of its own with the opposite amount.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q, Sum
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from factures.money import ZERO
+
+
+class Payment(models.Model):
+    class Method(models.TextChoices):
+        CARD_ONLINE = "card_online", _("card, online")
+        CARD_DESK = "card_desk", _("card, at the desk")
+        CASH = "cash", _("cash")
+        CHEQUE = "cheque", _("cheque")
+
+    number = models.CharField(
+        _("receipt number"), max_length=20, unique=True, editable=False
+    )
+    family = models.ForeignKey(
+        "familles.Family",
+        verbose_name=_("family"),
+        on_delete=models.PROTECT,
+        related_name="payments",
+    )
+    method = models.CharField(_("method"), max_length=20, choices=Method.choices)
+    amount = models.DecimalField(_("amount"), max_digits=10, decimal_places=2)
+    received_at = models.DateTimeField(_("received on"), default=timezone.now)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    reference = models.CharField(
+        _("reference"), max_length=100, blank=True, help_text=_("Cheque number…")
+    )
+    checkout = models.OneToOneField(
+        "CheckoutSession",
+        verbose_name=_("card payment session"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="payment",
+    )
+    reverses = models.OneToOneField(
+        "self",
+        verbose_name=_("reverses"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="reversed_by",
+    )
+    note = models.TextField(_("note"), blank=True)
+
+    class Meta:
+        verbose_name = _("payment")
+        verbose_name_plural = _("payments")
+        ordering = ["-received_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(amount=0), name="payment_not_zero"),
+            # Only a reversal carries a negative amount.
+            models.CheckConstraint(
+                condition=Q(amount__gt=0) | Q(reverses__isnull=False),
+                name="payment_negative_only_reversal",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def allocated(self) -> Decimal:
+        return self.allocations.aggregate(s=Sum("amount"))["s"] or ZERO
+
+    @property
+    def unallocated(self) -> Decimal:
+        """Money received that no invoice needed: an overpayment for the
+        agents to refund or credit."""
+        return self.amount - self.allocated
+
+
+class Allocation(models.Model):
+    """A *ventilation*: part of a payment applied to one invoice."""
+
+    payment = models.ForeignKey(
+        Payment,
+        verbose_name=_("payment"),
+        on_delete=models.PROTECT,
+        related_name="allocations",
+    )
+    invoice = models.ForeignKey(
+        "factures.Invoice",
+        verbose_name=_("invoice"),
+        on_delete=models.PROTECT,
+        related_name="allocations",
+    )
+    amount = models.DecimalField(_("amount"), max_digits=10, decimal_places=2)
+
+    class Meta:
+        verbose_name = _("allocation")
+        verbose_name_plural = _("allocations")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["payment", "invoice"], name="allocation_once"
+            ),
+            models.CheckConstraint(condition=~Q(amount=0), name="allocation_not_zero"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.payment} → {self.invoice}: {self.amount}"
+
+
+class CheckoutSession(models.Model):
+    """Our record of a Stripe Checkout Session: what the family asked to pay.
+    Stripe holds the truth about whether it was paid."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("in progress")
+        COMPLETE = "complete", _("paid")
+        EXPIRED = "expired", _("expired")
+
+    family = models.ForeignKey(
+        "familles.Family",
+        verbose_name=_("family"),
+        on_delete=models.PROTECT,
+        related_name="checkout_sessions",
+    )
+    idempotency_key = models.CharField(max_length=64, unique=True)
+    stripe_id = models.CharField(_("Stripe id"), max_length=255, unique=True, null=True)
+    url = models.URLField(max_length=1000, blank=True)
+    amount = models.DecimalField(_("amount"), max_digits=10, decimal_places=2)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.OPEN
+    )
+    created_at = models.DateTimeField(_("created on"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires on"))
+    closed_at = models.DateTimeField(_("closed on"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("card payment session")
+        verbose_name_plural = _("card payment sessions")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.stripe_id or f"#{self.pk}"
+
+
+class CheckoutItem(models.Model):
+    checkout = models.ForeignKey(
+        CheckoutSession, on_delete=models.PROTECT, related_name="items"
+    )
+    invoice = models.ForeignKey(
+        "factures.Invoice", on_delete=models.PROTECT, related_name="checkout_items"
+    )
+    amount = models.DecimalField(_("amount"), max_digits=10, decimal_places=2)
+
+    class Meta:
+        verbose_name = _("card payment session line")
+        verbose_name_plural = _("card payment session lines")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["checkout", "invoice"], name="checkoutitem_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.checkout} – {self.invoice}"
+
+
+class WebhookEvent(models.Model):
+    """A Stripe event received once: a second delivery finds it here."""
+
+    stripe_id = models.CharField(max_length=255, unique=True)
+    type = models.CharField(max_length=100)
+    received_at = models.DateTimeField(default=timezone.now)
+    outcome = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        verbose_name = _("Stripe event")
+        verbose_name_plural = _("Stripe events")
+        ordering = ["-received_at"]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.stripe_id}"
+
+
+class PaymentOverride(models.Model):
+    """An agent's hand-set state for a family's card payments (block or
+    allow), with the reason; it wins over the automatic rule until cleared."""
+
+    class State(models.TextChoices):
+        BLOCKED = "blocked", _("blocked")
+        ALLOWED = "allowed", _("allowed")
+
+    family = models.ForeignKey(
+        "familles.Family",
+        verbose_name=_("family"),
+        on_delete=models.PROTECT,
+        related_name="payment_overrides",
+    )
+    state = models.CharField(_("state"), max_length=10, choices=State.choices)
+    reason = models.TextField(_("reason"))
+    created_at = models.DateTimeField(_("set on"), default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("set by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    cleared_at = models.DateTimeField(_("cleared on"), null=True, blank=True)
+    cleared_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("cleared by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("manual payment block")
+        verbose_name_plural = _("manual payment blocks")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["family"],
+                condition=Q(cleared_at__isnull=True),
+                name="paymentoverride_one_active",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.family} – {self.get_state_display()}"
+
+
+class BlockNotice(models.Model):
+    """The last block state a family was told about by e-mail."""
+
+    family = models.OneToOneField(
+        "familles.Family", on_delete=models.PROTECT, related_name="block_notice"
+    )
+    blocked = models.BooleanField()
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("block notice")
+        verbose_name_plural = _("block notices")
+
+    def __str__(self) -> str:
+        return f"{self.family}: {self.blocked}"
+
+
+class ReminderSent(models.Model):
+    """A payment reminder sent to a family for a month (once)."""
+
+    family = models.ForeignKey(
+        "familles.Family", on_delete=models.PROTECT, related_name="+"
+    )
+    month = models.DateField()
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("payment reminder")
+        verbose_name_plural = _("payment reminders")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["family", "month"], name="reminder_once_a_month"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.family} {self.month:%Y-%m}"

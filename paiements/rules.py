@@ -5,10 +5,21 @@ read the numbers from here; the commune sets them in settings
 
 from __future__ import annotations
 
+import datetime
+from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import partial
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from factures.models import Invoice
+from factures.periods import next_month
+from familles.models import Family
+from paiements.models import PaymentOverride
 
 
 @dataclass(frozen=True)
@@ -54,3 +65,128 @@ def payment_rules() -> PaymentRules:
         ),
         unpaid_limit=settings.PORTAIL_UNPAID_LIMIT,
     )
+
+
+# --- The decision: may this family pay these invoices by card today? -----------
+
+
+@dataclass(frozen=True)
+class BlockState:
+    """Whether the family may pay online at all, and why (French text)."""
+
+    blocked: bool
+    reason: str
+    manual: bool
+    unpaid_count: int
+
+
+@dataclass(frozen=True)
+class CardDecision:
+    allowed: bool
+    reason: str  # French, shown as it is on the pages
+    block: BlockState
+    window_open: bool
+    opens_on: datetime.date  # today while the window is open
+
+
+def next_online_window(today: datetime.date, rules: PaymentRules) -> datetime.date:
+    """The first day of the next online window (today if it is open)."""
+    if today.day in rules.online_days:
+        return today
+    if today.day < rules.online_days.first:
+        return today.replace(day=rules.online_days.first)
+    return next_month(today).replace(day=rules.online_days.first)
+
+
+def family_block_state(*, family: Family) -> BlockState:
+    """Rule 4 (more than `unpaid_limit` unpaid invoices block card payments;
+    disputed invoices do not count) and rule 6 (an agent's hand-set state wins
+    until cleared)."""
+    rules = payment_rules()
+    unpaid_count = Invoice.objects.filter(family=family).unpaid().count()
+    override = family.payment_overrides.filter(cleared_at__isnull=True).first()
+    if override is not None:
+        if override.state == PaymentOverride.State.BLOCKED:
+            return BlockState(
+                blocked=True,
+                reason=_(
+                    "The canteen service has suspended online payment for your "
+                    "family: %(reason)s"
+                )
+                % {"reason": override.reason},
+                manual=True,
+                unpaid_count=unpaid_count,
+            )
+        return BlockState(
+            blocked=False, reason="", manual=True, unpaid_count=unpaid_count
+        )
+    if unpaid_count > rules.unpaid_limit:
+        return BlockState(
+            blocked=True,
+            reason=ngettext(
+                "Your family has %(count)s unpaid invoices: online payment is "
+                "possible for at most %(limit)s unpaid invoice. Please pay at the "
+                "canteen desk.",
+                "Your family has %(count)s unpaid invoices: online payment is "
+                "possible for at most %(limit)s unpaid invoices. Please pay at the "
+                "canteen desk.",
+                rules.unpaid_limit,
+            )
+            % {"count": unpaid_count, "limit": rules.unpaid_limit},
+            manual=False,
+            unpaid_count=unpaid_count,
+        )
+    return BlockState(blocked=False, reason="", manual=False, unpaid_count=unpaid_count)
+
+
+def card_payment_decision(
+    *,
+    family: Family,
+    invoices: Iterable[Invoice],
+    today: datetime.date | None = None,
+) -> CardDecision:
+    """May `family` pay `invoices` by card on `today` (the commune's local
+    date)? The one place where rules 1, 3, 4, 5 and 6 are decided."""
+    rules = payment_rules()
+    today = today or timezone.localdate()
+    block = family_block_state(family=family)
+    opens = next_online_window(today, rules)
+    decision = partial(
+        CardDecision, block=block, window_open=opens == today, opens_on=opens
+    )
+    if today.day not in rules.online_days:
+        return decision(
+            allowed=False,
+            reason=_(
+                "Online payment is open from the %(first)s to the %(last)s of each "
+                "month. It opens again on %(date)s."
+            )
+            % {
+                "first": day_of_month(rules.online_days.first),
+                "last": rules.online_days.last,
+                "date": formats.date_format(opens, "j F Y"),
+            },
+        )
+    if block.blocked:
+        return decision(allowed=False, reason=block.reason)
+    invoices = list(invoices)
+    if not invoices:
+        return decision(allowed=False, reason=_("Choose at least one invoice to pay."))
+    payable = {
+        invoice.pk
+        for invoice in Invoice.objects.filter(family=family).unpaid()
+        if invoice.due > 0
+    }
+    for invoice in invoices:
+        if invoice.family_id != family.pk or invoice.pk not in payable:
+            return decision(
+                allowed=False,
+                reason=_("Invoice %(number)s cannot be paid online.")
+                % {"number": invoice.number},
+            )
+    return decision(allowed=True, reason="")
+
+
+def day_of_month(day: int) -> str:
+    """French ordinal for the first day only: 1 → 1er, 10 → 10."""
+    return "1er" if day == 1 else str(day)

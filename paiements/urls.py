@@ -6,4 +6,9 @@ app_name = "paiements"
 
 urlpatterns = [
     path("", views.payment_home, name="home"),
+    path("verification/", views.payment_review, name="review"),
+    path("payer/", views.payment_checkout, name="checkout"),
+    path("retour/", views.payment_return, name="return"),
+    path("recus/<int:pk>/", views.receipt, name="receipt"),
+    path("webhook/stripe/", views.stripe_webhook, name="stripe_webhook"),
 ]

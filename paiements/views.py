@@ -1,10 +1,142 @@
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 
+from factures.models import Invoice
 from familles.access import family_required
 from familles.models import Family
+from paiements.models import CheckoutSession, Payment
+from paiements.receipts import receipt_pdf
+from paiements.rules import card_payment_decision, payment_rules
+from paiements.services import (
+    card_checkout_start,
+    new_idempotency_key,
+    stripe_webhook_process,
+)
+
+
+def _selected(request: HttpRequest, family: Family) -> list[Invoice]:
+    """The ticked invoices, all of them the family's own; [] if anything
+    else was posted (the rules then refuse an empty choice)."""
+    ids = set(request.POST.getlist("invoices"))
+    invoices = list(
+        Invoice.objects.with_balance()
+        .filter(family=family, pk__in=[i for i in ids if i.isdigit()])
+        .order_by("period")
+    )
+    return invoices if len(invoices) == len(ids) else []
 
 
 @family_required
 def payment_home(request: HttpRequest, *, family: Family) -> HttpResponse:
-    return render(request, "paiements/payment_home.html", {"family": family})
+    unpaid = list(Invoice.objects.filter(family=family).unpaid().order_by("period"))
+    decision = card_payment_decision(family=family, invoices=unpaid)
+    return render(
+        request,
+        "paiements/payment_home.html",
+        {
+            "family": family,
+            "unpaid": unpaid,
+            "decision": decision,
+            "can_pay": decision.allowed,
+            "rules": payment_rules(),
+            "disputed": Invoice.objects.with_state(Invoice.Status.DISPUTED).filter(
+                family=family
+            ),
+            "payments": family.payments.select_related("reverses").prefetch_related(
+                "allocations__invoice"
+            ),
+            "pending": family.checkout_sessions.filter(
+                status=CheckoutSession.Status.OPEN
+            ),
+        },
+    )
+
+
+@family_required
+def payment_review(request: HttpRequest, *, family: Family) -> HttpResponse:
+    if request.method != "POST":
+        return redirect("paiements:home")
+    invoices = _selected(request, family)
+    decision = card_payment_decision(family=family, invoices=invoices)
+    if not decision.allowed:
+        messages.error(request, decision.reason)
+        return redirect("paiements:home")
+    return render(
+        request,
+        "paiements/payment_review.html",
+        {
+            "invoices": invoices,
+            "total": sum(invoice.due for invoice in invoices),
+            "idempotency_key": new_idempotency_key(),
+            "rules": payment_rules(),
+            "block": decision.block,
+        },
+    )
+
+
+@family_required
+def payment_checkout(request: HttpRequest, *, family: Family) -> HttpResponse:
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    key = request.POST.get("idempotency_key", "")
+    if not (len(key) == 32 and key.isalnum()):
+        messages.error(
+            request, _("The payment request is incomplete: please start again.")
+        )
+        return redirect("paiements:home")
+    try:
+        checkout = card_checkout_start(
+            family=family,
+            invoices=_selected(request, family),
+            idempotency_key=key,
+            user=request.user,
+            return_url=request.build_absolute_uri(reverse("paiements:return")),
+            cancel_url=request.build_absolute_uri(reverse("paiements:home")),
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("paiements:home")
+    return redirect(checkout.url)
+
+
+@family_required
+def payment_return(request: HttpRequest, *, family: Family) -> HttpResponse:
+    """After Stripe's page: show the state; the webhook records the money."""
+    checkout_id = request.GET.get("paiement", "")
+    checkout = get_object_or_404(
+        CheckoutSession.objects.select_related("payment"),
+        pk=checkout_id if checkout_id.isdigit() else 0,
+        family=family,
+    )
+    return render(
+        request,
+        "paiements/payment_return.html",
+        {"checkout": checkout, "payment": getattr(checkout, "payment", None)},
+    )
+
+
+@family_required
+def receipt(request: HttpRequest, pk: int, *, family: Family) -> HttpResponse:
+    payment = get_object_or_404(Payment, pk=pk, family=family)
+    response = HttpResponse(receipt_pdf(payment), content_type="application/pdf")
+    response["Content-Disposition"] = (
+        f'attachment; filename="recu-{payment.number}.pdf"'
+    )
+    return response
+
+
+@csrf_exempt  # Stripe signs its requests instead
+def stripe_webhook(request: HttpRequest) -> HttpResponse:
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    outcome = stripe_webhook_process(
+        payload=request.body, signature=request.headers.get("Stripe-Signature")
+    )
+    return HttpResponse(
+        outcome.message, status=outcome.status, content_type="text/plain"
+    )

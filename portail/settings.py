@@ -351,6 +351,39 @@ PORTAIL_COMMUNE = {
 PORTAIL_ONLINE_PAYMENT_DAYS = env_str("PORTAIL_ONLINE_PAYMENT_DAYS", "1-10")
 PORTAIL_DESK_PAYMENT_DAYS = env_str("PORTAIL_DESK_PAYMENT_DAYS", "7-25")
 PORTAIL_UNPAID_LIMIT = env_int("PORTAIL_UNPAID_LIMIT", 2)
+# The day of the month when families with payable invoices get a reminder.
+PORTAIL_REMINDER_DAY = env_int("PORTAIL_REMINDER_DAY", 8)
+
+# --- Card payments: Stripe Checkout. --------------------------------------------
+# Without keys (development, tests, the demo) the portal talks to the local
+# stand-in (`manage.py stripe_standin`), which is refused outside DEBUG/tests.
+STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
+STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
+STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "")
+if DEBUG or TESTING:
+    _STANDIN_KEY = "sk_test_standin"  # noqa: S105 - the local stand-in's, not a secret
+    STRIPE_SECRET_KEY = STRIPE_SECRET_KEY or _STANDIN_KEY
+    STRIPE_WEBHOOK_SECRET = STRIPE_WEBHOOK_SECRET or "whsec_standin"
+    if STRIPE_SECRET_KEY == _STANDIN_KEY:
+        STRIPE_API_BASE = STRIPE_API_BASE or "http://127.0.0.1:12111"
+else:
+    if not STRIPE_SECRET_KEY or not STRIPE_WEBHOOK_SECRET:
+        raise ImproperlyConfigured(
+            "STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET must be set (card payments)."
+        )
+    if STRIPE_API_BASE:
+        raise ImproperlyConfigured(
+            "STRIPE_API_BASE points the portal at a Stripe stand-in: never in "
+            "production. Unset it."
+        )
+# Where the stand-in delivers its webhooks (development only).
+STRIPE_STANDIN_WEBHOOK_URL = env_str(
+    "STRIPE_STANDIN_WEBHOOK_URL", "http://127.0.0.1:8000/paiements/webhook/stripe/"
+)
+# A Checkout Session stays payable this long; reconciliation looks at sessions
+# still pending after PORTAIL_RECONCILE_AFTER_MINUTES.
+STRIPE_SESSION_MINUTES = env_int("PORTAIL_CHECKOUT_MINUTES", 30)
+PORTAIL_RECONCILE_AFTER_MINUTES = env_int("PORTAIL_RECONCILE_AFTER_MINUTES", 5)
 # Family identifiers look like PB-004217: the commune's prefix, six digits.
 FAMILY_IDENTIFIER_PREFIX = env_str("PORTAIL_FAMILY_PREFIX", "PB")
 # How long an activation code handed to a family stays valid.

@@ -4,6 +4,7 @@ from django.shortcuts import render
 
 from familles.access import family_required
 from familles.models import Family
+from paiements.rules import family_block_state
 
 
 @family_required
@@ -11,7 +12,11 @@ def home(request: HttpRequest, *, family: Family) -> HttpResponse:
     return render(
         request,
         "portail/home.html",
-        {"family": family, "children": family.children.all()},
+        {
+            "family": family,
+            "children": family.children.all(),
+            "block": family_block_state(family=family),
+        },
     )
 
 

@@ -3,7 +3,7 @@ from decimal import Decimal
 
 import factory
 
-from factures.models import BracketAssignment, TariffBracket
+from factures.models import BracketAssignment, Invoice, TariffBracket
 from familles.models import Child, Family, Guardian, User
 
 PARENT_PASSWORD = "une phrase de passe assez longue"
@@ -98,3 +98,19 @@ class StaffFactory(factory.django.DjangoModelFactory):
     def saved(obj: User, create: bool, extracted: object, **kwargs: object) -> None:  # noqa: N805
         if create:
             obj.save()
+
+
+class InvoiceFactory(factory.django.DjangoModelFactory):
+    """An issued invoice, made directly (the invoicing run has its own tests)."""
+
+    class Meta:
+        model = Invoice
+
+    family = factory.SubFactory(FamilyFactory)
+    number = factory.Sequence(lambda n: f"F2026-{n + 900000:06d}")
+    period = factory.Sequence(lambda n: datetime.date(2020 + n // 12, n % 12 + 1, 1))
+    total = Decimal("30.00")
+    family_identifier = factory.SelfAttribute("family.identifier")
+    family_name = factory.SelfAttribute("family.name")
+    billing_address = "12 rue Schoelcher\n97170 Petit-Bourg"
+    paperless = False

@@ -3,6 +3,7 @@ from decimal import Decimal
 from django import template
 
 from factures.money import format_euros
+from paiements import rules
 
 register = template.Library()
 
@@ -18,4 +19,4 @@ def euros(value: Decimal | int | None) -> str:
 @register.filter
 def day_of_month(day: int) -> str:
     """French ordinal for the first day only: 1 → 1er, 10 → 10."""
-    return "1er" if int(day) == 1 else str(day)
+    return rules.day_of_month(int(day))

@@ -12,7 +12,7 @@ def run_django(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     clean = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("DJANGO_", "PYTEST_", "PORTAIL_"))
+        if not k.startswith(("DJANGO_", "PYTEST_", "PORTAIL_", "STRIPE_"))
     }
     clean.update(env)
     return subprocess.run(  # noqa: S603 - fixed arguments
@@ -48,9 +48,31 @@ def test_production_settings_pass_the_deploy_check():
         DJANGO_SECRET_KEY="x" * 20
         + "production-like-secret-with-enough-entropy-1234567890",
         DJANGO_ALLOWED_HOSTS="portail.example.org",
+        STRIPE_SECRET_KEY="sk_live_example",
+        STRIPE_WEBHOOK_SECRET="whsec_example",
     )
 
     assert result.returncode == 0, result.stderr
+
+
+def test_production_refuses_to_start_without_stripe_keys_or_with_the_stand_in():
+    secret = "x" * 20 + "production-like-secret-with-enough-entropy-1234567890"
+    without_keys = run_django(
+        "check", DJANGO_SECRET_KEY=secret, DJANGO_ALLOWED_HOSTS="portail.example.org"
+    )
+    with_standin = run_django(
+        "check",
+        DJANGO_SECRET_KEY=secret,
+        DJANGO_ALLOWED_HOSTS="portail.example.org",
+        STRIPE_SECRET_KEY="sk_live_example",
+        STRIPE_WEBHOOK_SECRET="whsec_example",
+        STRIPE_API_BASE="http://127.0.0.1:12111",
+    )
+
+    assert without_keys.returncode != 0
+    assert "STRIPE_SECRET_KEY" in without_keys.stderr
+    assert with_standin.returncode != 0
+    assert "stand-in" in with_standin.stderr
 
 
 def test_debug_runs_without_any_variable():

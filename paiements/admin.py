@@ -1,0 +1,344 @@
+import datetime
+from typing import Any
+
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import DecimalField, F, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from factures.models import Invoice
+from factures.money import ZERO
+from familles.models import Family
+from paiements.forms import DeskPaymentForm, FamilyLookupForm, ReasonForm
+from paiements.models import (
+    Allocation,
+    CheckoutSession,
+    Payment,
+    PaymentOverride,
+    WebhookEvent,
+)
+from paiements.receipts import receipt_pdf
+from paiements.rules import family_block_state
+from paiements.services import (
+    payment_override_clear,
+    payment_override_set,
+    payment_record_desk,
+    payment_reverse,
+    payments_reconcile,
+)
+
+
+class AllocationInline(admin.TabularInline):
+    model = Allocation
+    fields = ["invoice", "amount"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class UnallocatedFilter(admin.SimpleListFilter):
+    title = gettext_lazy("overpayment")
+    parameter_name = "excedent"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [("oui", gettext_lazy("with money not allocated (refund or credit)"))]
+
+    def queryset(
+        self, request: HttpRequest, queryset: QuerySet[Payment]
+    ) -> QuerySet[Payment]:
+        if self.value() == "oui":
+            return queryset.filter(amount__gt=0, left__gt=0, reversed_by__isnull=True)
+        return queryset
+
+
+@admin.register(Payment)
+class PaymentAdmin(admin.ModelAdmin):
+    list_display = [
+        "number",
+        "received_at",
+        "family",
+        "method",
+        "amount",
+        "left_display",
+        "recorded_by",
+    ]
+    list_filter = [
+        UnallocatedFilter,
+        "method",
+        ("received_at", admin.DateFieldListFilter),
+    ]
+    list_select_related = ["family", "recorded_by"]
+    search_fields = ["number", "family__identifier", "family__name", "reference"]
+    date_hierarchy = "received_at"
+    inlines = [AllocationInline]
+    readonly_fields = [
+        "number",
+        "family",
+        "method",
+        "amount",
+        "received_at",
+        "recorded_by",
+        "reference",
+        "checkout",
+        "reverses",
+        "note",
+        "left_display",
+    ]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Payment]:
+        money = DecimalField(max_digits=10, decimal_places=2)
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                left=F("amount")
+                - Coalesce(Sum("allocations__amount"), Value(ZERO), output_field=money)
+            )
+        )
+
+    @admin.display(description=gettext_lazy("not allocated"), ordering="left")
+    def left_display(self, obj: Payment) -> Any:
+        return obj.left
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # through the desk page, which allocates the money
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # never edited: a reversal corrects a mistake
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_urls(self) -> list[Any]:
+        view = self.admin_site.admin_view
+        return [
+            path("guichet/", view(self.desk_view), name="paiements_payment_desk"),
+            path(
+                "<int:pk>/recu/",
+                view(self.receipt_view),
+                name="paiements_payment_receipt",
+            ),
+            path(
+                "<int:pk>/annuler/",
+                view(self.reverse_view),
+                name="paiements_payment_reverse",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _context(
+        self, request: HttpRequest, title: str, **extra: Any
+    ) -> dict[str, Any]:
+        return {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": title,
+            **extra,
+        }
+
+    def desk_view(self, request: HttpRequest) -> HttpResponse:
+        """Record cash, card-at-desk or cheque money for a family."""
+        if not request.user.has_perm("paiements.add_payment"):
+            return HttpResponse(status=403)
+        lookup = FamilyLookupForm(request.GET or None)
+        family = None
+        if lookup.is_valid():
+            family = Family.objects.filter(
+                identifier__iexact=lookup.cleaned_data["identifier"].strip()
+            ).first()
+            if family is None:
+                lookup.add_error("identifier", _("No family has this identifier."))
+        context = self._context(
+            request, _("Desk payment"), lookup=lookup, family=family
+        )
+        if family is None:
+            return TemplateResponse(
+                request, "admin/paiements/desk_payment.html", context
+            )
+        invoices = list(
+            Invoice.objects.with_balance()
+            .filter(family=family, due__gt=0)
+            .order_by("period")
+        )
+        form = DeskPaymentForm(request.POST or None, invoices=invoices)
+        if request.method == "POST" and form.is_valid():
+            try:
+                payment = payment_record_desk(
+                    family=family,
+                    method=form.cleaned_data["method"],
+                    amount=form.cleaned_data["amount"],
+                    allocations=form.allocations(),
+                    agent=request.user,
+                    reference=form.cleaned_data["reference"],
+                )
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                self.message_user(
+                    request,
+                    _("Payment %(number)s recorded.") % {"number": payment.number},
+                    messages.SUCCESS,
+                )
+                return redirect(
+                    reverse("admin:paiements_payment_change", args=[payment.pk])
+                )
+        context.update(form=form, block=family_block_state(family=family))
+        return TemplateResponse(request, "admin/paiements/desk_payment.html", context)
+
+    def receipt_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        if not self.has_view_permission(request):
+            return HttpResponse(status=403)
+        payment = get_object_or_404(Payment, pk=pk)
+        response = HttpResponse(receipt_pdf(payment), content_type="application/pdf")
+        response["Content-Disposition"] = (
+            f'inline; filename="recu-{payment.number}.pdf"'
+        )
+        return response
+
+    def reverse_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        if not request.user.has_perm("paiements.add_payment"):
+            return HttpResponse(status=403)
+        payment = get_object_or_404(Payment, pk=pk)
+        form = ReasonForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                reversal = payment_reverse(
+                    payment=payment,
+                    reason=form.cleaned_data["reason"],
+                    agent=request.user,
+                )
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                self.message_user(
+                    request,
+                    _("Payment %(number)s reversed by %(reversal)s.")
+                    % {"number": payment.number, "reversal": reversal.number},
+                    messages.SUCCESS,
+                )
+                return redirect(
+                    reverse("admin:paiements_payment_change", args=[reversal.pk])
+                )
+        return TemplateResponse(
+            request,
+            "admin/paiements/reason_form.html",
+            self._context(
+                request,
+                _("Reverse payment %(number)s") % {"number": payment.number},
+                form=form,
+                object=payment,
+            ),
+        )
+
+
+@admin.register(PaymentOverride)
+class PaymentOverrideAdmin(admin.ModelAdmin):
+    list_display = [
+        "family",
+        "state",
+        "reason",
+        "created_at",
+        "created_by",
+        "cleared_at",
+    ]
+    list_filter = ["state", ("cleared_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["family", "created_by"]
+    search_fields = ["family__identifier", "family__name", "reason"]
+    autocomplete_fields = ["family"]
+    fields = ["family", "state", "reason"]
+    actions = ["clear"]
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def save_model(
+        self, request: HttpRequest, obj: PaymentOverride, form: Any, change: bool
+    ) -> None:
+        created = payment_override_set(
+            family=obj.family, state=obj.state, reason=obj.reason, agent=request.user
+        )
+        obj.pk = created.pk
+
+    @admin.action(
+        description=gettext_lazy("Clear: back to the automatic rule"),
+        permissions=["add"],
+    )
+    def clear(self, request: HttpRequest, queryset: QuerySet[PaymentOverride]) -> None:
+        for override in queryset.filter(cleared_at__isnull=True).select_related(
+            "family"
+        ):
+            payment_override_clear(family=override.family, agent=request.user)
+        self.message_user(request, _("Manual states cleared."), messages.SUCCESS)
+
+
+@admin.register(CheckoutSession)
+class CheckoutSessionAdmin(admin.ModelAdmin):
+    list_display = [
+        "stripe_id",
+        "family",
+        "amount",
+        "status",
+        "created_at",
+        "closed_at",
+    ]
+    list_filter = ["status"]
+    list_select_related = ["family"]
+    search_fields = ["stripe_id", "family__identifier"]
+    actions = ["reconcile"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.action(
+        description=gettext_lazy("Ask Stripe now (reconcile)"), permissions=["view"]
+    )
+    def reconcile(
+        self, request: HttpRequest, queryset: QuerySet[CheckoutSession]
+    ) -> None:
+        families = Family.objects.filter(pk__in=queryset.values("family_id"))
+        recorded = 0
+        for family in families:
+            result = payments_reconcile(family=family, older_than=datetime.timedelta(0))
+            recorded += len(result.recorded)
+        self.message_user(
+            request,
+            _("%(count)s payment(s) recorded.") % {"count": recorded},
+            messages.INFO,
+        )
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(admin.ModelAdmin):
+    list_display = ["stripe_id", "type", "received_at", "outcome"]
+    list_filter = ["type"]
+    search_fields = ["stripe_id", "outcome"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -1,0 +1,510 @@
+"""Writes of the payments app. Every change of money runs in a transaction,
+under row locks, and is idempotent: a webhook delivered twice, a double click
+or a reconciliation running beside the webhook records one payment."""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import uuid
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+
+from factures.models import Invoice
+from factures.money import ZERO, format_euros
+from factures.numbering import RECEIPT_SERIES, next_number
+from familles.models import Family, User
+from paiements import stripe_gateway
+from paiements.models import (
+    Allocation,
+    BlockNotice,
+    CheckoutItem,
+    CheckoutSession,
+    Payment,
+    PaymentOverride,
+    ReminderSent,
+    WebhookEvent,
+)
+from paiements.rules import card_payment_decision, family_block_state
+
+logger = logging.getLogger(__name__)
+
+DESK_METHODS = {Payment.Method.CASH, Payment.Method.CARD_DESK, Payment.Method.CHEQUE}
+
+
+def new_idempotency_key() -> str:
+    return uuid.uuid4().hex
+
+
+# --- Card payments -------------------------------------------------------------
+
+
+def card_checkout_start(
+    *,
+    family: Family,
+    invoices: list[Invoice],
+    idempotency_key: str,
+    user: User | None,
+    return_url: str,
+    cancel_url: str,
+    today: datetime.date | None = None,
+) -> CheckoutSession:
+    """Open (or, for the same key, find again) a Checkout Session for these
+    invoices. The rules are checked here, when the session is created."""
+    try:
+        with transaction.atomic():
+            Family.objects.select_for_update().get(pk=family.pk)
+            checkout = CheckoutSession.objects.filter(
+                idempotency_key=idempotency_key
+            ).first()
+            if checkout is None:
+                checkout = _checkout_create(
+                    family=family,
+                    invoices=invoices,
+                    idempotency_key=idempotency_key,
+                    user=user,
+                    today=today,
+                )
+    except IntegrityError:
+        # The same key arrived twice at once: the other request created it.
+        checkout = CheckoutSession.objects.get(idempotency_key=idempotency_key)
+    if checkout.family_id != family.pk:
+        raise ValidationError(_("This payment request is not yours."))
+    if checkout.stripe_id:
+        return checkout
+    items = list(checkout.items.select_related("invoice"))
+    try:
+        remote = stripe_gateway.session_create(
+            idempotency_key=idempotency_key,
+            lines=[
+                (
+                    _("Invoice %(number)s – %(month)s")
+                    % {
+                        "number": item.invoice.number,
+                        "month": formats.date_format(item.invoice.period, "F Y"),
+                    },
+                    item.amount,
+                )
+                for item in items
+            ],
+            metadata={"checkout": str(checkout.pk), "family": family.identifier},
+            success_url=f"{return_url}?paiement={checkout.pk}",
+            cancel_url=cancel_url,
+            expires_at=checkout.expires_at,
+            email=(user.email if user is not None else "") or None,
+        )
+    except stripe_gateway.GatewayUnavailable as error:
+        logger.warning("Checkout session %s not created: %s", checkout.pk, error)
+        raise ValidationError(
+            _(
+                "Online payment is unavailable for the moment. Please try again "
+                "in a few minutes, or pay at the canteen desk."
+            )
+        ) from error
+    CheckoutSession.objects.filter(pk=checkout.pk).update(
+        stripe_id=remote.id, url=remote.url
+    )
+    checkout.stripe_id, checkout.url = remote.id, remote.url
+    return checkout
+
+
+def _checkout_create(
+    *,
+    family: Family,
+    invoices: list[Invoice],
+    idempotency_key: str,
+    user: User | None,
+    today: datetime.date | None,
+) -> CheckoutSession:
+    fresh = list(
+        Invoice.objects.with_balance()
+        .select_for_update(of=("self",))
+        .filter(pk__in=[invoice.pk for invoice in invoices])
+        .order_by("period")
+    )
+    decision = card_payment_decision(family=family, invoices=fresh, today=today)
+    if not decision.allowed or len(fresh) != len(invoices):
+        raise ValidationError(
+            decision.reason or _("These invoices cannot be paid online.")
+        )
+    checkout = CheckoutSession.objects.create(
+        family=family,
+        idempotency_key=idempotency_key,
+        amount=sum((invoice.due for invoice in fresh), ZERO),
+        expires_at=timezone.now()
+        + datetime.timedelta(minutes=settings.STRIPE_SESSION_MINUTES),
+        created_by=user,
+    )
+    CheckoutItem.objects.bulk_create(
+        CheckoutItem(checkout=checkout, invoice=invoice, amount=invoice.due)
+        for invoice in fresh
+    )
+    return checkout
+
+
+def card_payment_record(*, remote: stripe_gateway.RemoteSession) -> Payment | None:
+    """Record the money of a Checkout Session that Stripe says is paid.
+
+    Money confirmed by Stripe is always recorded — after the window closed,
+    after the family became blocked, after the invoices were settled at the
+    desk: what no invoice still needs stays unallocated, an overpayment the
+    agents refund or credit. Idempotent: the session's payment, once made, is
+    returned as it is.
+    """
+    if remote.status != "complete" or not remote.paid:
+        return None
+    with transaction.atomic():
+        checkout = (
+            CheckoutSession.objects.select_for_update()
+            .filter(stripe_id=remote.id)
+            .first()
+        )
+        if checkout is None:
+            raise ValidationError(f"Unknown Checkout Session {remote.id}")
+        existing = Payment.objects.filter(checkout=checkout).first()
+        if existing is not None:
+            return existing
+        note = ""
+        if remote.amount != checkout.amount:
+            note = _(
+                "Amount received %(received)s differs from the amount asked %(asked)s."
+            ) % {
+                "received": format_euros(remote.amount),
+                "asked": format_euros(checkout.amount),
+            }
+        payment = Payment.objects.create(
+            number=next_number(series=RECEIPT_SERIES, year=timezone.localdate().year),
+            family=checkout.family,
+            method=Payment.Method.CARD_ONLINE,
+            amount=remote.amount,
+            checkout=checkout,
+            reference=remote.id,
+            note=note,
+        )
+        left = remote.amount
+        for item in checkout.items.order_by("invoice__period", "invoice__number"):
+            share = min(item.amount, _locked_due(item.invoice_id), left)
+            if share > ZERO:
+                Allocation.objects.create(
+                    payment=payment, invoice_id=item.invoice_id, amount=share
+                )
+                left -= share
+        checkout.status = CheckoutSession.Status.COMPLETE
+        checkout.closed_at = timezone.now()
+        checkout.save(update_fields=["status", "closed_at"])
+        _after_payment(payment)
+    return payment
+
+
+def _locked_due(invoice_id: int) -> Decimal:
+    Invoice.objects.select_for_update().filter(pk=invoice_id).first()
+    return Invoice.objects.with_balance().get(pk=invoice_id).due
+
+
+def _checkout_expired(*, remote: stripe_gateway.RemoteSession) -> None:
+    CheckoutSession.objects.filter(
+        stripe_id=remote.id, status=CheckoutSession.Status.OPEN
+    ).update(status=CheckoutSession.Status.EXPIRED, closed_at=timezone.now())
+
+
+@dataclass(frozen=True)
+class WebhookOutcome:
+    status: int
+    message: str
+
+
+def stripe_webhook_process(*, payload: bytes, signature: str | None) -> WebhookOutcome:
+    """The webhook, in a fixed order: verify the signature, whitelist the
+    event type, dedupe by event id, re-read the session from Stripe (the
+    event is only a trigger), record, and note the outcome."""
+    try:
+        event = stripe_gateway.event_verify(payload, signature)
+    except ValueError:
+        return WebhookOutcome(400, "bad signature")
+    if event["type"] not in stripe_gateway.HANDLED_EVENTS:
+        return WebhookOutcome(200, "ignored")
+    if WebhookEvent.objects.filter(stripe_id=event["id"]).exists():
+        return WebhookOutcome(200, "duplicate")
+    session_id = event["data"]["object"]["id"]
+    try:
+        remote = stripe_gateway.session_retrieve(session_id)
+    except stripe_gateway.GatewayUnavailable:
+        # 5xx: Stripe delivers the event again later.
+        return WebhookOutcome(503, "stripe unavailable")
+    try:
+        with transaction.atomic():
+            record = WebhookEvent.objects.create(
+                stripe_id=event["id"], type=event["type"]
+            )
+            if remote.status == "complete":
+                payment = card_payment_record(remote=remote)
+                outcome = f"payment {payment.number}" if payment else "not paid"
+            elif remote.status == "expired":
+                _checkout_expired(remote=remote)
+                outcome = "expired"
+            else:
+                outcome = f"session {remote.status}"
+            record.outcome = outcome
+            record.save(update_fields=["outcome"])
+    except IntegrityError:
+        # The same event, delivered twice at once: the other delivery has it.
+        return WebhookOutcome(200, "duplicate")
+    except ValidationError as error:
+        logger.error("Stripe event %s: %s", event["id"], error)
+        return WebhookOutcome(200, "unknown session")
+    return WebhookOutcome(200, outcome)
+
+
+@dataclass
+class ReconcileResult:
+    recorded: list[Payment] = field(default_factory=list)
+    expired: int = 0
+    still_open: int = 0
+    errors: int = 0
+
+
+def payments_reconcile(
+    *,
+    family: Family | None = None,
+    older_than: datetime.timedelta | None = None,
+    now: datetime.datetime | None = None,
+) -> ReconcileResult:
+    """Ask Stripe about sessions still open after some minutes: record the
+    paid ones, close the expired ones, expire the overdue ones. Safe to run at
+    any time, as often as wanted (each step is idempotent)."""
+    now = now or timezone.now()
+    if older_than is None:
+        older_than = datetime.timedelta(
+            minutes=settings.PORTAIL_RECONCILE_AFTER_MINUTES
+        )
+    result = ReconcileResult()
+    pending = CheckoutSession.objects.filter(
+        status=CheckoutSession.Status.OPEN, created_at__lte=now - older_than
+    )
+    if family is not None:
+        pending = pending.filter(family=family)
+    for checkout in pending.order_by("created_at"):
+        if not checkout.stripe_id:
+            if now >= checkout.expires_at:
+                CheckoutSession.objects.filter(pk=checkout.pk).update(
+                    status=CheckoutSession.Status.EXPIRED, closed_at=now
+                )
+                result.expired += 1
+            continue
+        try:
+            remote = stripe_gateway.session_retrieve(checkout.stripe_id)
+            if remote.status == "open" and now >= checkout.expires_at:
+                remote = stripe_gateway.session_expire(checkout.stripe_id)
+        except stripe_gateway.GatewayUnavailable:
+            result.errors += 1
+            continue
+        if remote.status == "complete":
+            payment = card_payment_record(remote=remote)
+            if payment is not None:
+                result.recorded.append(payment)
+        elif remote.status == "expired":
+            _checkout_expired(remote=remote)
+            result.expired += 1
+        else:
+            result.still_open += 1
+    return result
+
+
+# --- Desk payments ---------------------------------------------------------------
+
+
+def payment_record_desk(
+    *,
+    family: Family,
+    method: str,
+    amount: Decimal,
+    allocations: dict[int, Decimal],
+    agent: User | None,
+    reference: str = "",
+) -> Payment:
+    """Money taken at the canteen desk (any day), allocated to the family's
+    invoices as the agent says; what is left over stays as a credit to
+    refund or to allocate."""
+    if method not in DESK_METHODS:
+        raise ValidationError(_("Choose cash, card at the desk or cheque."))
+    if amount <= ZERO:
+        raise ValidationError(_("The amount must be positive."))
+    allocations = {pk: value for pk, value in allocations.items() if value}
+    if any(value < ZERO for value in allocations.values()):
+        raise ValidationError(_("An allocation cannot be negative."))
+    if sum(allocations.values(), ZERO) > amount:
+        raise ValidationError(
+            _("The allocations add up to more than the amount received.")
+        )
+    with transaction.atomic():
+        Family.objects.select_for_update().get(pk=family.pk)
+        invoices = {
+            invoice.pk: invoice
+            for invoice in Invoice.objects.select_for_update().filter(
+                pk__in=list(allocations), family=family
+            )
+        }
+        if set(invoices) != set(allocations):
+            raise ValidationError(
+                _("An allocation names an invoice of another family.")
+            )
+        balances = Invoice.objects.with_balance().in_bulk(list(allocations))
+        for pk, value in allocations.items():
+            if value > balances[pk].due:
+                raise ValidationError(
+                    _(
+                        "%(value)s is more than the %(due)s still due on invoice "
+                        "%(number)s."
+                    )
+                    % {
+                        "value": format_euros(value),
+                        "due": format_euros(balances[pk].due),
+                        "number": invoices[pk].number,
+                    }
+                )
+        payment = Payment.objects.create(
+            number=next_number(series=RECEIPT_SERIES, year=timezone.localdate().year),
+            family=family,
+            method=method,
+            amount=amount,
+            recorded_by=agent,
+            reference=reference,
+        )
+        Allocation.objects.bulk_create(
+            Allocation(payment=payment, invoice_id=pk, amount=value)
+            for pk, value in allocations.items()
+        )
+        _after_payment(payment)
+    return payment
+
+
+def payment_reverse(*, payment: Payment, reason: str, agent: User | None) -> Payment:
+    """Correct a payment recorded by mistake: a reversal with the opposite
+    amount and allocations. The payment itself is never edited or deleted."""
+    if not reason.strip():
+        raise ValidationError(_("Give the reason for the reversal."))
+    with transaction.atomic():
+        locked = Payment.objects.select_for_update().get(pk=payment.pk)
+        if locked.reverses_id is not None:
+            raise ValidationError(_("A reversal cannot be reversed."))
+        if Payment.objects.filter(reverses=locked).exists():
+            raise ValidationError(_("This payment is already reversed."))
+        reversal = Payment.objects.create(
+            number=next_number(series=RECEIPT_SERIES, year=timezone.localdate().year),
+            family=locked.family,
+            method=locked.method,
+            amount=-locked.amount,
+            recorded_by=agent,
+            reverses=locked,
+            note=reason.strip(),
+        )
+        Allocation.objects.bulk_create(
+            Allocation(
+                payment=reversal,
+                invoice_id=allocation.invoice_id,
+                amount=-allocation.amount,
+            )
+            for allocation in locked.allocations.all()
+        )
+        transaction.on_commit(lambda: block_state_notify(family=locked.family))
+    return reversal
+
+
+def _after_payment(payment: Payment) -> None:
+    from paiements.tasks import send_payment_receipt
+
+    if payment.amount > ZERO:
+        transaction.on_commit(
+            lambda: send_payment_receipt.enqueue(payment_id=payment.pk)
+        )
+    transaction.on_commit(lambda: block_state_notify(family=payment.family))
+
+
+# --- The manual block and the block e-mails ---------------------------------------
+
+
+def payment_override_set(
+    *, family: Family, state: str, reason: str, agent: User | None
+) -> PaymentOverride:
+    """An agent blocks or allows a family's card payments by hand (rule 6)."""
+    if not reason.strip():
+        raise ValidationError(_("Give the reason."))
+    with transaction.atomic():
+        Family.objects.select_for_update().get(pk=family.pk)
+        PaymentOverride.objects.filter(family=family, cleared_at__isnull=True).update(
+            cleared_at=timezone.now(), cleared_by=agent
+        )
+        override = PaymentOverride.objects.create(
+            family=family, state=state, reason=reason.strip(), created_by=agent
+        )
+        transaction.on_commit(lambda: block_state_notify(family=family))
+    return override
+
+
+def payment_override_clear(*, family: Family, agent: User | None) -> int:
+    """Back to the automatic rule."""
+    with transaction.atomic():
+        count = PaymentOverride.objects.filter(
+            family=family, cleared_at__isnull=True
+        ).update(cleared_at=timezone.now(), cleared_by=agent)
+        transaction.on_commit(lambda: block_state_notify(family=family))
+    return count
+
+
+def block_state_notify(*, family: Family) -> bool | None:
+    """E-mail the family when its online payment becomes blocked or is
+    unblocked; returns the new state when an e-mail was queued."""
+    from paiements.tasks import send_block_notice
+
+    state = family_block_state(family=family)
+    with transaction.atomic():
+        Family.objects.select_for_update().get(pk=family.pk)
+        notice = BlockNotice.objects.filter(family=family).first()
+        known = notice.blocked if notice is not None else False
+        if state.blocked == known:
+            return None
+        BlockNotice.objects.update_or_create(
+            family=family,
+            defaults={"blocked": state.blocked, "sent_at": timezone.now()},
+        )
+        transaction.on_commit(
+            lambda: send_block_notice.enqueue(
+                family_id=family.pk, blocked=state.blocked
+            )
+        )
+    return state.blocked
+
+
+# --- Reminders ---------------------------------------------------------------------
+
+
+def payment_reminders_send(*, today: datetime.date | None = None) -> int:
+    """On the reminder day, remind families that still have invoices to pay
+    (once a month each); returns how many reminders were queued."""
+    from paiements.tasks import send_payment_reminder
+
+    today = today or timezone.localdate()
+    if today.day != settings.PORTAIL_REMINDER_DAY:
+        return 0
+    month = today.replace(day=1)
+    families = Family.objects.filter(
+        pk__in=Invoice.objects.unpaid().values("family_id")
+    ).exclude(pk__in=ReminderSent.objects.filter(month=month).values("family_id"))
+    count = 0
+    for family in families:
+        if not any(guardian.email for guardian in family.guardians.all()):
+            continue
+        try:
+            with transaction.atomic():
+                ReminderSent.objects.create(family=family, month=month)
+        except IntegrityError:
+            continue  # another run took it
+        send_payment_reminder.enqueue(family_id=family.pk)
+        count += 1
+    return count

@@ -1,0 +1,317 @@
+"""Card payments through Stripe Checkout, against the local stand-in."""
+
+import datetime
+import json
+from decimal import Decimal
+
+import pytest
+import time_machine
+from django.core import mail
+from django.urls import reverse
+
+from factures.models import Invoice
+from paiements.models import CheckoutSession, Payment, WebhookEvent
+from paiements.services import (
+    card_checkout_start,
+    new_idempotency_key,
+    payment_record_desk,
+    payments_reconcile,
+)
+from tests.factories import InvoiceFactory
+from tests.paiements.conftest import IN_WINDOW, deliver
+
+pytestmark = pytest.mark.django_db
+
+
+def start(family, invoices, key=None, today=datetime.date(2026, 12, 5)):  # noqa: ANN001, ANN201
+    """Open a session (on a day of the online window unless told otherwise)."""
+    return card_checkout_start(
+        family=family,
+        invoices=invoices,
+        idempotency_key=key or new_idempotency_key(),
+        user=None,
+        return_url="http://testserver/paiements/retour/",
+        cancel_url="http://testserver/paiements/",
+        today=today,
+    )
+
+
+def due(invoice) -> Decimal:  # noqa: ANN001
+    return Invoice.objects.with_balance().get(pk=invoice.pk).due
+
+
+def test_a_parent_pays_two_invoices_in_one_card_payment(
+    client, standin, paying_parent, two_invoices, django_capture_on_commit_callbacks
+):
+    with time_machine.travel(IN_WINDOW, tick=False):
+        client.force_login(paying_parent)
+        review = client.post(
+            reverse("paiements:review"), {"invoices": [i.pk for i in two_invoices]}
+        )
+        assert review.status_code == 200
+        key = review.context["idempotency_key"]
+        assert "60,00" in review.text.replace("\u00a0", " ")
+        go = client.post(
+            reverse("paiements:checkout"),
+            {"idempotency_key": key, "invoices": [i.pk for i in two_invoices]},
+        )
+    assert go.status_code == 302
+    checkout = CheckoutSession.objects.get()
+    assert go.url == checkout.url and go.url.startswith(standin.base_url)
+    assert checkout.items.count() == 2 and checkout.amount == Decimal("60.00")
+
+    assert standin.pay(checkout.stripe_id) == "paid"
+    with django_capture_on_commit_callbacks(execute=True):
+        responses = deliver(client, standin)
+
+    assert [r.status_code for r in responses] == [200]
+    payment = Payment.objects.get()
+    assert payment.amount == Decimal("60.00")
+    assert payment.method == Payment.Method.CARD_ONLINE
+    assert all(due(invoice) == 0 for invoice in two_invoices)
+    assert all(
+        Invoice.objects.with_balance().get(pk=i.pk).status == Invoice.Status.PAID
+        for i in two_invoices
+    )
+    page = client.get(reverse("paiements:return"), {"paiement": checkout.pk})
+    assert "Payé" in page.text
+    receipt_mail = mail.outbox[-1]
+    assert receipt_mail.to == ["josiane@example.org"]
+    assert receipt_mail.attachments[0][0] == f"recu-{payment.number}.pdf"
+
+
+def test_a_double_click_makes_one_session(standin, paying_family, two_invoices):
+    key = new_idempotency_key()
+
+    first = start(paying_family, two_invoices, key)
+    second = start(paying_family, two_invoices, key)
+
+    assert first.pk == second.pk and first.stripe_id == second.stripe_id
+    assert CheckoutSession.objects.count() == 1
+
+
+def test_the_rules_are_checked_when_the_session_is_created(
+    standin, paying_family, two_invoices
+):
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError, match="du 1er au 10"):
+        start(paying_family, two_invoices, today=datetime.date(2026, 12, 11))
+    InvoiceFactory(family=paying_family, period=datetime.date(2026, 11, 1))
+    with pytest.raises(ValidationError, match="3 factures impayées"):
+        start(paying_family, two_invoices)
+    assert CheckoutSession.objects.count() == 0
+
+
+def test_the_same_event_twice_records_one_payment(
+    client, standin, paying_family, two_invoices
+):
+    checkout = start(paying_family, two_invoices)
+    standin.pay(checkout.stripe_id)
+
+    responses = deliver(client, standin, duplicate=True)
+
+    assert [r.status_code for r in responses] == [200, 200]
+    assert responses[1].content == b"duplicate"
+    assert Payment.objects.count() == 1
+    assert WebhookEvent.objects.count() == 1
+
+
+def test_a_forged_signature_is_refused_and_changes_nothing(
+    client, standin, paying_family, two_invoices
+):
+    checkout = start(paying_family, two_invoices)
+    standin.pay(checkout.stripe_id)
+    delivery = standin.take_deliveries()[0]
+    url = reverse("paiements:stripe_webhook")
+
+    forged = client.post(
+        url,
+        data=delivery.payload,
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE="t=1,v1=" + "0" * 64,
+    )
+    tampered = client.post(
+        url,
+        data=delivery.payload.replace(b"complete", b"c0mplete"),
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=delivery.headers["Stripe-Signature"],
+    )
+    stale_stamp = int(datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC).timestamp())
+    stale = client.post(
+        url,
+        data=delivery.payload,
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=standin.sign(delivery.payload, timestamp=stale_stamp),
+    )
+    missing = client.post(url, data=delivery.payload, content_type="application/json")
+
+    assert [r.status_code for r in (forged, tampered, stale, missing)] == [
+        400,
+        400,
+        400,
+        400,
+    ]
+    assert Payment.objects.count() == 0
+    assert WebhookEvent.objects.count() == 0
+
+
+def test_other_event_types_are_acknowledged_and_ignored(client, standin):
+    payload = json.dumps(
+        {
+            "id": "evt_other",
+            "object": "event",
+            "type": "customer.created",
+            "data": {"object": {"id": "cus_1"}},
+        }
+    ).encode()
+
+    response = client.post(
+        reverse("paiements:stripe_webhook"),
+        data=payload,
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=standin.sign(payload),
+    )
+
+    assert response.status_code == 200
+    assert response.content == b"ignored"
+    assert WebhookEvent.objects.count() == 0
+
+
+def test_a_session_created_on_the_10th_and_paid_on_the_11th_is_recorded(
+    client, standin, paying_family, two_invoices
+):
+    with time_machine.travel("2026-12-10 23:50 -04:00", tick=False):
+        checkout = start(paying_family, two_invoices, today=None)
+    with time_machine.travel("2026-12-11 00:05 -04:00", tick=False):
+        assert standin.pay(checkout.stripe_id) == "paid"
+        deliver(client, standin)
+
+    assert Payment.objects.get().amount == Decimal("60.00")
+
+
+def test_money_arriving_after_a_desk_payment_is_kept_as_an_overpayment(
+    client, standin, paying_family, two_invoices, staff
+):
+    checkout = start(paying_family, two_invoices)
+    payment_record_desk(
+        family=paying_family,
+        method=Payment.Method.CASH,
+        amount=Decimal("30.00"),
+        allocations={two_invoices[0].pk: Decimal("30.00")},
+        agent=staff,
+    )
+    standin.pay(checkout.stripe_id)
+
+    deliver(client, standin)
+
+    card = Payment.objects.get(method=Payment.Method.CARD_ONLINE)
+    assert card.amount == Decimal("60.00")  # all the money Stripe took is recorded
+    assert card.allocated == Decimal("30.00")  # only the second invoice needed it
+    assert card.unallocated == Decimal("30.00")  # flagged for refund or credit
+    assert due(two_invoices[0]) == 0 and due(two_invoices[1]) == 0
+    assert Invoice.objects.with_balance().get(pk=two_invoices[0].pk).paid == Decimal(
+        "30.00"
+    )
+
+
+def test_a_lost_webhook_is_recovered_by_reconciliation(
+    client, standin, paying_family, two_invoices
+):
+    checkout = start(paying_family, two_invoices)
+    standin.pay(checkout.stripe_id)
+    deliver(client, standin, drop=True)
+    assert Payment.objects.count() == 0
+
+    later = checkout.created_at + datetime.timedelta(minutes=10)
+    result = payments_reconcile(now=later)
+    again = payments_reconcile(now=later)
+
+    assert [p.amount for p in result.recorded] == [Decimal("60.00")]
+    assert again.recorded == []
+    assert Payment.objects.count() == 1
+    # The webhook arriving after all changes nothing more.
+    checkout.refresh_from_db()
+    assert checkout.status == CheckoutSession.Status.COMPLETE
+
+
+def test_reconciliation_expires_abandoned_sessions(
+    standin, paying_family, two_invoices
+):
+    checkout = start(paying_family, two_invoices)
+
+    result = payments_reconcile(now=checkout.expires_at + datetime.timedelta(minutes=1))
+
+    checkout.refresh_from_db()
+    assert result.expired == 1
+    assert checkout.status == CheckoutSession.Status.EXPIRED
+    assert Payment.objects.count() == 0
+
+
+def test_a_declined_card_records_nothing(client, standin, paying_family, two_invoices):
+    checkout = start(paying_family, two_invoices)
+
+    assert standin.pay(checkout.stripe_id, card_number="4000000000000002") == "declined"
+    deliver(client, standin)
+
+    assert Payment.objects.count() == 0
+    assert due(two_invoices[0]) == Decimal("30.00")
+
+
+def test_an_amount_that_does_not_match_is_recorded_and_noted(
+    client, standin, paying_family, two_invoices
+):
+    checkout = start(paying_family, two_invoices)
+    CheckoutSession.objects.filter(pk=checkout.pk).update(amount=Decimal("50.00"))
+    standin.pay(checkout.stripe_id)
+
+    deliver(client, standin)
+
+    payment = Payment.objects.get()
+    assert payment.amount == Decimal("60.00")
+    assert "diffère" in payment.note
+
+
+def test_stripe_unreachable_answers_503_so_stripe_retries(
+    client, standin, paying_family, two_invoices, settings
+):
+    checkout = start(paying_family, two_invoices)
+    standin.pay(checkout.stripe_id)
+    deliveries = standin.take_deliveries()
+    settings.STRIPE_API_BASE = "http://127.0.0.1:9"  # nothing listens there
+
+    response = client.post(
+        reverse("paiements:stripe_webhook"),
+        data=deliveries[0].payload,
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=deliveries[0].headers["Stripe-Signature"],
+    )
+
+    assert response.status_code == 503
+    assert WebhookEvent.objects.count() == 0
+    settings.STRIPE_API_BASE = standin.base_url
+    retried = client.post(
+        reverse("paiements:stripe_webhook"),
+        data=deliveries[0].payload,
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=deliveries[0].headers["Stripe-Signature"],
+    )
+    assert retried.status_code == 200
+    assert Payment.objects.count() == 1
+
+
+def test_another_familys_invoice_cannot_be_slipped_into_a_payment(
+    client, standin, paying_parent, two_invoices
+):
+    stranger = InvoiceFactory()
+    with time_machine.travel(IN_WINDOW, tick=False):
+        client.force_login(paying_parent)
+        client.post(
+            reverse("paiements:checkout"),
+            {
+                "idempotency_key": new_idempotency_key(),
+                "invoices": [two_invoices[0].pk, stranger.pk],
+            },
+        )
+
+    assert CheckoutSession.objects.count() == 0
