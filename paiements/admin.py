@@ -194,7 +194,7 @@ class PaymentAdmin(admin.ModelAdmin):
                 return redirect(
                     reverse("admin:paiements_payment_change", args=[payment.pk])
                 )
-        context.update(form=form, block=family_block_state(family=family))
+        context.update(form=form, payment_block=family_block_state(family=family))
         return TemplateResponse(request, "admin/paiements/desk_payment.html", context)
 
     def receipt_view(self, request: HttpRequest, pk: int) -> HttpResponse:

@@ -67,7 +67,7 @@ def send_block_notice(*, family_id: int, blocked: bool) -> int:
     return _send(
         template="payment_blocked" if blocked else "payment_unblocked",
         to=family_addresses(family),
-        context={"family": family, "block": family_block_state(family=family)},
+        context={"family": family, "payment_block": family_block_state(family=family)},
     )
 
 
@@ -81,6 +81,6 @@ def send_payment_reminder(*, family_id: int) -> int:
         context={
             "family": family,
             "invoices": invoices,
-            "block": family_block_state(family=family),
+            "payment_block": family_block_state(family=family),
         },
     )

@@ -74,7 +74,7 @@ def payment_review(request: HttpRequest, *, family: Family) -> HttpResponse:
             "total": sum(invoice.due for invoice in invoices),
             "idempotency_key": new_idempotency_key(),
             "rules": payment_rules(),
-            "block": decision.block,
+            "payment_block": decision.block,
         },
     )
 

@@ -15,7 +15,7 @@ def home(request: HttpRequest, *, family: Family) -> HttpResponse:
         {
             "family": family,
             "children": family.children.all(),
-            "block": family_block_state(family=family),
+            "payment_block": family_block_state(family=family),
         },
     )
 

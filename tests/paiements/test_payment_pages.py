@@ -1,0 +1,143 @@
+import datetime
+
+import pytest
+import time_machine
+from django.core import mail
+from django.core.management import call_command
+from django.urls import reverse
+
+from paiements.models import CheckoutSession, Payment, ReminderSent
+from paiements.services import payment_record_desk
+from tests.factories import InvoiceFactory, ParentFactory
+from tests.paiements.conftest import IN_WINDOW
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_payment_page_offers_the_unpaid_invoices_in_the_window(
+    client, paying_parent, two_invoices
+):
+    with time_machine.travel(IN_WINDOW, tick=False):
+        client.force_login(paying_parent)
+        page = client.get(reverse("paiements:home"))
+
+    assert page.context["can_pay"]
+    for invoice in two_invoices:
+        assert f'value="{invoice.pk}"' in page.text
+
+
+def test_outside_the_window_the_page_says_when_it_opens(
+    client, paying_parent, two_invoices
+):
+    with time_machine.travel("2026-12-15 10:00 -04:00", tick=False):
+        client.force_login(paying_parent)
+        page = client.get(reverse("paiements:home"))
+
+    text = page.text.replace("&#x27;", "'")
+    assert not page.context["can_pay"]
+    assert "Il rouvrira le 1 janvier 2027" in text
+    assert "du 7 au 25 de chaque mois" in text
+    assert 'name="invoices"' not in text
+
+
+def test_a_blocked_family_is_told_why_and_cannot_reach_card_payment(
+    client, paying_parent, two_invoices
+):
+    InvoiceFactory(family=paying_parent.family, period=datetime.date(2026, 11, 1))
+
+    with time_machine.travel(IN_WINDOW, tick=False):
+        client.force_login(paying_parent)
+        home = client.get(reverse("home")).text.replace("&#x27;", "'")
+        page = client.get(reverse("paiements:home")).text.replace("&#x27;", "'")
+        review = client.post(
+            reverse("paiements:review"), {"invoices": [two_invoices[0].pk]}, follow=True
+        )
+
+    assert "3 factures impayées" in home
+    assert "3 factures impayées" in page and "guichet" in page
+    assert 'name="invoices"' not in page
+    assert review.redirect_chain[-1][0] == reverse("paiements:home")
+    assert CheckoutSession.objects.count() == 0
+
+
+def test_history_lists_payments_with_their_receipts_and_no_one_elses(
+    client, paying_parent, two_invoices, other_parent
+):
+    from decimal import Decimal
+
+    payment = payment_record_desk(
+        family=paying_parent.family,
+        method=Payment.Method.CHEQUE,
+        amount=Decimal("30.00"),
+        allocations={two_invoices[0].pk: Decimal("30.00")},
+        agent=None,
+        reference="0012345",
+    )
+    client.force_login(paying_parent)
+
+    page = client.get(reverse("paiements:home"))
+    receipt = client.get(reverse("paiements:receipt", args=[payment.pk]))
+    client.force_login(other_parent)
+    stranger = client.get(reverse("paiements:receipt", args=[payment.pk]))
+
+    assert payment.number in page.text
+    assert receipt["Content-Type"] == "application/pdf"
+    assert stranger.status_code == 404
+
+
+def test_the_return_page_shows_in_progress_until_the_webhook(
+    client, standin, paying_parent, two_invoices
+):
+    from paiements.services import card_checkout_start, new_idempotency_key
+
+    checkout = card_checkout_start(
+        family=paying_parent.family,
+        invoices=two_invoices,
+        idempotency_key=new_idempotency_key(),
+        user=None,
+        return_url="http://testserver/r/",
+        cancel_url="http://testserver/c/",
+        today=datetime.date(2026, 12, 5),
+    )
+    client.force_login(paying_parent)
+
+    page = client.get(reverse("paiements:return"), {"paiement": checkout.pk})
+
+    assert "En cours" in page.text
+    assert 'http-equiv="refresh"' in page.text
+
+
+def test_reminders_go_out_on_the_reminder_day_once(
+    paying_family, two_invoices, settings
+):
+    settings.PORTAIL_REMINDER_DAY = 8
+
+    with time_machine.travel("2026-12-07 09:00 -04:00", tick=False):
+        call_command("send_payment_reminders")
+    assert mail.outbox == []
+    with time_machine.travel("2026-12-08 09:00 -04:00", tick=False):
+        call_command("send_payment_reminders")
+        call_command("send_payment_reminders")
+
+    assert len(mail.outbox) == 1
+    assert two_invoices[0].number in mail.outbox[0].body
+    assert ReminderSent.objects.count() == 1
+
+
+def test_a_family_without_email_gets_no_reminder(two_invoices, paying_family, settings):
+    paying_family.guardians.update(email="")
+    settings.PORTAIL_REMINDER_DAY = 8
+
+    with time_machine.travel("2026-12-08 09:00 -04:00", tick=False):
+        call_command("send_payment_reminders")
+
+    assert mail.outbox == []
+
+
+def test_parent_pages_never_show_the_webhook_to_get(client):
+    assert client.get(reverse("paiements:stripe_webhook")).status_code == 405
+
+
+@pytest.fixture
+def other_parent(db):  # noqa: ANN001, ANN201
+    return ParentFactory()
