@@ -28,7 +28,12 @@ run: install
 	DJANGO_DEBUG=1 $(BIN)/python manage.py migrate --noinput
 	DJANGO_DEBUG=1 $(BIN)/python manage.py createcachetable
 	DJANGO_DEBUG=1 $(BIN)/python manage.py seed_demo
-	DJANGO_DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
+	@# The local Stripe stand-in serves card payments beside the portal and
+	@# stops with it.
+	@export DJANGO_DEBUG=1 STRIPE_STANDIN_WEBHOOK_URL=http://$(HOST):$(PORT)/paiements/webhook/stripe/; \
+	$(BIN)/python manage.py stripe_standin & standin=$$!; \
+	trap 'kill $$standin 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -40,10 +40,9 @@ class DayRange:
             raise ImproperlyConfigured(
                 f"{setting} must look like 1-10, not {text!r}."
             ) from None
-        if not 1 <= first <= last <= 28:
+        if not 1 <= first <= last <= 31:
             raise ImproperlyConfigured(
-                f"{setting} must be days 1 to 28 in order (every month has "
-                f"them), not {text!r}."
+                f"{setting} must be days of the month in order, not {text!r}."
             )
         return cls(first, last)
 

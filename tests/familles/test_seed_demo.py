@@ -4,13 +4,27 @@ import pytest
 from allauth.account.models import EmailAddress
 from django.core.management import CommandError, call_command
 
-from factures.models import TariffBracket
+from factures.models import Attendance, CreditNote, Invoice, TariffBracket
 from familles.models import ActivationCode, Child, Family, Guardian, User
+from paiements.models import Allocation, Payment
 from tests.helpers import login
 
 pytestmark = pytest.mark.django_db
 
-MODELS = [TariffBracket, Family, Guardian, Child, User, ActivationCode, EmailAddress]
+MODELS = [
+    TariffBracket,
+    Family,
+    Guardian,
+    Child,
+    User,
+    ActivationCode,
+    EmailAddress,
+    Attendance,
+    Invoice,
+    CreditNote,
+    Payment,
+    Allocation,
+]
 
 
 def snapshot() -> dict[str, list[tuple]]:
@@ -64,6 +78,20 @@ def test_demo_logins_printed_by_seed_demo_work(client):
     assert client.session["_auth_user_id"] == str(
         User.objects.get(username="PB-000030").pk
     )
+
+
+def test_demo_invoices_come_in_every_state_and_some_families_are_blocked():
+    from paiements.rules import family_block_state
+
+    run_seed()
+
+    states = {invoice.status for invoice in Invoice.objects.with_balance()}
+    assert {"to_pay", "paid", "partly_paid", "cancelled"} <= states
+    assert family_block_state(family=Family.objects.get(identifier="PB-000004")).blocked
+    assert not family_block_state(
+        family=Family.objects.get(identifier="PB-000001")
+    ).blocked
+    assert Invoice.objects.filter(family__identifier="PB-000001").unpaid().count() == 2
 
 
 def test_seed_demo_refuses_to_run_without_debug():

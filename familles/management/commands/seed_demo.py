@@ -35,6 +35,8 @@ from familles.services import (
     family_login_create,
     family_login_emails_sync,
 )
+from paiements.models import Payment
+from paiements.services import payment_record_desk
 
 FAMILY_COUNT = 30
 DEMO_FAMILY_PASSWORD = "cantine-demo-2026"  # noqa: S105 - printed demo login
@@ -50,6 +52,7 @@ BRACKETS = [
 ACTIVITIES = [("cantine", "Restauration scolaire"), ("garderie", "Garderie du soir")]
 # Days of the week with school meals (Wednesday has no school).
 SCHOOL_WEEKDAYS = {0, 1, 3, 4}
+SUMMER_MONTHS = {7, 8}
 LAST_NAMES = [
     "Jacoby",
     "Nelson",
@@ -134,6 +137,12 @@ STREETS = [
 ]
 
 
+def demo_start() -> datetime.date:
+    """The demo's history starts in May of the previous school year, so that
+    some families have several months of invoices."""
+    return school_year_start().replace(month=5)
+
+
 def school_year_start() -> datetime.date:
     today = timezone.localdate()
     return datetime.date(today.year if today.month >= 9 else today.year - 1, 9, 1)
@@ -180,7 +189,7 @@ class Command(BaseCommand):
                         bracket=bracket,
                         activity=activity,
                         unit_price=Decimal(price),
-                        valid_from=school_year_start(),
+                        valid_from=demo_start(),
                     )
         return brackets
 
@@ -207,7 +216,7 @@ class Command(BaseCommand):
             if not created:
                 continue
             BracketAssignment.objects.create(
-                family=family, bracket=bracket, valid_from=school_year_start()
+                family=family, bracket=bracket, valid_from=demo_start()
             )
             if number == 7:
                 # A quotient familial revised in the middle of a month.
@@ -252,10 +261,11 @@ class Command(BaseCommand):
         """School days since the start of the school year until yesterday."""
         canteen, after_school = Activity.objects.order_by("pk")[:2]
         yesterday = timezone.localdate() - datetime.timedelta(days=1)
-        day = school_year_start()
+        day = demo_start()
         rows = []
         while day <= yesterday:
-            if day.weekday() in SCHOOL_WEEKDAYS and rng.random() < 0.9:
+            in_term = day.month not in SUMMER_MONTHS
+            if in_term and day.weekday() in SCHOOL_WEEKDAYS and rng.random() < 0.9:
                 rows.append(Attendance(child=child, activity=canteen, date=day))
                 if child.pk % 3 == 0 and rng.random() < 0.5:
                     rows.append(
@@ -268,7 +278,7 @@ class Command(BaseCommand):
         """Invoice every finished month of the school year, then correct a few
         invoices so that the demo shows every state."""
         admin = User.objects.get(username="admin")
-        period = school_year_start()
+        period = demo_start()
         while next_month(period) <= timezone.localdate():
             invoice_issue_month(period=period, issued_by=admin)
             period = next_month(period)
@@ -294,6 +304,39 @@ class Command(BaseCommand):
                 invoice=cancelled,
                 reason="Fréquentation saisie sur le mauvais enfant.",
                 agent=admin,
+            )
+        self.seed_payments(admin)
+
+    def seed_payments(self, admin: User) -> None:
+        """Most families paid last school year's invoices at the desk; every
+        fifth family (PB-000004, PB-000009…) paid nothing and is blocked
+        online; PB-000002 paid part of an invoice."""
+        if Payment.objects.exists():
+            return
+        for family in Family.objects.order_by("identifier"):
+            number = int(family.identifier[-6:])
+            if number % 5 == 4:
+                continue
+            old = list(
+                Invoice.objects.with_balance()
+                .filter(family=family, period__lt=school_year_start(), due__gt=0)
+                .order_by("period")
+            )
+            allocations = {invoice.pk: invoice.due for invoice in old}
+            if number == 2:
+                recent = Invoice.objects.with_balance().filter(
+                    family=family, period=school_year_start()
+                )
+                allocations.update({invoice.pk: Decimal("10.00") for invoice in recent})
+            if not allocations:
+                continue
+            payment_record_desk(
+                family=family,
+                method=Payment.Method.CHEQUE if number % 2 else Payment.Method.CASH,
+                amount=sum(allocations.values(), Decimal("0")),
+                allocations=allocations,
+                agent=admin,
+                reference=f"{number:07d}" if number % 2 else "",
             )
 
     def seed_staff(self) -> None:
