@@ -213,16 +213,12 @@ def _invoice_family_month(
 
 def _announce_invoice(invoice: Invoice) -> None:
     from factures.tasks import send_invoice_available
+    from familles.tasks import family_addresses
 
-    recipients = invoice_recipients(invoice=invoice)
-    if recipients:
+    if family_addresses(invoice.family):
         transaction.on_commit(
             lambda: send_invoice_available.enqueue(invoice_id=invoice.pk)
         )
-
-
-def invoice_recipients(*, invoice: Invoice) -> list[str]:
-    return sorted({g.email for g in invoice.family.guardians.all() if g.email})
 
 
 @dataclass(frozen=True)

@@ -232,3 +232,138 @@ def code_digest(raw_code: str) -> str:
     return salted_hmac(
         "portail.familles.activation-code", normalize_code(raw_code), algorithm="sha256"
     ).hexdigest()
+
+
+class DossierChange(models.Model):
+    """One changed value of a family's dossier: who, when, old, new. Written
+    by the services for every change, by the family or by an agent."""
+
+    family = models.ForeignKey(
+        Family, verbose_name=_("family"), on_delete=models.PROTECT, related_name="changes"
+    )
+    guardian = models.ForeignKey(
+        Guardian,
+        verbose_name=_("guardian"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    field = models.CharField(_("field"), max_length=50)
+    old_value = models.TextField(_("old value"), blank=True)
+    new_value = models.TextField(_("new value"), blank=True)
+    changed_at = models.DateTimeField(_("changed on"), default=timezone.now)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("changed by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    # The form submission that made the change: the same submission applied
+    # twice (double click, back button) changes nothing more.
+    request_key = models.CharField(max_length=64, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("dossier change")
+        verbose_name_plural = _("dossier history")
+        ordering = ["-changed_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["request_key", "field", "guardian"],
+                condition=~models.Q(request_key=""),
+                name="dossierchange_once_per_submission",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.family} – {self.field}"
+
+
+class AddressChangeRequest(models.Model):
+    """A family moving house: the new address waits for an agent, who checks
+    the proof documents and validates (the address is applied) or refuses
+    (with a reason)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("pending")
+        VALIDATED = "validated", _("validated")
+        REFUSED = "refused", _("refused")
+
+    family = models.ForeignKey(
+        Family,
+        verbose_name=_("family"),
+        on_delete=models.PROTECT,
+        related_name="address_requests",
+    )
+    address_line1 = models.CharField(_("address"), max_length=200)
+    address_line2 = models.CharField(_("address (continued)"), max_length=200, blank=True)
+    postal_code = models.CharField(_("postal code"), max_length=10)
+    city = models.CharField(_("city"), max_length=100)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    submitted_at = models.DateTimeField(_("submitted on"), default=timezone.now)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("submitted by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided on"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    refusal_reason = models.TextField(_("reason for refusal"), blank=True)
+    request_key = models.CharField(max_length=64, unique=True, editable=False)
+
+    class Meta:
+        verbose_name = _("address change request")
+        verbose_name_plural = _("address change requests")
+        ordering = ["-submitted_at"]
+
+    def __str__(self) -> str:
+        return f"{self.family} – {self.submitted_at:%Y-%m-%d}"
+
+    @property
+    def postal_address(self) -> str:
+        lines = [self.address_line1, self.address_line2, f"{self.postal_code} {self.city}"]
+        return "\n".join(line for line in lines if line.strip())
+
+
+def proof_upload_path(instance: ProofDocument, filename: str) -> str:
+    # Never the family's file name: a random one, under a private folder.
+    return f"justificatifs/{timezone.now():%Y/%m}/{instance.token}"
+
+
+class ProofDocument(models.Model):
+    """A *justificatif*: a PDF, JPEG or PNG attached to a request, stored in
+    the private storage and served only through a view that checks who asks."""
+
+    request = models.ForeignKey(
+        AddressChangeRequest,
+        verbose_name=_("request"),
+        on_delete=models.PROTECT,
+        related_name="proofs",
+    )
+    token = models.CharField(max_length=64, unique=True, editable=False)
+    file = models.FileField(_("file"), upload_to=proof_upload_path)
+    original_name = models.CharField(_("file name"), max_length=255)
+    content_type = models.CharField(max_length=50)
+    size = models.PositiveIntegerField(_("size"))
+    uploaded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("proof document")
+        verbose_name_plural = _("proof documents")
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return self.original_name

@@ -10,12 +10,25 @@ from dataclasses import dataclass
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.utils import timezone
+from django.core.files.base import File
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from familles import crypto
-from familles.models import ActivationCode, Family, User, code_digest, normalize_code
+from familles.models import (
+    ActivationCode,
+    AddressChangeRequest,
+    DossierChange,
+    Family,
+    Guardian,
+    ProofDocument,
+    User,
+    code_digest,
+    normalize_code,
+)
+from familles.staging import StagedFile, is_staged
 
 # No 0/O, 1/I/L: codes are read off paper and typed on phones.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -54,10 +67,13 @@ def family_login_create(*, family: Family, agent: User | None) -> IssuedCode:
         return activation_code_issue(user=user, agent=agent)
 
 
-def family_login_emails_sync(*, family: Family) -> None:
-    """The guardians' addresses, as recorded by the agents, are the ones the
-    family's logins may receive password-reset links at (an address shared
-    with another family, such as a parent in two households, is allowed)."""
+def family_login_emails_sync(*, family: Family, unverified: set[str] = frozenset()) -> None:
+    """The guardians' addresses are the ones the family's logins may receive
+    password-reset links at (an address shared with another family, such as
+    a parent in two households, is allowed). Addresses recorded by agents
+    count as verified; one that a parent just typed (`unverified`) counts
+    once its confirmation link has been followed."""
+    unverified = {address.lower() for address in unverified}
     addresses = sorted({g.email.lower() for g in family.guardians.all() if g.email})
     for user in family.logins.all():
         EmailAddress.objects.filter(user=user).exclude(email__in=addresses).delete()
@@ -67,10 +83,21 @@ def family_login_emails_sync(*, family: Family) -> None:
         for address in addresses:
             if address not in known:
                 EmailAddress.objects.create(
-                    user=user, email=address, verified=True, primary=not known
+                    user=user,
+                    email=address,
+                    verified=address not in unverified,
+                    primary=False,
                 )
                 known.add(address)
-        primary = addresses[0] if addresses else ""
+        verified = sorted(
+            EmailAddress.objects.filter(user=user, verified=True).values_list(
+                "email", flat=True
+            )
+        )
+        primary = verified[0] if verified else ""
+        EmailAddress.objects.filter(user=user).update(primary=False)
+        if primary:
+            EmailAddress.objects.filter(user=user, email=primary).update(primary=True)
         if user.email != primary:
             user.email = primary
             user.save(update_fields=["email"])
@@ -188,3 +215,203 @@ def activation_code_find(*, username: str, raw_code: str) -> ActivationCode | No
         .select_related("user")
         .first()
     )
+
+
+# --- The dossier: contact details, moving house, paperless choice -------------
+
+CONTACT_FIELDS = ("email", "phone_mobile", "phone_home", "phone_work")
+
+
+def _record(
+    *,
+    family: Family,
+    field: str,
+    old: object,
+    new: object,
+    user: User | None,
+    guardian: Guardian | None = None,
+    request_key: str = "",
+) -> DossierChange:
+    return DossierChange.objects.create(
+        family=family,
+        guardian=guardian,
+        field=field,
+        old_value="" if old is None else str(old),
+        new_value="" if new is None else str(new),
+        changed_by=user,
+        request_key=request_key,
+    )
+
+
+def guardian_contact_change(
+    *, guardian: Guardian, values: dict[str, str], user: User | None, request_key: str
+) -> list[DossierChange]:
+    """Apply a guardian's new e-mail and phones at once, recording each change.
+
+    The same submission (`request_key`) applied again changes nothing. A new
+    e-mail address is used for password resets only once confirmed through
+    the link sent to it; the previous address is told of the change.
+    """
+    with transaction.atomic():
+        locked = Guardian.objects.select_for_update().select_related("family").get(pk=guardian.pk)
+        done = list(DossierChange.objects.filter(request_key=request_key, guardian=locked))
+        if done:
+            return done
+        changes = []
+        old_email = locked.email
+        for field in CONTACT_FIELDS:
+            old, new = getattr(locked, field) or "", values.get(field) or ""
+            if str(old) != str(new):
+                setattr(locked, field, new)
+                changes.append((field, old, new))
+        if not changes:
+            return []
+        locked.full_clean()
+        locked.save(update_fields=[field for field, _old, _new in changes])
+        records = [
+            _record(
+                family=locked.family,
+                guardian=locked,
+                field=field,
+                old=old,
+                new=new,
+                user=user,
+                request_key=request_key,
+            )
+            for field, old, new in changes
+        ]
+        new_email = locked.email if locked.email != old_email else ""
+        family_login_emails_sync(
+            family=locked.family, unverified={new_email} if new_email else set()
+        )
+        family = locked.family
+        transaction.on_commit(
+            lambda: _contact_change_notify(
+                family=family, guardian=locked, new_email=new_email, old_email=old_email
+            )
+        )
+    return records
+
+
+def _contact_change_notify(
+    *, family: Family, guardian: Guardian, new_email: str, old_email: str
+) -> None:
+    from familles.tasks import send_confirmation_link, send_family_email
+
+    send_family_email.enqueue(
+        family_id=family.pk,
+        template="contact_changed",
+        context={"guardian": f"{guardian.first_name} {guardian.last_name}"},
+        also_to=[old_email] if old_email and new_email else [],
+    )
+    if new_email:
+        send_confirmation_link.enqueue(family_id=family.pk, email=new_email)
+
+
+def address_change_submit(
+    *,
+    family: Family,
+    address: dict[str, str],
+    staged: list[StagedFile],
+    user: User | None,
+    request_key: str,
+) -> AddressChangeRequest:
+    """Record a moving-house request with its proof documents; pending until an
+    agent decides. Submitted twice, it is recorded once."""
+    if not staged:
+        raise ValidationError(_("Attach at least one proof of address."))
+    existing = AddressChangeRequest.objects.filter(request_key=request_key).first()
+    if existing is not None:
+        return existing
+    try:
+        with transaction.atomic():
+            request = AddressChangeRequest.objects.create(
+                family=family, submitted_by=user, request_key=request_key, **address
+            )
+            for entry in staged:
+                if not is_staged(entry):
+                    raise ValidationError(
+                        _("The documents have expired: please attach them again.")
+                    )
+                proof = ProofDocument(
+                    request=request,
+                    token=secrets.token_hex(16),
+                    original_name=entry["name"],
+                    content_type=entry["content_type"],
+                    size=entry["size"],
+                )
+                with default_storage.open(entry["path"], "rb") as staged_file:
+                    proof.file.save(proof.token, File(staged_file), save=False)
+                proof.save()
+    except IntegrityError:
+        return AddressChangeRequest.objects.get(request_key=request_key)
+    for entry in staged:
+        default_storage.delete(entry["path"])
+    transaction.on_commit(lambda: _request_notify(request, "address_request_received"))
+    return request
+
+
+def _request_notify(request: AddressChangeRequest, template: str) -> None:
+    from familles.tasks import send_family_email
+
+    send_family_email.enqueue(
+        family_id=request.family_id,
+        template=template,
+        context={
+            "address": request.postal_address,
+            "reason": request.refusal_reason,
+            "submitted_on": formats.date_format(timezone.localdate(request.submitted_at)),
+        },
+    )
+
+
+def address_change_validate(*, request: AddressChangeRequest, agent: User | None) -> None:
+    """The agent checked the proofs: the new address becomes the family's."""
+    with transaction.atomic():
+        locked = AddressChangeRequest.objects.select_for_update().get(pk=request.pk)
+        if locked.status != AddressChangeRequest.Status.PENDING:
+            raise ValidationError(_("This request was already decided."))
+        family = Family.objects.select_for_update().get(pk=locked.family_id)
+        for field in ("address_line1", "address_line2", "postal_code", "city"):
+            old, new = getattr(family, field), getattr(locked, field)
+            if old != new:
+                setattr(family, field, new)
+                _record(family=family, field=field, old=old, new=new, user=agent)
+        family.save()
+        locked.status = AddressChangeRequest.Status.VALIDATED
+        locked.decided_at = timezone.now()
+        locked.decided_by = agent
+        locked.save(update_fields=["status", "decided_at", "decided_by"])
+        transaction.on_commit(lambda: _request_notify(locked, "address_request_validated"))
+
+
+def address_change_refuse(
+    *, request: AddressChangeRequest, agent: User | None, reason: str
+) -> None:
+    if not reason.strip():
+        raise ValidationError(_("Give the reason for the refusal: the family will read it."))
+    with transaction.atomic():
+        locked = AddressChangeRequest.objects.select_for_update().get(pk=request.pk)
+        if locked.status != AddressChangeRequest.Status.PENDING:
+            raise ValidationError(_("This request was already decided."))
+        locked.status = AddressChangeRequest.Status.REFUSED
+        locked.refusal_reason = reason.strip()
+        locked.decided_at = timezone.now()
+        locked.decided_by = agent
+        locked.save(update_fields=["status", "refusal_reason", "decided_at", "decided_by"])
+        transaction.on_commit(lambda: _request_notify(locked, "address_request_refused"))
+
+
+def family_paperless_set(*, family: Family, paperless: bool, user: User | None) -> bool:
+    """The family's own choice of paper or paperless invoices, with its date;
+    it applies from the next invoicing run. Returns whether it changed."""
+    with transaction.atomic():
+        locked = Family.objects.select_for_update().get(pk=family.pk)
+        if locked.paperless == paperless:
+            return False
+        _record(family=locked, field="paperless", old=locked.paperless, new=paperless, user=user)
+        locked.paperless = paperless
+        locked.paperless_changed_at = timezone.now()
+        locked.save(update_fields=["paperless", "paperless_changed_at"])
+    family.paperless, family.paperless_changed_at = locked.paperless, locked.paperless_changed_at
+    return True

@@ -386,5 +386,8 @@ STRIPE_SESSION_MINUTES = env_int("PORTAIL_CHECKOUT_MINUTES", 30)
 PORTAIL_RECONCILE_AFTER_MINUTES = env_int("PORTAIL_RECONCILE_AFTER_MINUTES", 5)
 # Family identifiers look like PB-004217: the commune's prefix, six digits.
 FAMILY_IDENTIFIER_PREFIX = env_str("PORTAIL_FAMILY_PREFIX", "PB")
+# Documents sent by families (proofs of address, report attachments).
+PORTAIL_MAX_UPLOAD_BYTES = env_int("PORTAIL_MAX_UPLOAD_BYTES", 5 * 1024 * 1024)
+PORTAIL_MAX_UPLOAD_FILES = env_int("PORTAIL_MAX_UPLOAD_FILES", 5)
 # How long an activation code handed to a family stays valid.
 ACTIVATION_CODE_VALID_DAYS = env_int("PORTAIL_ACTIVATION_CODE_DAYS", 30)

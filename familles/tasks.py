@@ -1,0 +1,64 @@
+"""Background e-mails of the families app (django.tasks)."""
+
+from typing import Any
+
+from allauth.account.models import EmailAddress, EmailConfirmationHMAC
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.tasks import task
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import translation
+
+from familles.models import Family
+
+
+def family_addresses(family: Family) -> list[str]:
+    return sorted({g.email for g in family.guardians.all() if g.email})
+
+
+def send_templated(*, template: str, to: list[str], context: dict[str, Any]) -> int:
+    """Render emails/<template>_subject.txt, .txt and .html (French) and send
+    them; the commune's facts are in every message."""
+    if not to:
+        return 0
+    from paiements.rules import payment_rules
+
+    with translation.override(settings.LANGUAGE_CODE):
+        context = {"commune": settings.PORTAIL_COMMUNE, "rules": payment_rules(), **context}
+        subject = render_to_string(f"emails/{template}_subject.txt", context).strip()
+        text = render_to_string(f"emails/{template}.txt", context)
+        html = render_to_string(f"emails/{template}.html", context)
+    message = EmailMultiAlternatives(subject=subject, body=text, to=to)
+    message.attach_alternative(html, "text/html")
+    for name, content, mimetype in context.get("attachments", []):
+        message.attach(name, content, mimetype)
+    return message.send()
+
+
+@task()
+def send_family_email(
+    *, family_id: int, template: str, context: dict[str, Any], also_to: list[str] | None = None
+) -> int:
+    family = Family.objects.get(pk=family_id)
+    to = sorted(set(family_addresses(family)) | set(also_to or []))
+    return send_templated(template=template, to=to, context={"family": family, **context})
+
+
+@task()
+def send_confirmation_link(*, family_id: int, email: str) -> int:
+    """The link that makes a new address good for password resets."""
+    sent = 0
+    for address in EmailAddress.objects.filter(
+        user__family_id=family_id, email__iexact=email, verified=False
+    ):
+        key = EmailConfirmationHMAC(address).key
+        url = settings.PORTAIL_COMMUNE["portal_url"].rstrip("/") + reverse(
+            "account_confirm_email", args=[key]
+        )
+        sent += send_templated(
+            template="email_confirmation",
+            to=[address.email],
+            context={"url": url, "family": Family.objects.get(pk=family_id)},
+        )
+    return sent
