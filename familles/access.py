@@ -1,9 +1,12 @@
 """Who may see a family's pages: its own logins, nobody else."""
 
+import time
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from allauth.account.authentication import get_authentication_records
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -30,3 +33,11 @@ def family_required(
         return view(request, *args, family=family, **kwargs)
 
     return wrapper
+
+
+def recently_authenticated(request: HttpRequest, *, seconds: int | None = None) -> bool:
+    """Did this session type its password (or code) in the last few minutes?
+    Sensitive changes (a new e-mail address) ask for it again otherwise."""
+    seconds = seconds or settings.ACCOUNT_REAUTHENTICATION_TIMEOUT
+    records = get_authentication_records(request, request.user)
+    return bool(records) and time.time() - records[-1].get("at", 0) < seconds

@@ -1,5 +1,6 @@
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import ValidationError
@@ -9,18 +10,39 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from factures.admin import BracketAssignmentInline
 from factures.models import BracketAssignment
 from familles.letters import credentials_letter_pdf
-from familles.models import ActivationCode, Child, Family, Guardian, User
+from familles.models import (
+    ActivationCode,
+    AddressChangeRequest,
+    Child,
+    DossierChange,
+    Family,
+    Guardian,
+    ProofDocument,
+    User,
+)
 from familles.services import (
     activation_code_pending,
+    address_change_refuse,
+    address_change_validate,
     family_login_create,
     family_login_emails_sync,
 )
+from familles.views import proof_response
+
+
+def _form_changes(form: Any) -> dict[str, tuple[object, object]]:
+    return {
+        name: (form.initial.get(name), form.cleaned_data.get(name))
+        for name in form.changed_data
+        if name not in {"id", "family", "DELETE"}
+    }
 
 
 class GuardianInline(admin.StackedInline):
@@ -47,6 +69,22 @@ class LoginInline(admin.TabularInline):
         return False
 
 
+class DossierChangeInline(admin.TabularInline):
+    model = DossierChange
+    fields = ["changed_at", "field", "guardian", "old_value", "new_value", "changed_by"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    max_num = 0
+    verbose_name_plural = gettext_lazy("dossier history")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(Family)
 class FamilyAdmin(admin.ModelAdmin):
     list_display = ["identifier", "name", "city", "paperless"]
@@ -61,7 +99,13 @@ class FamilyAdmin(admin.ModelAdmin):
         "children__last_name",
         "children__first_name",
     ]
-    inlines = [GuardianInline, ChildInline, BracketAssignmentInline, LoginInline]
+    inlines = [
+        GuardianInline,
+        ChildInline,
+        BracketAssignmentInline,
+        LoginInline,
+        DossierChangeInline,
+    ]
     actions = ["issue_activation_codes"]
     readonly_fields = ["created_at", "paperless_changed_at"]
 
@@ -252,3 +296,164 @@ class PortalUserAdmin(UserAdmin):
             # Only administrators hand out staff rights.
             readonly += ["is_staff", "is_superuser", "groups", "user_permissions"]
         return readonly
+
+
+@admin.register(DossierChange)
+class DossierChangeAdmin(admin.ModelAdmin):
+    list_display = [
+        "changed_at",
+        "family",
+        "guardian",
+        "field",
+        "old_value",
+        "new_value",
+        "changed_by",
+    ]
+    list_filter = ["field", ("changed_at", admin.DateFieldListFilter)]
+    list_select_related = ["family", "guardian", "changed_by"]
+    search_fields = ["family__identifier", "family__name", "old_value", "new_value"]
+    date_hierarchy = "changed_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ProofInline(admin.TabularInline):
+    model = ProofDocument
+    fields = ["original_name", "content_type", "size", "download"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description=gettext_lazy("file"))
+    def download(self, obj: ProofDocument) -> str:
+        url = reverse("admin:familles_proofdocument_download", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, _("Download"))
+
+
+class RefusalForm(forms.Form):
+    reason = forms.CharField(
+        label=gettext_lazy("Reason for refusal (sent to the family)"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+@admin.register(AddressChangeRequest)
+class AddressChangeRequestAdmin(admin.ModelAdmin):
+    list_display = [
+        "submitted_at",
+        "family",
+        "postal_code",
+        "city",
+        "status",
+        "decided_by",
+    ]
+    list_filter = ["status"]
+    list_select_related = ["family", "decided_by"]
+    search_fields = ["family__identifier", "family__name", "city"]
+    inlines = [ProofInline]
+    actions = ["validate", "refuse"]
+    readonly_fields = [
+        "family",
+        "current_address",
+        "address_line1",
+        "address_line2",
+        "postal_code",
+        "city",
+        "status",
+        "submitted_at",
+        "submitted_by",
+        "decided_at",
+        "decided_by",
+        "refusal_reason",
+    ]
+
+    def get_urls(self) -> list[Any]:
+        return [
+            path(
+                "justificatif/<int:pk>/",
+                self.admin_site.admin_view(self.download_view),
+                name="familles_proofdocument_download",
+            ),
+            *super().get_urls(),
+        ]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description=gettext_lazy("current address"))
+    def current_address(self, obj: AddressChangeRequest) -> str:
+        return obj.family.postal_address
+
+    def download_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        if not self.has_view_permission(request):
+            return HttpResponse(status=403)
+        return proof_response(get_object_or_404(ProofDocument, pk=pk))
+
+    @admin.action(
+        description=gettext_lazy("Validate: apply the new address"),
+        permissions=["change"],
+    )
+    def validate(
+        self, request: HttpRequest, queryset: QuerySet[AddressChangeRequest]
+    ) -> None:
+        done = 0
+        for item in queryset:
+            try:
+                address_change_validate(request=item, agent=request.user)
+                done += 1
+            except ValidationError as error:
+                self.message_user(
+                    request, f"{item}: {error.messages[0]}", messages.ERROR
+                )
+        if done:
+            self.message_user(
+                request,
+                _("%(count)s address(es) applied.") % {"count": done},
+                messages.SUCCESS,
+            )
+
+    @admin.action(
+        description=gettext_lazy("Refuse, with a reason"), permissions=["change"]
+    )
+    def refuse(
+        self, request: HttpRequest, queryset: QuerySet[AddressChangeRequest]
+    ) -> TemplateResponse | None:
+        form = RefusalForm(request.POST if "reason" in request.POST else None)
+        if form.is_valid():
+            for item in queryset:
+                try:
+                    address_change_refuse(
+                        request=item,
+                        agent=request.user,
+                        reason=form.cleaned_data["reason"],
+                    )
+                except ValidationError as error:
+                    self.message_user(
+                        request, f"{item}: {error.messages[0]}", messages.ERROR
+                    )
+            return None
+        return TemplateResponse(
+            request,
+            "admin/familles/refuse_requests.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("Refuse address changes"),
+                "form": form,
+                "queryset": queryset,
+                "opts": self.model._meta,
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            },
+        )

@@ -239,7 +239,10 @@ class DossierChange(models.Model):
     by the services for every change, by the family or by an agent."""
 
     family = models.ForeignKey(
-        Family, verbose_name=_("family"), on_delete=models.PROTECT, related_name="changes"
+        Family,
+        verbose_name=_("family"),
+        on_delete=models.PROTECT,
+        related_name="changes",
     )
     guardian = models.ForeignKey(
         Guardian,
@@ -298,7 +301,9 @@ class AddressChangeRequest(models.Model):
         related_name="address_requests",
     )
     address_line1 = models.CharField(_("address"), max_length=200)
-    address_line2 = models.CharField(_("address (continued)"), max_length=200, blank=True)
+    address_line2 = models.CharField(
+        _("address (continued)"), max_length=200, blank=True
+    )
     postal_code = models.CharField(_("postal code"), max_length=10)
     city = models.CharField(_("city"), max_length=100)
     status = models.CharField(
@@ -334,7 +339,11 @@ class AddressChangeRequest(models.Model):
 
     @property
     def postal_address(self) -> str:
-        lines = [self.address_line1, self.address_line2, f"{self.postal_code} {self.city}"]
+        lines = [
+            self.address_line1,
+            self.address_line2,
+            f"{self.postal_code} {self.city}",
+        ]
         return "\n".join(line for line in lines if line.strip())
 
 

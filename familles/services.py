@@ -67,7 +67,9 @@ def family_login_create(*, family: Family, agent: User | None) -> IssuedCode:
         return activation_code_issue(user=user, agent=agent)
 
 
-def family_login_emails_sync(*, family: Family, unverified: set[str] = frozenset()) -> None:
+def family_login_emails_sync(
+    *, family: Family, unverified: set[str] = frozenset()
+) -> None:
     """The guardians' addresses are the ones the family's logins may receive
     password-reset links at (an address shared with another family, such as
     a parent in two households, is allowed). Addresses recorded by agents
@@ -243,6 +245,22 @@ def _record(
     )
 
 
+def dossier_changes_record(
+    *,
+    family: Family,
+    changes: dict[str, tuple[object, object]],
+    user: User | None,
+    guardian: Guardian | None = None,
+) -> list[DossierChange]:
+    """Record changes made elsewhere (an agent in the admin)."""
+    return [
+        _record(
+            family=family, guardian=guardian, field=field, old=old, new=new, user=user
+        )
+        for field, (old, new) in changes.items()
+    ]
+
+
 def guardian_contact_change(
     *, guardian: Guardian, values: dict[str, str], user: User | None, request_key: str
 ) -> list[DossierChange]:
@@ -253,8 +271,14 @@ def guardian_contact_change(
     the link sent to it; the previous address is told of the change.
     """
     with transaction.atomic():
-        locked = Guardian.objects.select_for_update().select_related("family").get(pk=guardian.pk)
-        done = list(DossierChange.objects.filter(request_key=request_key, guardian=locked))
+        locked = (
+            Guardian.objects.select_for_update()
+            .select_related("family")
+            .get(pk=guardian.pk)
+        )
+        done = list(
+            DossierChange.objects.filter(request_key=request_key, guardian=locked)
+        )
         if done:
             return done
         changes = []
@@ -360,12 +384,16 @@ def _request_notify(request: AddressChangeRequest, template: str) -> None:
         context={
             "address": request.postal_address,
             "reason": request.refusal_reason,
-            "submitted_on": formats.date_format(timezone.localdate(request.submitted_at)),
+            "submitted_on": formats.date_format(
+                timezone.localdate(request.submitted_at)
+            ),
         },
     )
 
 
-def address_change_validate(*, request: AddressChangeRequest, agent: User | None) -> None:
+def address_change_validate(
+    *, request: AddressChangeRequest, agent: User | None
+) -> None:
     """The agent checked the proofs: the new address becomes the family's."""
     with transaction.atomic():
         locked = AddressChangeRequest.objects.select_for_update().get(pk=request.pk)
@@ -382,14 +410,18 @@ def address_change_validate(*, request: AddressChangeRequest, agent: User | None
         locked.decided_at = timezone.now()
         locked.decided_by = agent
         locked.save(update_fields=["status", "decided_at", "decided_by"])
-        transaction.on_commit(lambda: _request_notify(locked, "address_request_validated"))
+        transaction.on_commit(
+            lambda: _request_notify(locked, "address_request_validated")
+        )
 
 
 def address_change_refuse(
     *, request: AddressChangeRequest, agent: User | None, reason: str
 ) -> None:
     if not reason.strip():
-        raise ValidationError(_("Give the reason for the refusal: the family will read it."))
+        raise ValidationError(
+            _("Give the reason for the refusal: the family will read it.")
+        )
     with transaction.atomic():
         locked = AddressChangeRequest.objects.select_for_update().get(pk=request.pk)
         if locked.status != AddressChangeRequest.Status.PENDING:
@@ -398,8 +430,12 @@ def address_change_refuse(
         locked.refusal_reason = reason.strip()
         locked.decided_at = timezone.now()
         locked.decided_by = agent
-        locked.save(update_fields=["status", "refusal_reason", "decided_at", "decided_by"])
-        transaction.on_commit(lambda: _request_notify(locked, "address_request_refused"))
+        locked.save(
+            update_fields=["status", "refusal_reason", "decided_at", "decided_by"]
+        )
+        transaction.on_commit(
+            lambda: _request_notify(locked, "address_request_refused")
+        )
 
 
 def family_paperless_set(*, family: Family, paperless: bool, user: User | None) -> bool:
@@ -409,9 +445,23 @@ def family_paperless_set(*, family: Family, paperless: bool, user: User | None) 
         locked = Family.objects.select_for_update().get(pk=family.pk)
         if locked.paperless == paperless:
             return False
-        _record(family=locked, field="paperless", old=locked.paperless, new=paperless, user=user)
+        _record(
+            family=locked,
+            field="paperless",
+            old=locked.paperless,
+            new=paperless,
+            user=user,
+        )
         locked.paperless = paperless
         locked.paperless_changed_at = timezone.now()
         locked.save(update_fields=["paperless", "paperless_changed_at"])
-    family.paperless, family.paperless_changed_at = locked.paperless, locked.paperless_changed_at
+    family.paperless, family.paperless_changed_at = (
+        locked.paperless,
+        locked.paperless_changed_at,
+    )
     return True
+
+
+def new_request_key() -> str:
+    """Identifies one form submission, so that submitting it twice does it once."""
+    return secrets.token_hex(16)

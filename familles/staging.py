@@ -42,10 +42,14 @@ def stage(files: list[CheckedFile]) -> list[StagedFile]:
 
 
 def is_staged(entry: StagedFile) -> bool:
-    return entry["path"].startswith(f"{STAGING}/") and default_storage.exists(entry["path"])
+    return entry["path"].startswith(f"{STAGING}/") and default_storage.exists(
+        entry["path"]
+    )
 
 
-def purge_staging(*, older_than: datetime.timedelta = datetime.timedelta(days=1)) -> int:
+def purge_staging(
+    *, older_than: datetime.timedelta = datetime.timedelta(days=1)
+) -> int:
     """Delete staged files nobody validated; returns how many."""
     if not default_storage.exists(STAGING):
         return 0

@@ -25,7 +25,11 @@ def send_templated(*, template: str, to: list[str], context: dict[str, Any]) -> 
     from paiements.rules import payment_rules
 
     with translation.override(settings.LANGUAGE_CODE):
-        context = {"commune": settings.PORTAIL_COMMUNE, "rules": payment_rules(), **context}
+        context = {
+            "commune": settings.PORTAIL_COMMUNE,
+            "rules": payment_rules(),
+            **context,
+        }
         subject = render_to_string(f"emails/{template}_subject.txt", context).strip()
         text = render_to_string(f"emails/{template}.txt", context)
         html = render_to_string(f"emails/{template}.html", context)
@@ -38,11 +42,17 @@ def send_templated(*, template: str, to: list[str], context: dict[str, Any]) -> 
 
 @task()
 def send_family_email(
-    *, family_id: int, template: str, context: dict[str, Any], also_to: list[str] | None = None
+    *,
+    family_id: int,
+    template: str,
+    context: dict[str, Any],
+    also_to: list[str] | None = None,
 ) -> int:
     family = Family.objects.get(pk=family_id)
     to = sorted(set(family_addresses(family)) | set(also_to or []))
-    return send_templated(template=template, to=to, context={"family": family, **context})
+    return send_templated(
+        template=template, to=to, context={"family": family, **context}
+    )
 
 
 @task()

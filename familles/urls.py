@@ -6,5 +6,23 @@ app_name = "familles"
 
 urlpatterns = [
     path("mon-dossier/", views.dossier, name="dossier"),
+    path("mon-dossier/factures-papier/", views.paperless, name="paperless"),
+    path("mon-dossier/coordonnees/<int:pk>/", views.contact_edit, name="contact_edit"),
+    path(
+        "mon-dossier/coordonnees/verification/",
+        views.contact_review,
+        name="contact_review",
+    ),
+    path("mon-dossier/demenagement/", views.address_edit, name="address_edit"),
+    path(
+        "mon-dossier/demenagement/verification/",
+        views.address_review,
+        name="address_review",
+    ),
+    path(
+        "mon-dossier/justificatifs/<int:pk>/",
+        views.proof_download,
+        name="proof_download",
+    ),
     path("premiere-connexion/", views.activation, name="activation"),
 ]

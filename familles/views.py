@@ -1,17 +1,46 @@
+from typing import Any
+
+from allauth.core.exceptions import ReauthenticationRequired
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout, update_session_auth_hash
 from django.contrib.auth.decorators import login_required
+from django.core import signing
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
-from familles.access import family_required
-from familles.forms import ChoosePasswordForm
+from familles.access import family_required, recently_authenticated
+from familles.forms import AddressForm, ChoosePasswordForm, ContactForm, PaperlessForm
 from familles.middleware import SESSION_ACTIVATION_CODE
-from familles.models import Family
-from familles.services import activation_complete
+from familles.models import Family, Guardian, ProofDocument
+from familles.services import (
+    CONTACT_FIELDS,
+    activation_complete,
+    address_change_submit,
+    family_paperless_set,
+    guardian_contact_change,
+    new_request_key,
+)
+from familles.staging import stage
+
+# What travels between *Suivant* and *Valider* is signed, never stored.
+REVIEW_SALT = "familles.dossier-review"
+REVIEW_MAX_AGE = 3600
+
+
+def _sign(data: dict[str, Any]) -> str:
+    return signing.dumps(data, salt=REVIEW_SALT, compress=True)
+
+
+def _unsign(value: str) -> dict[str, Any]:
+    try:
+        return signing.loads(value, salt=REVIEW_SALT, max_age=REVIEW_MAX_AGE)
+    except signing.BadSignature:
+        raise Http404 from None
 
 
 @family_required
@@ -24,8 +53,192 @@ def dossier(request: HttpRequest, *, family: Family) -> HttpResponse:
             "guardians": family.guardians.all(),
             "children": family.children.all(),
             "current_bracket": family.current_bracket,
+            "requests": family.address_requests.prefetch_related("proofs"),
+            "paperless_form": PaperlessForm(
+                initial={"paperless": "1" if family.paperless else "0"}
+            ),
         },
     )
+
+
+@family_required
+def paperless(request: HttpRequest, *, family: Family) -> HttpResponse:
+    if request.method != "POST":
+        return redirect("familles:dossier")
+    form = PaperlessForm(request.POST)
+    if form.is_valid():
+        changed = family_paperless_set(
+            family=family, paperless=form.cleaned_data["paperless"], user=request.user
+        )
+        if changed:
+            messages.success(
+                request,
+                _(
+                    "Your choice is saved. It applies from the next monthly invoice; "
+                    "invoices already issued stay as they are."
+                ),
+            )
+        else:
+            messages.info(request, _("This was already your choice."))
+    else:
+        messages.error(request, _("Choose paper or paperless invoices."))
+    return redirect(f"{reverse('familles:dossier')}#factures")
+
+
+def _guardian(family: Family, pk: int) -> Guardian:
+    # Another family's guardian is not found (404), whatever the form says.
+    return get_object_or_404(Guardian, pk=pk, family=family)
+
+
+@family_required
+def contact_edit(request: HttpRequest, pk: int, *, family: Family) -> HttpResponse:
+    guardian = _guardian(family, pk)
+    form = ContactForm(request.POST or None, guardian=guardian)
+    if request.method == "POST" and form.is_valid():
+        payload = _sign(
+            {"guardian": guardian.pk, "values": form.values(), "key": new_request_key()}
+        )
+        return redirect(
+            f"{reverse('familles:contact_review')}?{urlencode({'p': payload})}"
+        )
+    return render(
+        request, "familles/contact_form.html", {"form": form, "guardian": guardian}
+    )
+
+
+@family_required
+def contact_review(request: HttpRequest, *, family: Family) -> HttpResponse:
+    data = _unsign(request.POST.get("p") or request.GET.get("p", ""))
+    guardian = _guardian(family, data["guardian"])
+    form = ContactForm(data["values"], guardian=guardian)
+    if not form.is_valid():
+        # Valid when signed; changed since (by an agent, or an earlier Valider).
+        messages.info(request, _("These details are already recorded."))
+        return redirect("familles:dossier")
+    changes = form.changes()
+    if request.method == "POST":
+        if "email" in changes and not recently_authenticated(request):
+            # allauth asks for the password, then replays this very request.
+            raise ReauthenticationRequired
+        try:
+            guardian_contact_change(
+                guardian=guardian,
+                values=data["values"],
+                user=request.user,
+                request_key=data["key"],
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            return redirect("familles:contact_edit", pk=guardian.pk)
+        text = _("Your contact details are updated.")
+        if "email" in changes and changes["email"][1]:
+            text += " " + _(
+                "We sent a link to %(email)s: follow it to confirm the address. Until "
+                "then, password reset links are not sent there."
+            ) % {"email": changes["email"][1]}
+        messages.success(request, text)
+        return redirect("familles:dossier")
+    labels = {name: form.fields[name].label for name in CONTACT_FIELDS}
+    return render(
+        request,
+        "familles/contact_review.html",
+        {
+            "guardian": guardian,
+            "rows": [
+                (labels[field], old, new, field in changes)
+                for field in CONTACT_FIELDS
+                for old, new in [
+                    changes.get(field, (getattr(guardian, field) or "",) * 2)
+                ]
+            ],
+            "payload": request.GET.get("p", ""),
+            "email_change": "email" in changes,
+        },
+    )
+
+
+@family_required
+def address_edit(request: HttpRequest, *, family: Family) -> HttpResponse:
+    if family.address_requests.filter(status="pending").exists():
+        messages.info(
+            request,
+            _("A change of address is already waiting for the canteen service."),
+        )
+        return redirect("familles:dossier")
+    form = AddressForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        address = {
+            field: form.cleaned_data[field]
+            for field in ("address_line1", "address_line2", "postal_code", "city")
+        }
+        payload = _sign(
+            {
+                "address": address,
+                "staged": stage(form.cleaned_data["proofs"]),
+                "key": new_request_key(),
+            }
+        )
+        return redirect(
+            f"{reverse('familles:address_review')}?{urlencode({'p': payload})}"
+        )
+    return render(
+        request, "familles/address_form.html", {"form": form, "family": family}
+    )
+
+
+@family_required
+def address_review(request: HttpRequest, *, family: Family) -> HttpResponse:
+    data = _unsign(request.POST.get("p") or request.GET.get("p", ""))
+    if request.method == "POST":
+        try:
+            address_change_submit(
+                family=family,
+                address=data["address"],
+                staged=data["staged"],
+                user=request.user,
+                request_key=data["key"],
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            return redirect("familles:address_edit")
+        messages.success(
+            request,
+            _(
+                "Your new address is sent. The canteen service checks the proof "
+                "and tells you by e-mail; meanwhile your current address stays."
+            ),
+        )
+        return redirect("familles:dossier")
+    lines = [data["address"][f] for f in ("address_line1", "address_line2")]
+    lines.append(f"{data['address']['postal_code']} {data['address']['city']}")
+    return render(
+        request,
+        "familles/address_review.html",
+        {
+            "family": family,
+            "new_address": "\n".join(line for line in lines if line),
+            "staged": data["staged"],
+            "payload": request.GET.get("p", ""),
+        },
+    )
+
+
+@family_required
+def proof_download(request: HttpRequest, pk: int, *, family: Family) -> HttpResponse:
+    proof = get_object_or_404(ProofDocument, pk=pk, request__family=family)
+    return proof_response(proof)
+
+
+def proof_response(proof: ProofDocument) -> FileResponse:
+    response = FileResponse(
+        proof.file.open("rb"),
+        as_attachment=True,
+        filename=proof.original_name,
+        content_type=proof.content_type,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 @login_required

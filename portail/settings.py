@@ -196,7 +196,12 @@ ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
 # django-allauth: families log in with their identifier; nobody signs up
 # (agents create the logins).
 ACCOUNT_ADAPTER = "familles.adapters.PortalAccountAdapter"
-ACCOUNT_FORMS = {"login": "familles.forms.LoginForm"}
+ACCOUNT_FORMS = {
+    "login": "familles.forms.LoginForm",
+    "reset_password": "familles.forms.ResetPasswordForm",
+}
+# An address with no confirmed login gets no e-mail at all.
+ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
 ACCOUNT_LOGIN_METHODS = {"username"}
 ACCOUNT_SIGNUP_FIELDS = ["username*", "email", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = "none"
@@ -205,6 +210,8 @@ ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
 ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = False
 ACCOUNT_PREVENT_ENUMERATION = True
+# Changing an e-mail address asks for the password again after 5 minutes.
+ACCOUNT_REAUTHENTICATION_TIMEOUT = 300
 # A parent may be a guardian in two households: an address can belong to
 # several logins (a reset then reaches each of them).
 ACCOUNT_UNIQUE_EMAIL = False

@@ -49,7 +49,12 @@ def family(db):  # noqa: ANN001, ANN201
 
 @pytest.fixture
 def parent(family):  # noqa: ANN001, ANN201
-    return ParentFactory(family=family, email="josiane@example.org")
+    from familles.services import family_login_emails_sync
+
+    login = ParentFactory(family=family)
+    family_login_emails_sync(family=family)  # as the agents' login creation does
+    login.refresh_from_db()
+    return login
 
 
 @pytest.fixture

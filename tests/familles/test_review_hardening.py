@@ -119,15 +119,24 @@ def test_every_guardian_address_recorded_by_an_agent_can_reset(
             "bracket_assignments-INITIAL_FORMS": "0",
             "logins-TOTAL_FORMS": "0",
             "logins-INITIAL_FORMS": "0",
+            "changes-TOTAL_FORMS": "0",
+            "changes-INITIAL_FORMS": "0",
             "paperless": "on",
         }
     )
 
     response = staff_client.post(url, data)
 
-    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert response.status_code == 302, [
+        formset.errors for formset in response.context["inline_admin_formsets"]
+    ]
     family.refresh_from_db()
     assert family.paperless and family.paperless_changed_at is not None
+    from familles.models import DossierChange
+
+    change = DossierChange.objects.get(family=family, field="paperless")
+    assert (change.old_value, change.new_value) == ("False", "True")
+    assert change.changed_by.is_staff
     client.post(
         reverse("account_reset_password"), {"email": "frantz.dorville@example.org"}
     )
