@@ -123,6 +123,10 @@ class FamilyAdmin(admin.ModelAdmin):
         if "paperless" in form.changed_data:
             obj.paperless_changed_at = timezone.now()
         super().save_model(request, obj, form, change)
+        if change:
+            dossier_changes_record(
+                family=obj, changes=_form_changes(form), user=request.user
+            )
 
     def save_related(
         self, request: HttpRequest, form: Any, formsets: Any, change: bool
@@ -133,6 +137,11 @@ class FamilyAdmin(admin.ModelAdmin):
     def save_formset(
         self, request: HttpRequest, form: Any, formset: Any, change: bool
     ) -> None:
+        changed_guardians = [
+            (f.instance, _form_changes(f))
+            for f in formset.forms
+            if isinstance(f.instance, Guardian) and f.instance.pk and f.has_changed()
+        ]
         for instance in formset.save(commit=False):
             if (
                 isinstance(instance, BracketAssignment)
@@ -140,6 +149,13 @@ class FamilyAdmin(admin.ModelAdmin):
             ):
                 instance.created_by = request.user
             instance.save()
+        for guardian, changes in changed_guardians:
+            dossier_changes_record(
+                family=form.instance,
+                guardian=guardian,
+                changes=changes,
+                user=request.user,
+            )
         for obj in formset.deleted_objects:
             obj.delete()
         formset.save_m2m()
