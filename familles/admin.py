@@ -31,6 +31,7 @@ from familles.services import (
     activation_code_pending,
     address_change_refuse,
     address_change_validate,
+    dossier_changes_record,
     family_login_create,
     family_login_emails_sync,
 )
