@@ -27,12 +27,19 @@ from factures.models import (
     CreditNote,
     CreditNoteLine,
     Invoice,
+    InvoiceDispute,
     InvoiceLine,
     Price,
     TariffBracket,
 )
 from factures.pdf import invoice_pdf, invoices_pdf
-from factures.services import CreditLine, credit_note_issue, invoice_issue_month
+from factures.services import (
+    CreditLine,
+    credit_note_issue,
+    invoice_dispute_close,
+    invoice_dispute_open,
+    invoice_issue_month,
+)
 
 IMPORT_SALT = "factures.attendance-import"
 
@@ -448,3 +455,36 @@ class CreditNoteAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+@admin.register(InvoiceDispute)
+class InvoiceDisputeAdmin(admin.ModelAdmin):
+    list_display = ["invoice", "opened_at", "reason", "closed_at"]
+    list_filter = [("closed_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["invoice"]
+    search_fields = ["invoice__number", "invoice__family__identifier", "reason"]
+    autocomplete_fields = ["invoice"]
+    fields = ["invoice", "reason"]
+    actions = ["close"]
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def save_model(
+        self, request: HttpRequest, obj: InvoiceDispute, form: Any, change: bool
+    ) -> None:
+        created = invoice_dispute_open(
+            invoice=obj.invoice, reason=obj.reason, user=request.user
+        )
+        obj.pk = created.pk
+
+    @admin.action(description=gettext_lazy("Close the dispute"), permissions=["add"])
+    def close(self, request: HttpRequest, queryset: QuerySet[InvoiceDispute]) -> None:
+        for dispute in queryset.filter(closed_at__isnull=True).select_related(
+            "invoice"
+        ):
+            invoice_dispute_close(invoice=dispute.invoice, user=request.user)
+        self.message_user(request, _("Disputes closed."), messages.SUCCESS)

@@ -21,6 +21,7 @@ from factures.models import (
     CreditNote,
     CreditNoteLine,
     Invoice,
+    InvoiceDispute,
     InvoiceLine,
     Price,
     TariffBracket,
@@ -219,6 +220,48 @@ def _announce_invoice(invoice: Invoice) -> None:
         transaction.on_commit(
             lambda: send_invoice_available.enqueue(invoice_id=invoice.pk)
         )
+    _block_state_changed(invoice.family)
+
+
+def _block_state_changed(family: Family) -> None:
+    """A new invoice, or a dispute opened or closed, may block or unblock the
+    family's card payments: it is told by e-mail."""
+    from paiements.services import block_state_notify
+
+    transaction.on_commit(lambda: block_state_notify(family=family))
+
+
+def invoice_dispute_open(
+    *, invoice: Invoice, reason: str, user: User | None
+) -> InvoiceDispute:
+    """The family disputes the amount: the invoice is *contestée* until the
+    dispute is closed (not payable online, not counted as unpaid)."""
+    if not reason.strip():
+        raise ValidationError(_("Give the reason for the dispute."))
+    with transaction.atomic():
+        Invoice.objects.select_for_update().get(pk=invoice.pk)
+        dispute = InvoiceDispute.objects.filter(
+            invoice=invoice, closed_at__isnull=True
+        ).first()
+        if dispute is None:
+            dispute = InvoiceDispute.objects.create(
+                invoice=invoice, reason=reason.strip(), opened_by=user
+            )
+        _block_state_changed(invoice.family)
+    invoice.refresh_balance()
+    return dispute
+
+
+def invoice_dispute_close(*, invoice: Invoice, user: User | None) -> int:
+    with transaction.atomic():
+        Invoice.objects.select_for_update().get(pk=invoice.pk)
+        closed = InvoiceDispute.objects.filter(
+            invoice=invoice, closed_at__isnull=True
+        ).update(closed_at=timezone.now())
+        if closed:
+            _block_state_changed(invoice.family)
+    invoice.refresh_balance()
+    return closed
 
 
 @dataclass(frozen=True)

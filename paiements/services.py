@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
@@ -57,6 +57,8 @@ def card_checkout_start(
 ) -> CheckoutSession:
     """Open (or, for the same key, find again) a Checkout Session for these
     invoices. The rules are checked here, when the session is created."""
+    if not CheckoutSession.objects.filter(idempotency_key=idempotency_key).exists():
+        _close_open_sessions(family=family, invoices=invoices)
     try:
         with transaction.atomic():
             Family.objects.select_for_update().get(pk=family.pk)
@@ -78,6 +80,13 @@ def card_checkout_start(
         raise ValidationError(_("This payment request is not yours."))
     if checkout.stripe_id:
         return checkout
+    if checkout.status != CheckoutSession.Status.OPEN:
+        raise ValidationError(_("These invoices cannot be paid online."))
+    # Computed for each call: a retry after an outage asks for a fresh expiry.
+    checkout.expires_at = _session_expiry()
+    CheckoutSession.objects.filter(pk=checkout.pk).update(
+        expires_at=checkout.expires_at
+    )
     items = list(checkout.items.select_related("invoice"))
     try:
         remote = stripe_gateway.session_create(
@@ -114,6 +123,40 @@ def card_checkout_start(
     return checkout
 
 
+def _session_expiry() -> datetime.datetime:
+    return timezone.now() + datetime.timedelta(minutes=settings.STRIPE_SESSION_MINUTES)
+
+
+def _close_open_sessions(*, family: Family, invoices: list[Invoice]) -> None:
+    """A family that starts a new card payment for invoices already in an
+    open session (a tab closed, a second device) must not pay twice: the old
+    session is expired at Stripe first, or recorded if Stripe says it was
+    paid."""
+    open_sessions = CheckoutSession.objects.filter(
+        family=family,
+        status=CheckoutSession.Status.OPEN,
+        stripe_id__isnull=False,
+        items__invoice__in=invoices,
+    ).distinct()
+    for checkout in open_sessions:
+        try:
+            remote = stripe_gateway.session_expire(checkout.stripe_id)
+        except stripe_gateway.UnknownSession:
+            _checkout_expired(stripe_id=checkout.stripe_id)
+            continue
+        except stripe_gateway.GatewayUnavailable as error:
+            raise ValidationError(
+                _(
+                    "A card payment for these invoices is already in progress. "
+                    "Please try again in a few minutes."
+                )
+            ) from error
+        if remote.status == "complete":
+            card_payment_record(remote=remote)
+        elif remote.status == "expired":
+            _checkout_expired(stripe_id=remote.id)
+
+
 def _checkout_create(
     *,
     family: Family,
@@ -122,11 +165,14 @@ def _checkout_create(
     user: User | None,
     today: datetime.date | None,
 ) -> CheckoutSession:
-    fresh = list(
+    # Invoices are always locked in primary-key order (desk payments and card
+    # payments too), so that two payments never wait on each other in a cycle.
+    fresh = sorted(
         Invoice.objects.with_balance()
         .select_for_update(of=("self",))
         .filter(pk__in=[invoice.pk for invoice in invoices])
-        .order_by("period")
+        .order_by("pk"),
+        key=lambda invoice: invoice.period,
     )
     decision = card_payment_decision(family=family, invoices=fresh, today=today)
     if not decision.allowed or len(fresh) != len(invoices):
@@ -137,8 +183,7 @@ def _checkout_create(
         family=family,
         idempotency_key=idempotency_key,
         amount=sum((invoice.due for invoice in fresh), ZERO),
-        expires_at=timezone.now()
-        + datetime.timedelta(minutes=settings.STRIPE_SESSION_MINUTES),
+        expires_at=_session_expiry(),
         created_by=user,
     )
     CheckoutItem.objects.bulk_create(
@@ -178,6 +223,20 @@ def card_payment_record(*, remote: stripe_gateway.RemoteSession) -> Payment | No
                 "received": format_euros(remote.amount),
                 "asked": format_euros(checkout.amount),
             }
+        # The invoices before the receipt counter, in primary-key order: the
+        # order every payment takes its locks in.
+        items = list(checkout.items.order_by("invoice__period", "invoice__number"))
+        list(
+            Invoice.objects.select_for_update()
+            .filter(pk__in=[item.invoice_id for item in items])
+            .order_by("pk")
+        )
+        dues = {
+            invoice.pk: invoice.due
+            for invoice in Invoice.objects.with_balance().filter(
+                pk__in=[item.invoice_id for item in items]
+            )
+        }
         payment = Payment.objects.create(
             number=next_number(series=RECEIPT_SERIES, year=timezone.localdate().year),
             family=checkout.family,
@@ -188,8 +247,8 @@ def card_payment_record(*, remote: stripe_gateway.RemoteSession) -> Payment | No
             note=note,
         )
         left = remote.amount
-        for item in checkout.items.order_by("invoice__period", "invoice__number"):
-            share = min(item.amount, _locked_due(item.invoice_id), left)
+        for item in items:
+            share = min(item.amount, dues[item.invoice_id], left)
             if share > ZERO:
                 Allocation.objects.create(
                     payment=payment, invoice_id=item.invoice_id, amount=share
@@ -202,14 +261,9 @@ def card_payment_record(*, remote: stripe_gateway.RemoteSession) -> Payment | No
     return payment
 
 
-def _locked_due(invoice_id: int) -> Decimal:
-    Invoice.objects.select_for_update().filter(pk=invoice_id).first()
-    return Invoice.objects.with_balance().get(pk=invoice_id).due
-
-
-def _checkout_expired(*, remote: stripe_gateway.RemoteSession) -> None:
+def _checkout_expired(*, stripe_id: str) -> None:
     CheckoutSession.objects.filter(
-        stripe_id=remote.id, status=CheckoutSession.Status.OPEN
+        stripe_id=stripe_id, status=CheckoutSession.Status.OPEN
     ).update(status=CheckoutSession.Status.EXPIRED, closed_at=timezone.now())
 
 
@@ -234,27 +288,33 @@ def stripe_webhook_process(*, payload: bytes, signature: str | None) -> WebhookO
     session_id = event["data"]["object"]["id"]
     try:
         remote = stripe_gateway.session_retrieve(session_id)
+    except stripe_gateway.UnknownSession:
+        logger.error("Stripe event %s names an unknown session", event["id"])
+        return WebhookOutcome(200, "unknown session")
     except stripe_gateway.GatewayUnavailable:
         # 5xx: Stripe delivers the event again later.
         return WebhookOutcome(503, "stripe unavailable")
     try:
         with transaction.atomic():
-            record = WebhookEvent.objects.create(
-                stripe_id=event["id"], type=event["type"]
-            )
+            try:
+                with transaction.atomic():
+                    record = WebhookEvent.objects.create(
+                        stripe_id=event["id"], type=event["type"]
+                    )
+            except IntegrityError:
+                # The same event, delivered twice at once: the other
+                # delivery has it.
+                return WebhookOutcome(200, "duplicate")
             if remote.status == "complete":
                 payment = card_payment_record(remote=remote)
                 outcome = f"payment {payment.number}" if payment else "not paid"
             elif remote.status == "expired":
-                _checkout_expired(remote=remote)
+                _checkout_expired(stripe_id=remote.id)
                 outcome = "expired"
             else:
                 outcome = f"session {remote.status}"
             record.outcome = outcome
             record.save(update_fields=["outcome"])
-    except IntegrityError:
-        # The same event, delivered twice at once: the other delivery has it.
-        return WebhookOutcome(200, "duplicate")
     except ValidationError as error:
         logger.error("Stripe event %s: %s", event["id"], error)
         return WebhookOutcome(200, "unknown session")
@@ -301,15 +361,25 @@ def payments_reconcile(
             remote = stripe_gateway.session_retrieve(checkout.stripe_id)
             if remote.status == "open" and now >= checkout.expires_at:
                 remote = stripe_gateway.session_expire(checkout.stripe_id)
-        except stripe_gateway.GatewayUnavailable:
+        except (
+            stripe_gateway.GatewayUnavailable,
+            stripe_gateway.UnknownSession,
+        ) as error:
+            logger.warning("Reconciling %s: %s", checkout.stripe_id, error)
             result.errors += 1
             continue
         if remote.status == "complete":
-            payment = card_payment_record(remote=remote)
+            try:
+                payment = card_payment_record(remote=remote)
+            except DatabaseError as error:
+                # One session's trouble (a lock timeout…) never stops the job.
+                logger.error("Reconciling %s: %s", checkout.stripe_id, error)
+                result.errors += 1
+                continue
             if payment is not None:
                 result.recorded.append(payment)
         elif remote.status == "expired":
-            _checkout_expired(remote=remote)
+            _checkout_expired(stripe_id=remote.id)
             result.expired += 1
         else:
             result.still_open += 1
@@ -346,9 +416,9 @@ def payment_record_desk(
         Family.objects.select_for_update().get(pk=family.pk)
         invoices = {
             invoice.pk: invoice
-            for invoice in Invoice.objects.select_for_update().filter(
-                pk__in=list(allocations), family=family
-            )
+            for invoice in Invoice.objects.select_for_update()
+            .filter(pk__in=list(allocations), family=family)
+            .order_by("pk")
         }
         if set(invoices) != set(allocations):
             raise ValidationError(
@@ -462,9 +532,9 @@ def block_state_notify(*, family: Family) -> bool | None:
     unblocked; returns the new state when an e-mail was queued."""
     from paiements.tasks import send_block_notice
 
-    state = family_block_state(family=family)
     with transaction.atomic():
         Family.objects.select_for_update().get(pk=family.pk)
+        state = family_block_state(family=family)
         notice = BlockNotice.objects.filter(family=family).first()
         known = notice.blocked if notice is not None else False
         if state.blocked == known:

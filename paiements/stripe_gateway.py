@@ -27,6 +27,11 @@ class GatewayUnavailable(Exception):
     """Stripe could not be reached or failed: try again later."""
 
 
+class UnknownSession(Exception):
+    """Stripe does not know this session (not ours, or another account's):
+    retrying will not help."""
+
+
 @dataclass(frozen=True)
 class RemoteSession:
     """What Stripe says about a Checkout Session."""
@@ -112,6 +117,8 @@ def session_create(
 def session_retrieve(session_id: str) -> RemoteSession:
     try:
         return _remote(_client().v1.checkout.sessions.retrieve(session_id))
+    except stripe.InvalidRequestError as error:
+        raise UnknownSession(str(error)) from error
     except stripe.StripeError as error:
         raise GatewayUnavailable(str(error)) from error
 

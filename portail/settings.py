@@ -389,7 +389,8 @@ STRIPE_STANDIN_WEBHOOK_URL = env_str(
 )
 # A Checkout Session stays payable this long; reconciliation looks at sessions
 # still pending after PORTAIL_RECONCILE_AFTER_MINUTES.
-STRIPE_SESSION_MINUTES = env_int("PORTAIL_CHECKOUT_MINUTES", 30)
+# (Stripe's minimum is 30 minutes: keep a margin.)
+STRIPE_SESSION_MINUTES = env_int("PORTAIL_CHECKOUT_MINUTES", 35)
 PORTAIL_RECONCILE_AFTER_MINUTES = env_int("PORTAIL_RECONCILE_AFTER_MINUTES", 5)
 # Family identifiers look like PB-004217: the commune's prefix, six digits.
 FAMILY_IDENTIFIER_PREFIX = env_str("PORTAIL_FAMILY_PREFIX", "PB")

@@ -27,6 +27,18 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _private_files(settings, tmp_path):  # noqa: ANN001, ANN202
+    """Uploaded documents go to a folder of the test's own."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "private")},
+        },
+    }
+
+
+@pytest.fixture(autouse=True)
 def _clear_cache(request: pytest.FixtureRequest) -> None:
     # The failed-login counters live in the cache (a database table by
     # default): each test that uses the database starts at zero.

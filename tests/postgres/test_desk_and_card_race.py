@@ -1,0 +1,85 @@
+"""A desk payment and a card payment for the same invoice at the same moment:
+no deadlock, no money lost, nothing allocated twice (PostgreSQL)."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.test import Client
+from django.urls import reverse
+
+from factures.models import Invoice
+from paiements.models import Payment
+from paiements.services import (
+    card_checkout_start,
+    new_idempotency_key,
+    payment_record_desk,
+)
+from tests.factories import FamilyFactory, InvoiceFactory
+from tests.postgres.test_webhook_concurrency import run_together
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.mark.parametrize("repeat", range(3))
+def test_a_desk_payment_racing_the_card_webhook(standin, repeat):
+    family = FamilyFactory()
+    invoices = [
+        InvoiceFactory(family=family, period=datetime.date(2026, m, 1)) for m in (9, 10)
+    ]
+    checkout = card_checkout_start(
+        family=family,
+        invoices=invoices,
+        idempotency_key=new_idempotency_key(),
+        user=None,
+        return_url="http://testserver/r/",
+        cancel_url="http://testserver/c/",
+        today=datetime.date(2026, 12, 5),
+    )
+    standin.pay(checkout.stripe_id)
+    delivery = standin.take_deliveries()[0]
+
+    def webhook():  # noqa: ANN202
+        return (
+            Client()
+            .post(
+                reverse("paiements:stripe_webhook"),
+                data=delivery.payload,
+                content_type="application/json",
+                HTTP_STRIPE_SIGNATURE=standin.sign(delivery.payload),
+            )
+            .status_code
+        )
+
+    def desk():  # noqa: ANN202
+        # Allocations named in descending order on purpose.
+        try:
+            return payment_record_desk(
+                family=family,
+                method=Payment.Method.CASH,
+                amount=Decimal("60.00"),
+                allocations={
+                    invoices[1].pk: Decimal("30.00"),
+                    invoices[0].pk: Decimal("30.00"),
+                },
+                agent=None,
+            ).amount
+        except ValidationError:
+            return "refused: already paid by card"  # the agent is told, no 500
+
+    results = run_together(webhook, desk)
+
+    # Neither side was cancelled by a deadlock (run_together fails on any
+    # exception, a DatabaseError included).
+    assert 200 in results
+    card = Payment.objects.get(method=Payment.Method.CARD_ONLINE)
+    assert card.amount == Decimal("60.00")  # the card money is always recorded
+    desk_won = Decimal("60.00") in results
+    assert Payment.objects.count() == (2 if desk_won else 1)
+    for invoice in Invoice.objects.with_balance().filter(
+        pk__in=[i.pk for i in invoices]
+    ):
+        assert invoice.paid == Decimal("30.00")  # never allocated twice
+        assert invoice.due == 0
+    assert card.unallocated == (Decimal("60.00") if desk_won else 0)
