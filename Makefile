@@ -27,12 +27,14 @@ install: check-python $(STAMP)
 run: install
 	DJANGO_DEBUG=1 $(BIN)/python manage.py migrate --noinput
 	DJANGO_DEBUG=1 $(BIN)/python manage.py createcachetable
-	DJANGO_DEBUG=1 $(BIN)/python manage.py seed_demo
-	@# The local Stripe stand-in serves card payments beside the portal and
-	@# stops with it.
-	@export DJANGO_DEBUG=1 STRIPE_STANDIN_WEBHOOK_URL=http://$(HOST):$(PORT)/paiements/webhook/stripe/; \
+	DJANGO_DEBUG=1 PORTAIL_TASKS_BACKEND=database $(BIN)/python manage.py seed_demo
+	@# Beside the portal: the task worker (e-mails leave in the background,
+	@# as in production) and the local Stripe stand-in; both stop with it.
+	@export DJANGO_DEBUG=1 PORTAIL_TASKS_BACKEND=database \
+	  STRIPE_STANDIN_WEBHOOK_URL=http://$(HOST):$(PORT)/paiements/webhook/stripe/; \
+	$(BIN)/python manage.py db_worker --no-reload & worker=$$!; \
 	$(BIN)/python manage.py stripe_standin & standin=$$!; \
-	trap 'kill $$standin 2>/dev/null' EXIT INT TERM; \
+	trap 'kill $$worker $$standin 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 test: install

@@ -4,7 +4,7 @@ from django.shortcuts import render
 
 from familles.access import family_required
 from familles.models import Family
-from paiements.rules import family_block_state
+from paiements.rules import family_block_state, payment_rules
 
 
 @family_required
@@ -24,7 +24,10 @@ def help_page(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "portail/help.html",
-        {"activation_days": settings.ACTIVATION_CODE_VALID_DAYS},
+        {
+            "activation_days": settings.ACTIVATION_CODE_VALID_DAYS,
+            "rules": payment_rules(),
+        },
     )
 
 

@@ -38,3 +38,18 @@ def test_help_page_is_public_and_reads_the_code_validity_from_settings(
 
     assert page.status_code == 200
     assert "45 jours" in page.text
+
+
+def test_help_page_states_the_payment_rules_from_the_settings(client, db, settings):
+    default = client.get(reverse("help")).text
+    settings.PORTAIL_ONLINE_PAYMENT_DAYS = "2-12"
+    settings.PORTAIL_DESK_PAYMENT_DAYS = "5-20"
+    settings.PORTAIL_UNPAID_LIMIT = 3
+
+    changed = client.get(reverse("help")).text
+
+    assert "du 1er au 10 de chaque mois" in default
+    assert "au plus 2 factures impayées" in default
+    assert "du 2 au 12 de chaque mois" in changed
+    assert "du 5 au 20" in changed
+    assert "au plus 3 factures impayées" in changed
