@@ -287,5 +287,8 @@ def test_agents_cannot_give_themselves_staff_rights(client, db):
     agent = User.objects.get(username="agent")
 
     assert agent.has_perm("familles.change_family")
+    assert agent.has_perm("paiements.add_payment")
+    assert agent.has_perm("familles.change_addresschangerequest")
     assert not agent.has_perm("familles.change_user")
     assert not agent.has_perm("familles.add_user")
+    assert not agent.has_perm("factures.add_invoice")  # the invoicing run

@@ -8,10 +8,8 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
-from django.contrib.auth.models import Permission
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from factures.models import (
@@ -30,6 +28,7 @@ from factures.services import (
     invoice_issue_month,
 )
 from familles.models import Child, Family, Guardian, User
+from familles.roles import agent_permissions
 from familles.services import (
     activation_code_pending,
     family_login_create,
@@ -362,25 +361,7 @@ class Command(BaseCommand):
         if created:
             agent.set_password(DEMO_STAFF_PASSWORDS["agent"])
             agent.save()
-            # The canteen agent: families, attendance, credit notes; reads
-            # invoices. Running the invoicing and tariffs are the
-            # administrator's.
-            agent.user_permissions.set(
-                Permission.objects.filter(
-                    Q(
-                        content_type__app_label="familles",
-                        content_type__model__in=["family", "guardian", "child"],
-                    )
-                    | Q(
-                        content_type__app_label="factures",
-                        content_type__model__in=["attendance", "bracketassignment"],
-                    )
-                    | Q(
-                        content_type__app_label="factures", codename__startswith="view_"
-                    )
-                    | Q(codename__in=["add_creditnote", "view_user"])
-                ).exclude(codename__startswith="delete_")
-            )
+            agent.user_permissions.set(agent_permissions())
 
     def seed_family_logins(self, families: list[Family]) -> None:
         # All but the last family activated their login long ago: they log in
