@@ -347,14 +347,36 @@ class AddressChangeRequest(models.Model):
         return "\n".join(line for line in lines if line.strip())
 
 
-def proof_upload_path(instance: ProofDocument, filename: str) -> str:
+def private_upload_path(instance: PrivateDocument, filename: str) -> str:
     # Never the family's file name: a random one, under a private folder.
-    return f"justificatifs/{timezone.now():%Y/%m}/{instance.token}"
+    return f"{instance.FOLDER}/{timezone.now():%Y/%m}/{instance.token}"
 
 
-class ProofDocument(models.Model):
-    """A *justificatif*: a PDF, JPEG or PNG attached to a request, stored in
-    the private storage and served only through a view that checks who asks."""
+class PrivateDocument(models.Model):
+    """A PDF, JPEG or PNG sent by a family, stored in the private storage and
+    served only through a view that checks who asks (never a public URL)."""
+
+    FOLDER = "documents"
+
+    token = models.CharField(max_length=64, unique=True, editable=False)
+    file = models.FileField(_("file"), upload_to=private_upload_path)
+    original_name = models.CharField(_("file name"), max_length=255)
+    content_type = models.CharField(max_length=50)
+    size = models.PositiveIntegerField(_("size"))
+    uploaded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        abstract = True
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+
+class ProofDocument(PrivateDocument):
+    """A *justificatif* attached to a change of address."""
+
+    FOLDER = "justificatifs"
 
     request = models.ForeignKey(
         AddressChangeRequest,
@@ -362,17 +384,157 @@ class ProofDocument(models.Model):
         on_delete=models.PROTECT,
         related_name="proofs",
     )
-    token = models.CharField(max_length=64, unique=True, editable=False)
-    file = models.FileField(_("file"), upload_to=proof_upload_path)
-    original_name = models.CharField(_("file name"), max_length=255)
-    content_type = models.CharField(max_length=50)
-    size = models.PositiveIntegerField(_("size"))
-    uploaded_at = models.DateTimeField(default=timezone.now)
 
-    class Meta:
+    class Meta(PrivateDocument.Meta):
         verbose_name = _("proof document")
         verbose_name_plural = _("proof documents")
-        ordering = ["pk"]
+
+
+class Report(models.Model):
+    """A *signalement*: a family tells the canteen service about a problem;
+    agents answer and close it. Some kinds act on money (see
+    `familles.services.report_submit` and `report_update`)."""
+
+    class Kind(models.TextChoices):
+        MISSING_INVOICE = (
+            "missing_invoice",
+            _("The invoice of the month does not appear"),
+        )
+        WRONG_AMOUNT = "wrong_amount", _("The amount of an invoice is wrong")
+        PAID_UNPAID = "paid_unpaid", _("An invoice shows unpaid although I paid it")
+        WRONG_BRACKET = "wrong_bracket", _("My tariff bracket is wrong")
+        WRONG_ATTENDANCE = (
+            "wrong_attendance",
+            _("The number of meals or sessions is wrong"),
+        )
+        REFUND = "refund", _("Sessions not attended: I ask for a refund")
+        SEVERAL_ACCOUNTS = "several_accounts", _("My family has several accounts")
+        OTHER = "other", _("Something else")
+
+    class Status(models.TextChoices):
+        NEW = "new", _("new")
+        IN_PROGRESS = "in_progress", _("in progress")
+        RESOLVED = "resolved", _("resolved")
+        REJECTED = "rejected", _("rejected")
+
+    CLOSED = (Status.RESOLVED, Status.REJECTED)
+
+    reference = models.CharField(
+        _("reference"), max_length=20, unique=True, editable=False
+    )
+    family = models.ForeignKey(
+        Family,
+        verbose_name=_("family"),
+        on_delete=models.PROTECT,
+        related_name="reports",
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    invoice = models.ForeignKey(
+        "factures.Invoice",
+        verbose_name=_("invoice"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="reports",
+    )
+    child = models.ForeignKey(
+        Child,
+        verbose_name=_("child"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="reports",
+    )
+    date_from = models.DateField(_("from"), null=True, blank=True)
+    date_to = models.DateField(_("to"), null=True, blank=True)
+    message = models.TextField(_("message"))
+    status = models.CharField(
+        _("status"), max_length=12, choices=Status.choices, default=Status.NEW
+    )
+    created_at = models.DateTimeField(_("sent on"), default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("sent by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+    )
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("assigned to"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_reports",
+        limit_choices_to={"is_staff": True},
+    )
+    closed_at = models.DateTimeField(_("closed on"), null=True, blank=True)
+    dispute = models.OneToOneField(
+        "factures.InvoiceDispute",
+        verbose_name=_("dispute"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="report",
+    )
+    request_key = models.CharField(max_length=64, unique=True, editable=False)
+
+    class Meta:
+        verbose_name = _("report")
+        verbose_name_plural = _("reports")
+        ordering = ["-created_at"]
 
     def __str__(self) -> str:
-        return self.original_name
+        return self.reference
+
+    @property
+    def is_open(self) -> bool:
+        return self.status not in self.CLOSED
+
+
+class ReportAttachment(PrivateDocument):
+    FOLDER = "signalements"
+
+    report = models.ForeignKey(
+        Report,
+        verbose_name=_("report"),
+        on_delete=models.PROTECT,
+        related_name="attachments",
+    )
+
+    class Meta(PrivateDocument.Meta):
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+
+
+class ReportUpdate(models.Model):
+    """An agent's answer and/or change of status; the family sees them all."""
+
+    report = models.ForeignKey(
+        Report,
+        verbose_name=_("report"),
+        on_delete=models.PROTECT,
+        related_name="updates",
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("author"),
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("date"), default=timezone.now)
+    message = models.TextField(_("answer"), blank=True)
+    status_before = models.CharField(max_length=12, choices=Report.Status.choices)
+    status_after = models.CharField(
+        _("new status"), max_length=12, choices=Report.Status.choices
+    )
+
+    class Meta:
+        verbose_name = _("report update")
+        verbose_name_plural = _("report updates")
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.report} – {self.created_at:%Y-%m-%d}"

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from familles.access import family_required, recently_authenticated
 from familles.forms import AddressForm, ChoosePasswordForm, ContactForm, PaperlessForm
 from familles.middleware import SESSION_ACTIVATION_CODE
-from familles.models import Family, Guardian, ProofDocument
+from familles.models import Family, Guardian, PrivateDocument, ProofDocument
 from familles.services import (
     CONTACT_FIELDS,
     activation_complete,
@@ -229,7 +229,7 @@ def proof_download(request: HttpRequest, pk: int, *, family: Family) -> HttpResp
     return proof_response(proof)
 
 
-def proof_response(proof: ProofDocument) -> FileResponse:
+def proof_response(proof: PrivateDocument) -> FileResponse:
     response = FileResponse(
         proof.file.open("rb"),
         as_attachment=True,

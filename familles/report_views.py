@@ -1,0 +1,101 @@
+"""The parents' side of reports (*signalements*)."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+
+from familles.access import family_required
+from familles.forms import ReportForm
+from familles.models import Family, Report, ReportAttachment
+from familles.services import new_request_key, report_submit
+from familles.views import proof_response
+
+
+@family_required
+def report_list(request: HttpRequest, *, family: Family) -> HttpResponse:
+    reports = family.reports.select_related("invoice").prefetch_related("updates")
+    return render(request, "familles/report_list.html", {"reports": reports})
+
+
+@family_required
+def report_new(request: HttpRequest, *, family: Family) -> HttpResponse:
+    initial = {}
+    if request.GET.get("facture", "").isdigit():
+        # Opened from an invoice page; another family's invoice is not offered.
+        invoice = family.invoices.filter(pk=request.GET["facture"]).first()
+        initial = {"invoice": invoice, "kind": request.GET.get("type", "")}
+    form = ReportForm(
+        request.POST or None, request.FILES or None, family=family, initial=initial
+    )
+    key = request.POST.get("request_key") or new_request_key()
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            receipt = report_submit(
+                family=family,
+                user=request.user,
+                kind=data["kind"],
+                message=data["message"],
+                request_key=key if len(key) == 32 else new_request_key(),
+                invoice=data["invoice"],
+                child=data["child"],
+                date_from=data["date_from"],
+                date_to=data["date_to"],
+                attachments=data["attachments"],
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            text = _("Your report is recorded under the reference %(reference)s.") % {
+                "reference": receipt.report.reference
+            }
+            if not receipt.created:
+                text = _("This report was already sent: reference %(reference)s.") % {
+                    "reference": receipt.report.reference
+                }
+            messages.success(request, text)
+            if receipt.reconciled is not None:
+                if receipt.reconciled:
+                    messages.success(
+                        request,
+                        _(
+                            "Good news: we found your card payment and recorded it. "
+                            "Your invoices are up to date."
+                        ),
+                    )
+                else:
+                    messages.info(
+                        request,
+                        _(
+                            "We found no card payment waiting to be recorded. The "
+                            "canteen service will check your payment and answer you."
+                        ),
+                    )
+            return redirect("familles:report_detail", pk=receipt.report.pk)
+    return render(
+        request, "familles/report_form.html", {"form": form, "request_key": key}
+    )
+
+
+@family_required
+def report_detail(request: HttpRequest, pk: int, *, family: Family) -> HttpResponse:
+    report = get_object_or_404(
+        Report.objects.select_related("invoice", "child"), pk=pk, family=family
+    )
+    return render(
+        request,
+        "familles/report_detail.html",
+        {
+            "report": report,
+            "updates": report.updates.all(),
+            "attachments": report.attachments.all(),
+        },
+    )
+
+
+@family_required
+def report_attachment(request: HttpRequest, pk: int, *, family: Family) -> HttpResponse:
+    attachment = get_object_or_404(ReportAttachment, pk=pk, report__family=family)
+    return proof_response(attachment)
