@@ -63,7 +63,9 @@ class ReportedDuplicateFilter(admin.SimpleListFilter):
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
         return [("signale", gettext_lazy("reported by the family"))]
 
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Family]) -> QuerySet[Family]:
+    def queryset(
+        self, request: HttpRequest, queryset: QuerySet[Family]
+    ) -> QuerySet[Family]:
         if self.value() == "signale":
             return queryset.filter(
                 reports__kind=Report.Kind.SEVERAL_ACCOUNTS,

@@ -1,0 +1,271 @@
+"""Reports (signalements): the family's form and follow-up, the agents'
+answers, and what reports do to money."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.core import mail
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from factures.models import CreditNote, Invoice
+from familles.models import Report
+from familles.services import report_update
+from paiements.rules import card_payment_decision, family_block_state
+from tests.factories import InvoiceFactory
+
+# Real transactions: e-mails leave when the report is committed.
+pytestmark = pytest.mark.django_db(transaction=True)
+
+PDF = b"%PDF-1.4\n%%EOF\n"
+
+
+@pytest.fixture
+def invoices(family):  # noqa: ANN001, ANN201
+    return [
+        InvoiceFactory(family=family, period=datetime.date(2026, month, 1))
+        for month in (9, 10, 11)
+    ]
+
+
+def send(client, **data):  # noqa: ANN001, ANN003, ANN201
+    fields = {"kind": "other", "message": "Bonjour", "request_key": "a" * 32}
+    fields.update(data)
+    return client.post(reverse("familles:report_new"), fields)
+
+
+def test_a_wrong_amount_report_sets_the_invoice_aside(client, parent, invoices, staff):
+    client.force_login(parent)
+    assert family_block_state(family=parent.family).blocked  # three unpaid
+
+    response = send(
+        client, kind="wrong_amount", invoice=invoices[2].pk, message="Montant faux"
+    )
+
+    report = Report.objects.get()
+    assert response.status_code == 302
+    assert report.reference.startswith("S2026-")
+    assert Invoice.objects.with_balance().get(pk=invoices[2].pk).status == "disputed"
+    assert not family_block_state(family=parent.family).blocked  # no longer counted
+    decision = card_payment_decision(
+        family=parent.family, invoices=[invoices[2]], today=datetime.date(2026, 12, 5)
+    )
+    assert not decision.allowed  # not payable online
+    received = [m for m in mail.outbox if report.reference in m.subject]
+    assert received and "josiane@example.org" in received[0].to
+
+    report_update(
+        report=report,
+        agent=staff,
+        status="resolved",
+        message="Montant corrigé par avoir.",
+    )
+
+    assert Invoice.objects.with_balance().get(pk=invoices[2].pk).status == "to_pay"
+    page = client.get(reverse("familles:report_detail", args=[report.pk])).text
+    assert "Montant corrigé par avoir." in page
+    assert "Résolu" in page
+    assert any("résolu" in m.subject for m in mail.outbox)
+
+
+def test_the_same_report_sent_twice_is_one_report(client, parent, invoices):
+    client.force_login(parent)
+
+    send(client, kind="wrong_amount", invoice=invoices[0].pk, message="Montant faux")
+    send(
+        client,
+        kind="wrong_amount",
+        invoice=invoices[0].pk,
+        message="Montant faux",
+        request_key="b" * 32,
+    )
+
+    assert Report.objects.count() == 1
+
+
+def test_a_paid_but_unpaid_report_runs_the_reconciliation_at_once(
+    client, parent, standin
+):
+    from paiements.models import Payment
+    from paiements.services import card_checkout_start, new_idempotency_key
+
+    unpaid = [
+        InvoiceFactory(family=parent.family, period=datetime.date(2026, m, 1))
+        for m in (9, 10)
+    ]
+    checkout = card_checkout_start(
+        family=parent.family,
+        invoices=unpaid,
+        idempotency_key=new_idempotency_key(),
+        user=None,
+        return_url="http://testserver/r/",
+        cancel_url="http://testserver/c/",
+        today=datetime.date(2026, 12, 5),
+    )
+    standin.pay(checkout.stripe_id)
+    standin.take_deliveries()  # the webhook is lost
+    client.force_login(parent)
+
+    response = send(
+        client, kind="paid_unpaid", invoice=unpaid[0].pk, message="J'ai payé par carte"
+    )
+    page = client.get(response.url).text.replace("&#x27;", "'")
+
+    assert Payment.objects.get().amount == Decimal("60.00")
+    assert "nous avons retrouvé votre paiement" in page.lower()
+
+
+def test_a_paid_but_unpaid_report_with_nothing_pending_says_so(
+    client, parent, invoices
+):
+    client.force_login(parent)
+
+    response = send(
+        client, kind="paid_unpaid", invoice=invoices[0].pk, message="Déjà payé"
+    )
+
+    page = client.get(response.url).text.replace("&#x27;", "'")
+    assert "aucun paiement par carte en attente" in page
+
+
+def test_resolving_a_refund_report_issues_the_credit_note(
+    client, parent, invoices, staff
+):
+    client.force_login(parent)
+    kenzo = parent.family.children.get(first_name="Kenzo")
+    send(
+        client,
+        kind="refund",
+        invoice=invoices[0].pk,
+        child=kenzo.pk,
+        date_from="2026-09-14",
+        date_to="2026-09-15",
+        message="Malade deux jours",
+        attachments=[SimpleUploadedFile("certificat.pdf", PDF)],
+    )
+    report = Report.objects.get()
+    assert report.attachments.get().content_type == "application/pdf"
+    client.logout()
+    from tests.conftest import STAFF_PASSWORD
+    from tests.helpers import give_totp, staff_login_with_totp
+
+    staff_login_with_totp(client, staff, STAFF_PASSWORD, give_totp(staff))
+
+    answer = client.post(
+        reverse("admin:familles_report_answer", args=[report.pk]),
+        {
+            "status": "resolved",
+            "message": "Deux repas remboursés.",
+            "lines-TOTAL_FORMS": "3",
+            "lines-INITIAL_FORMS": "0",
+            "lines-0-label": "Repas non pris",
+            "lines-0-quantity": "2",
+            "lines-0-unit_price": "1,80",
+            "lines-1-quantity": "1",
+            "lines-2-quantity": "1",
+        },
+    )
+
+    assert answer.status_code == 302
+    note = CreditNote.objects.get(invoice=invoices[0])
+    assert note.total == Decimal("3.60") and report.reference in note.reason
+    assert Report.objects.get().status == "resolved"
+
+
+def test_a_several_accounts_report_lists_the_family_as_a_suspected_duplicate(
+    parent, staff_client
+):
+    from django.test import Client
+
+    family_client = Client()  # staff_client is the default client
+    family_client.force_login(parent)
+    send(
+        family_client,
+        kind="several_accounts",
+        message="Nous avons aussi le compte PB-000999",
+    )
+
+    listing = staff_client.get(
+        reverse("admin:familles_family_changelist"), {"doublon": "signale"}
+    )
+
+    assert list(listing.context["cl"].result_list) == [parent.family]
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"message": ""}, "Ce champ est obligatoire."),
+        ({"kind": "wrong_amount"}, "Choisissez la facture concernée."),
+        ({"kind": "refund"}, "Choisissez l'enfant concerné."),
+        (
+            {"attachments": [SimpleUploadedFile("photo.pdf", b"MZ" + b"\0" * 40)]},
+            "n'est pas un document PDF, JPEG ou PNG",
+        ),
+    ],
+)
+def test_bad_reports_are_explained_and_nothing_is_recorded(
+    client, parent, data, message
+):
+    client.force_login(parent)
+
+    response = send(client, **data)
+
+    assert response.status_code == 200
+    assert message in response.text.replace("&#x27;", "'")
+    assert Report.objects.count() == 0
+
+
+def test_a_report_about_another_familys_invoice_is_refused(
+    client, parent, other_family
+):
+    stranger = InvoiceFactory(family=other_family)
+    client.force_login(parent)
+
+    response = send(client, kind="wrong_amount", invoice=stranger.pk, message="x")
+
+    assert response.status_code == 200  # not among the choices offered
+    assert Report.objects.count() == 0
+    assert Invoice.objects.with_balance().get(pk=stranger.pk).status == "to_pay"
+
+
+def test_another_familys_report_and_attachment_are_not_found(
+    client, parent, other_parent, invoices
+):
+    client.force_login(parent)
+    send(client, message="Bonjour", attachments=[SimpleUploadedFile("a.pdf", PDF)])
+    report = Report.objects.get()
+    client.force_login(other_parent)
+
+    assert (
+        client.get(reverse("familles:report_detail", args=[report.pk])).status_code
+        == 404
+    )
+    attachment = report.attachments.get()
+    assert (
+        client.get(
+            reverse("familles:report_attachment", args=[attachment.pk])
+        ).status_code
+        == 404
+    )
+    assert report.reference not in client.get(reverse("familles:report_list")).text
+
+
+def test_closing_a_report_needs_an_answer(parent, invoices, staff):
+    from django.core.exceptions import ValidationError
+
+    from familles.services import report_submit
+
+    report = report_submit(
+        family=parent.family,
+        user=parent,
+        kind="other",
+        message="Question",
+        request_key="k" * 32,
+    ).report
+
+    with pytest.raises(ValidationError):
+        report_update(report=report, agent=staff, status="rejected", message="")
+    report_update(report=report, agent=staff, status="in_progress")
+    assert Report.objects.get().status == "in_progress"
