@@ -27,12 +27,13 @@ from factures.services import (
     invoice_cancel,
     invoice_issue_month,
 )
-from familles.models import Child, Family, Guardian, User
+from familles.models import Child, Family, Guardian, Report, User
 from familles.roles import agent_permissions
 from familles.services import (
     activation_code_pending,
     family_login_create,
     family_login_emails_sync,
+    report_submit,
 )
 from paiements.models import Payment
 from paiements.services import payment_record_desk
@@ -169,6 +170,7 @@ class Command(BaseCommand):
             self.seed_staff()
             self.seed_family_logins(families)
             self.seed_invoices()
+            self.seed_reports()
         self.print_logins(families)
 
     def seed_brackets(self) -> list[TariffBracket]:
@@ -305,6 +307,40 @@ class Command(BaseCommand):
                 agent=admin,
             )
         self.seed_payments(admin)
+
+    def seed_reports(self) -> None:
+        """Two reports for agents to handle: a disputed amount and a family
+        that says it has two accounts."""
+        if Report.objects.exists():
+            return
+        for identifier, kind, message in [
+            (
+                "PB-000006",
+                Report.Kind.WRONG_AMOUNT,
+                "Mon fils n'a pas mangé à la cantine pendant la sortie scolaire.",
+            ),
+            (
+                "PB-000008",
+                Report.Kind.SEVERAL_ACCOUNTS,
+                "Nous avons reçu deux courriers avec deux identifiants différents.",
+            ),
+        ]:
+            family = Family.objects.get(identifier=identifier)
+            invoice = (
+                family.invoices.filter(period__gte=school_year_start())
+                .order_by("-period")
+                .first()
+                if kind == Report.Kind.WRONG_AMOUNT
+                else None
+            )
+            report_submit(
+                family=family,
+                user=family.logins.first(),
+                kind=kind,
+                message=message,
+                request_key=f"demo-{identifier}",
+                invoice=invoice,
+            )
 
     def seed_payments(self, admin: User) -> None:
         """Most families paid last school year's invoices at the desk; every
