@@ -12,6 +12,7 @@ from django.urls import path, reverse
 from django.utils import formats
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from simple_history.admin import SimpleHistoryAdmin
 
 from factures.attendance_import import attendance_import, attendance_parse
 from factures.forms import (
@@ -233,7 +234,7 @@ class InvoiceStateFilter(admin.SimpleListFilter):
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(admin.ModelAdmin):
+class InvoiceAdmin(SimpleHistoryAdmin):
     list_display = [
         "number",
         "period_label",
@@ -424,7 +425,7 @@ class CreditNoteLineInline(ReadOnlyInline):
 
 
 @admin.register(CreditNote)
-class CreditNoteAdmin(admin.ModelAdmin):
+class CreditNoteAdmin(SimpleHistoryAdmin):
     list_display = [
         "number",
         "invoice",

@@ -17,6 +17,7 @@ from django.db.models import Q
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from factures.money import ZERO
 
@@ -314,6 +315,7 @@ class Invoice(models.Model):
     )
 
     objects = InvoiceQuerySet.as_manager()
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("invoice")
@@ -322,8 +324,10 @@ class Invoice(models.Model):
         constraints = [
             # One invoice per family and month, except the corrected one that
             # replaces a cancelled invoice.
+            # On the identifier copied at issue time, so that the invoices of
+            # two merged families (each issued for the same month) both stay.
             models.UniqueConstraint(
-                fields=["family", "period"],
+                fields=["family_identifier", "period"],
                 condition=Q(replaces__isnull=True),
                 name="invoice_one_per_family_month",
             ),
@@ -431,6 +435,8 @@ class CreditNote(models.Model):
     reason = models.TextField(_("reason"))
     is_cancellation = models.BooleanField(_("cancels the invoice"), default=False)
     total = models.DecimalField(_("total"), max_digits=10, decimal_places=2)
+
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("credit note")

@@ -107,7 +107,9 @@ def invoice_issue_month(
         .values_list("child__family_id", flat=True)
         .distinct()
     )
-    for family in Family.objects.filter(pk__in=list(family_ids)).order_by("identifier"):
+    for family in Family.objects.filter(
+        pk__in=list(family_ids), merged_into__isnull=True
+    ).order_by("identifier"):
         try:
             invoice = _invoice_family_month(
                 family=family, period=period, issued_by=issued_by

@@ -7,7 +7,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from familles.services import activation_code_find
+from familles.services import activation_code_find, merged_family_for_login
 
 
 class PortalAccountAdapter(DefaultAccountAdapter):
@@ -34,6 +34,25 @@ class PortalAccountAdapter(DefaultAccountAdapter):
         super().send_mail(
             template_prefix, email, {"commune": settings.PORTAIL_COMMUNE, **context}
         )
+
+    def pre_authenticate(self, request: HttpRequest, **credentials: Any) -> None:
+        """The identifier and password of a family merged into another (its
+        login is disabled) get the identifier to use instead. Counted as a
+        failed attempt like any other."""
+        super().pre_authenticate(request, **credentials)
+        username = credentials.get("username") or ""
+        password = credentials.get("password") or ""
+        kept = merged_family_for_login(username=username, password=password)
+        if kept is not None:
+            raise forms.ValidationError(
+                _(
+                    "Your family's accounts were brought together: log in from now "
+                    "on with the identifier %(identifier)s. If you do not know its "
+                    "password, use « Forgotten password? » or ask the canteen service."
+                )
+                % {"identifier": kept.identifier},
+                code="family_merged",
+            )
 
     def authentication_failed(self, request: HttpRequest, **credentials: Any) -> None:
         """A code that was right but can no longer be used gets its own message,

@@ -13,9 +13,11 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from simple_history.admin import SimpleHistoryAdmin
 
 from factures.admin import BracketAssignmentInline
 from factures.models import BracketAssignment
+from familles.duplicates import suspected_duplicates
 from familles.forms import ReportAnswerForm
 from familles.letters import credentials_letter_pdf
 from familles.models import (
@@ -39,6 +41,8 @@ from familles.services import (
     dossier_changes_record,
     family_login_create,
     family_login_emails_sync,
+    family_merge,
+    family_merge_plan,
     report_assign,
     report_update,
 )
@@ -115,7 +119,7 @@ class DossierChangeInline(admin.TabularInline):
 
 
 @admin.register(Family)
-class FamilyAdmin(admin.ModelAdmin):
+class FamilyAdmin(SimpleHistoryAdmin):
     list_display = ["identifier", "name", "city", "paperless"]
     list_filter = ["paperless", "bracket_assignments__bracket", ReportedDuplicateFilter]
     search_fields = [
@@ -135,7 +139,7 @@ class FamilyAdmin(admin.ModelAdmin):
         LoginInline,
         DossierChangeInline,
     ]
-    actions = ["issue_activation_codes"]
+    actions = ["issue_activation_codes", "merge_families"]
     readonly_fields = ["created_at", "paperless_changed_at"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
@@ -189,8 +193,94 @@ class FamilyAdmin(admin.ModelAdmin):
             obj.delete()
         formset.save_m2m()
 
+    @admin.action(
+        description=gettext_lazy("Merge the selected families (preview first)"),
+        permissions=["merge"],
+    )
+    def merge_families(self, request: HttpRequest, queryset: QuerySet[Family]) -> Any:
+        ids = ",".join(str(pk) for pk in queryset.values_list("pk", flat=True))
+        return redirect(f"{reverse('admin:familles_family_merge')}?ids={ids}")
+
+    def has_merge_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("familles.merge_family")
+
+    def merge_view(self, request: HttpRequest) -> HttpResponse:
+        """Preview what a merge does; the agent picks the family kept and
+        confirms."""
+        if not self.has_merge_permission(request):
+            return HttpResponse(status=403)
+        raw = request.POST.get("ids") or request.GET.get("ids", "")
+        ids = [int(part) for part in raw.split(",") if part.strip().isdigit()]
+        families = list(Family.objects.filter(pk__in=ids).order_by("identifier"))
+        if len(families) < 2:
+            self.message_user(
+                request, _("Choose at least two families."), messages.WARNING
+            )
+            return redirect("admin:familles_family_changelist")
+        chosen = request.POST.get("keep") or request.GET.get("keep")
+        keep = next((f for f in families if str(f.pk) == chosen), None) or max(
+            families,
+            key=lambda f: (f.logins.filter(last_login__isnull=False).exists(), -f.pk),
+        )
+        duplicates = [f for f in families if f.pk != keep.pk]
+        try:
+            plan = family_merge_plan(keep=keep, duplicates=duplicates)
+        except ValidationError as error:
+            self.message_user(request, " ".join(error.messages), messages.ERROR)
+            return redirect("admin:familles_family_changelist")
+        if request.method == "POST" and "confirm" in request.POST:
+            try:
+                family_merge(keep=keep, duplicates=duplicates, agent=request.user)
+            except ValidationError as error:
+                self.message_user(request, " ".join(error.messages), messages.ERROR)
+                return redirect("admin:familles_family_changelist")
+            self.message_user(
+                request,
+                _("%(merged)s merged into %(keep)s.")
+                % {"merged": ", ".join(f.identifier for f in duplicates), "keep": keep},
+                messages.SUCCESS,
+            )
+            return redirect(reverse("admin:familles_family_change", args=[keep.pk]))
+        return TemplateResponse(
+            request,
+            "admin/familles/merge_preview.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "title": _("Merge families"),
+                "families": families,
+                "plan": plan,
+                "ids": ",".join(str(f.pk) for f in families),
+            },
+        )
+
+    def duplicates_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_view_permission(request):
+            return HttpResponse(status=403)
+        return TemplateResponse(
+            request,
+            "admin/familles/suspected_duplicates.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "title": _("Suspected duplicates"),
+                "groups": suspected_duplicates(),
+                "can_merge": self.has_merge_permission(request),
+            },
+        )
+
     def get_urls(self) -> list[Any]:
         return [
+            path(
+                "fusion/",
+                self.admin_site.admin_view(self.merge_view),
+                name="familles_family_merge",
+            ),
+            path(
+                "doublons/",
+                self.admin_site.admin_view(self.duplicates_view),
+                name="familles_family_duplicates",
+            ),
             path(
                 "<int:pk>/lettre-identifiants/",
                 self.admin_site.admin_view(self.credentials_letter_view),
@@ -268,7 +358,7 @@ class FamilyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Guardian)
-class GuardianAdmin(admin.ModelAdmin):
+class GuardianAdmin(SimpleHistoryAdmin):
     list_display = ["last_name", "first_name", "family", "email", "phone_mobile"]
     list_select_related = ["family"]
     search_fields = [
@@ -282,7 +372,7 @@ class GuardianAdmin(admin.ModelAdmin):
 
 
 @admin.register(Child)
-class ChildAdmin(admin.ModelAdmin):
+class ChildAdmin(SimpleHistoryAdmin):
     list_display = [
         "last_name",
         "first_name",

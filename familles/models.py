@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
+from simple_history.models import HistoricalRecords
 
 if TYPE_CHECKING:
     from factures.models import TariffBracket
@@ -51,11 +52,28 @@ class Family(models.Model):
         _("paperless choice made on"), null=True, blank=True
     )
     created_at = models.DateTimeField(_("created on"), auto_now_add=True)
+    # A family merged into another stays as a record pointing to the family
+    # kept, so that an identifier printed on paper still leads somewhere.
+    merged_into = models.ForeignKey(
+        "self",
+        verbose_name=_("merged into"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="merged_families",
+    )
+    merged_at = models.DateTimeField(
+        _("merged on"), null=True, blank=True, editable=False
+    )
+
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("family")
         verbose_name_plural = _("families")
         ordering = ["identifier"]
+        permissions = [("merge_family", _("Can merge duplicate families"))]
 
     def __str__(self) -> str:
         return f"{self.identifier} – {self.name}"
@@ -101,6 +119,8 @@ class Guardian(models.Model):
     phone_home = PhoneNumberField(_("home phone"), blank=True)
     phone_work = PhoneNumberField(_("work phone"), blank=True)
 
+    history = HistoricalRecords()
+
     class Meta:
         verbose_name = _("guardian")
         verbose_name_plural = _("guardians")
@@ -122,6 +142,8 @@ class Child(models.Model):
     birth_date = models.DateField(_("birth date"))
     school = models.CharField(_("school"), max_length=150, blank=True)
     school_class = models.CharField(_("class"), max_length=50, blank=True)
+
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("child")
@@ -538,3 +560,40 @@ class ReportUpdate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.report} – {self.created_at:%Y-%m-%d}"
+
+
+class FamilyMerge(models.Model):
+    """Who merged which family into which, when, and what moved."""
+
+    kept = models.ForeignKey(
+        Family,
+        verbose_name=_("family kept"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    merged = models.ForeignKey(
+        Family,
+        verbose_name=_("family merged"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    merged_at = models.DateTimeField(_("merged on"), default=timezone.now)
+    merged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("merged by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+    )
+    summary = models.JSONField(_("what moved"), default=dict)
+
+    class Meta:
+        verbose_name = _("family merge")
+        verbose_name_plural = _("family merges")
+        ordering = ["-merged_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["merged"], name="familymerge_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.merged} → {self.kept}"

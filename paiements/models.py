@@ -15,6 +15,7 @@ from django.db import models
 from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from factures.money import ZERO
 
@@ -66,6 +67,8 @@ class Payment(models.Model):
         related_name="reversed_by",
     )
     note = models.TextField(_("note"), blank=True)
+
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("payment")

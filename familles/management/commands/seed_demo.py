@@ -8,6 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
+from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils import timezone
@@ -28,7 +29,7 @@ from factures.services import (
     invoice_issue_month,
 )
 from familles.models import Child, Family, Guardian, Report, User
-from familles.roles import agent_permissions
+from familles.roles import AGENT_GROUP
 from familles.services import (
     activation_code_pending,
     family_login_create,
@@ -397,7 +398,7 @@ class Command(BaseCommand):
         if created:
             agent.set_password(DEMO_STAFF_PASSWORDS["agent"])
             agent.save()
-            agent.user_permissions.set(agent_permissions())
+            agent.groups.add(Group.objects.get(name=AGENT_GROUP))
 
     def seed_family_logins(self, families: list[Family]) -> None:
         # All but the last family activated their login long ago: they log in
