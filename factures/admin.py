@@ -1,3 +1,4 @@
+import csv
 import datetime
 from typing import Any
 
@@ -9,7 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import formats
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from simple_history.admin import SimpleHistoryAdmin
@@ -43,6 +44,19 @@ from factures.services import (
 )
 
 IMPORT_SALT = "factures.attendance-import"
+
+
+def csv_response(name: str, header: list[str], rows: list[list[str]]) -> HttpResponse:
+    """A CSV file that spreadsheets open in French: UTF-8 with BOM, `;`."""
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = (
+        f'attachment; filename="{name}-{timezone.localdate():%Y-%m-%d}.csv"'
+    )
+    response.write("\ufeff")
+    writer = csv.writer(response, delimiter=";")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return response
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -233,6 +247,47 @@ class InvoiceStateFilter(admin.SimpleListFilter):
         return queryset
 
 
+class DueFilter(admin.SimpleListFilter):
+    title = gettext_lazy("amount due")
+    parameter_name = "reste"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [
+            ("0-20", gettext_lazy("up to 20 €")),
+            ("20-50", gettext_lazy("20 to 50 €")),
+            ("50-", gettext_lazy("over 50 €")),
+        ]
+
+    def queryset(
+        self, request: HttpRequest, queryset: QuerySet[Invoice]
+    ) -> QuerySet[Invoice]:
+        low, _sep, high = (self.value() or "").partition("-")
+        if low.isdigit():
+            queryset = queryset.filter(due__gt=int(low))
+        if high.isdigit():
+            queryset = queryset.filter(due__lte=int(high))
+        return queryset
+
+
+class AgeFilter(admin.SimpleListFilter):
+    title = gettext_lazy("age")
+    parameter_name = "age"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [
+            (str(days), gettext_lazy("issued over %(days)s days ago") % {"days": days})
+            for days in (30, 60, 90)
+        ]
+
+    def queryset(
+        self, request: HttpRequest, queryset: QuerySet[Invoice]
+    ) -> QuerySet[Invoice]:
+        if (self.value() or "").isdigit():
+            limit = timezone.now() - datetime.timedelta(days=int(self.value()))
+            return queryset.filter(issued_at__lte=limit)
+        return queryset
+
+
 @admin.register(Invoice)
 class InvoiceAdmin(SimpleHistoryAdmin):
     list_display = [
@@ -243,8 +298,11 @@ class InvoiceAdmin(SimpleHistoryAdmin):
         "amount_due_display",
         "status_label",
     ]
+    actions = ["export_csv"]
     list_filter = [
         InvoiceStateFilter,
+        DueFilter,
+        AgeFilter,
         "paperless",
         ("period", admin.DateFieldListFilter),
     ]
@@ -270,6 +328,35 @@ class InvoiceAdmin(SimpleHistoryAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Invoice]:
         return super().get_queryset(request).with_balance()
+
+    @admin.action(description=gettext_lazy("Export to CSV"), permissions=["view"])
+    def export_csv(
+        self, request: HttpRequest, queryset: QuerySet[Invoice]
+    ) -> HttpResponse:
+        rows = [
+            [
+                invoice.number,
+                invoice.family_identifier,
+                invoice.family_name,
+                invoice.period.strftime("%Y-%m"),
+                timezone.localdate(invoice.issued_at).isoformat(),
+                f"{invoice.total:.2f}".replace(".", ","),
+                f"{invoice.due:.2f}".replace(".", ","),
+                str(invoice.status.label),
+            ]
+            for invoice in queryset.order_by("period", "number")
+        ]
+        header = [
+            _("number"),
+            _("family"),
+            _("name"),
+            _("month"),
+            _("issued on"),
+            _("total"),
+            _("amount due"),
+            _("status"),
+        ]
+        return csv_response("factures", header, rows)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # invoices come from the monthly run only

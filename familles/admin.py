@@ -78,6 +78,30 @@ class ReportedDuplicateFilter(admin.SimpleListFilter):
         return queryset
 
 
+class LoginStateFilter(admin.SimpleListFilter):
+    title = gettext_lazy("portal login")
+    parameter_name = "acces"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [
+            ("aucun", gettext_lazy("no login")),
+            ("jamais", gettext_lazy("never activated")),
+        ]
+
+    def queryset(
+        self, request: HttpRequest, queryset: QuerySet[Family]
+    ) -> QuerySet[Family]:
+        if self.value() == "aucun":
+            return queryset.filter(logins__isnull=True)
+        if self.value() == "jamais":
+            return (
+                queryset.filter(logins__is_active=True)
+                .exclude(logins__last_login__isnull=False)
+                .distinct()
+            )
+        return queryset
+
+
 class GuardianInline(admin.StackedInline):
     model = Guardian
     extra = 0
@@ -121,7 +145,12 @@ class DossierChangeInline(admin.TabularInline):
 @admin.register(Family)
 class FamilyAdmin(SimpleHistoryAdmin):
     list_display = ["identifier", "name", "city", "paperless"]
-    list_filter = ["paperless", "bracket_assignments__bracket", ReportedDuplicateFilter]
+    list_filter = [
+        "paperless",
+        "bracket_assignments__bracket",
+        ReportedDuplicateFilter,
+        LoginStateFilter,
+    ]
     search_fields = [
         "identifier",
         "name",

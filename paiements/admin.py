@@ -1,4 +1,5 @@
 import datetime
+from decimal import Decimal
 from typing import Any
 
 from django.contrib import admin, messages
@@ -9,10 +10,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from simple_history.admin import SimpleHistoryAdmin
 
+from factures.admin import csv_response
 from factures.models import Invoice
 from factures.money import ZERO
 from familles.models import Family
@@ -25,7 +28,7 @@ from paiements.models import (
     WebhookEvent,
 )
 from paiements.receipts import receipt_pdf
-from paiements.rules import family_block_state
+from paiements.rules import blocked_families, family_block_state
 from paiements.services import (
     payment_override_clear,
     payment_override_set,
@@ -122,9 +125,87 @@ class PaymentAdmin(SimpleHistoryAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def journal_view(self, request: HttpRequest) -> HttpResponse:
+        """The day's desk payments (local date) by agent and method, with
+        totals; CSV on demand."""
+        if not self.has_view_permission(request):
+            return HttpResponse(status=403)
+        try:
+            day = datetime.date.fromisoformat(request.GET.get("jour", ""))
+        except ValueError:
+            day = timezone.localdate()
+        start = timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+        payments = list(
+            Payment.objects.filter(
+                received_at__gte=start,
+                received_at__lt=start + datetime.timedelta(days=1),
+            )
+            .exclude(method=Payment.Method.CARD_ONLINE)
+            .select_related("family", "recorded_by")
+            .order_by("recorded_by__username", "method", "received_at")
+        )
+        totals: dict[tuple[str, str], Decimal] = {}
+        for payment in payments:
+            agent = payment.recorded_by.username if payment.recorded_by else "—"
+            key = (agent, payment.get_method_display())
+            totals[key] = totals.get(key, ZERO) + payment.amount
+        grand_total = sum((p.amount for p in payments), ZERO)
+        if request.GET.get("format") == "csv":
+            rows = [
+                [
+                    timezone.localtime(p.received_at).strftime("%H:%M"),
+                    p.number,
+                    p.family.identifier,
+                    p.recorded_by.username if p.recorded_by else "",
+                    p.get_method_display(),
+                    p.reference,
+                    f"{p.amount:.2f}".replace(".", ","),
+                ]
+                for p in payments
+            ]
+            header = [
+                _("time"),
+                _("receipt"),
+                _("family"),
+                _("agent"),
+                _("method"),
+                _("reference"),
+                _("amount"),
+            ]
+            return csv_response(f"journal-caisse-{day:%Y-%m-%d}", header, rows)
+        return TemplateResponse(
+            request,
+            "admin/paiements/cash_journal.html",
+            self._context(
+                request,
+                _("Cash journal of %(day)s") % {"day": formats.date_format(day)},
+                day=day,
+                payments=payments,
+                totals=sorted(totals.items()),
+                grand_total=grand_total,
+                previous=day - datetime.timedelta(days=1),
+                next=day + datetime.timedelta(days=1),
+            ),
+        )
+
+    def blocked_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_view_permission(request):
+            return HttpResponse(status=403)
+        return TemplateResponse(
+            request,
+            "admin/paiements/blocked_families.html",
+            self._context(
+                request, _("Families blocked online"), rows=blocked_families()
+            ),
+        )
+
     def get_urls(self) -> list[Any]:
         view = self.admin_site.admin_view
         return [
+            path("journal/", view(self.journal_view), name="paiements_payment_journal"),
+            path(
+                "bloquees/", view(self.blocked_view), name="paiements_payment_blocked"
+            ),
             path("guichet/", view(self.desk_view), name="paiements_payment_desk"),
             path(
                 "<int:pk>/recu/",

@@ -189,3 +189,32 @@ def card_payment_decision(
 def day_of_month(day: int) -> str:
     """French ordinal for the first day only: 1 → 1er, 10 → 10."""
     return "1er" if day == 1 else str(day)
+
+
+def blocked_families() -> list[tuple[Family, BlockState]]:
+    """Families that cannot pay by card, with the reason: the candidates are
+    found in one query, then `family_block_state` decides (one place)."""
+    from django.db.models import Count, OuterRef, Q, Subquery
+
+    unpaid = (
+        Invoice.objects.unpaid()
+        .filter(family=OuterRef("pk"))
+        .values("family")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    candidates = (
+        Family.objects.filter(merged_into__isnull=True)
+        .annotate(unpaid_count=Subquery(unpaid))
+        .filter(
+            Q(unpaid_count__gt=payment_rules().unpaid_limit)
+            | Q(
+                payment_overrides__cleared_at__isnull=True,
+                payment_overrides__state="blocked",
+            )
+        )
+        .distinct()
+        .order_by("identifier")
+    )
+    states = [(family, family_block_state(family=family)) for family in candidates]
+    return [(family, state) for family, state in states if state.blocked]

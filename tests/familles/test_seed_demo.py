@@ -43,7 +43,7 @@ def run_seed() -> str:
 def test_seed_demo_loads_about_thirty_families_with_staff(client):
     output = run_seed()
 
-    assert Family.objects.count() == 30
+    assert Family.objects.count() == 31  # 30, and one registered twice
     assert Guardian.objects.count() >= 30
     assert Child.objects.count() >= 30
     assert TariffBracket.objects.count() == 4
@@ -92,6 +92,19 @@ def test_demo_invoices_come_in_every_state_and_some_families_are_blocked():
         family=Family.objects.get(identifier="PB-000001")
     ).blocked
     assert Invoice.objects.filter(family__identifier="PB-000001").unpaid().count() == 2
+
+
+def test_the_demo_has_a_duplicate_for_the_agents_to_merge():
+    from familles.duplicates import suspected_duplicates
+
+    run_seed()
+
+    pairs = [
+        {f.identifier for f in group.families}
+        for group in suspected_duplicates()
+        if len(group.families) > 1
+    ]
+    assert {"PB-000008", "PB-000031"} in pairs
 
 
 def test_seed_demo_refuses_to_run_without_debug():

@@ -172,6 +172,7 @@ class Command(BaseCommand):
             self.seed_family_logins(families)
             self.seed_invoices()
             self.seed_reports()
+            self.seed_duplicate()
         self.print_logins(families)
 
     def seed_brackets(self) -> list[TariffBracket]:
@@ -308,6 +309,51 @@ class Command(BaseCommand):
                 agent=admin,
             )
         self.seed_payments(admin)
+
+    def seed_duplicate(self) -> None:
+        """PB-000031 is the same household as PB-000008, registered twice:
+        it shows in the suspected duplicates, ready to be merged."""
+        identifier = f"{settings.FAMILY_IDENTIFIER_PREFIX}-000031"
+        if Family.objects.filter(identifier=identifier).exists():
+            return
+        original = Family.objects.get(
+            identifier=f"{settings.FAMILY_IDENTIFIER_PREFIX}-000008"
+        )
+        twin = Family.objects.create(
+            identifier=identifier,
+            name=original.name,
+            address_line1=original.address_line1,
+            postal_code=original.postal_code,
+            city=original.city,
+        )
+        BracketAssignment.objects.create(
+            family=twin,
+            bracket=original.bracket_assignments.first().bracket,
+            valid_from=demo_start(),
+        )
+        guardian = original.guardians.first()
+        Guardian.objects.create(
+            family=twin,
+            first_name=guardian.first_name,
+            last_name=guardian.last_name,
+            email=guardian.email,
+            phone_mobile=guardian.phone_mobile,
+        )
+        child = original.children.first()
+        Child.objects.create(
+            family=twin,
+            first_name=child.first_name,
+            last_name=child.last_name,
+            birth_date=child.birth_date,
+            school=child.school,
+            school_class=child.school_class,
+        )
+        User.objects.create(
+            username=identifier,
+            family=twin,
+            password=make_password(DEMO_FAMILY_PASSWORD),
+        )
+        family_login_emails_sync(family=twin)
 
     def seed_reports(self) -> None:
         """Two reports for agents to handle: a disputed amount and a family
