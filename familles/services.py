@@ -4,6 +4,7 @@ activation codes."""
 from __future__ import annotations
 
 import datetime
+import logging
 import secrets
 from dataclasses import dataclass
 from decimal import Decimal
@@ -41,6 +42,8 @@ from familles.uploads import CheckedFile
 
 if TYPE_CHECKING:
     from factures.models import Invoice
+
+logger = logging.getLogger("portail.familles")
 
 # No 0/O, 1/I/L: codes are read off paper and typed on phones.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -881,6 +884,15 @@ def family_merge(
                     **plan.counts,
                     "guardians_merged": len(plan.same_guardians),
                     "children_merged": len(plan.same_children),
+                },
+            )
+            logger.info(
+                "families merged",
+                extra={
+                    "event": "family_merged",
+                    "kept": keep.identifier,
+                    "merged": duplicate.identifier,
+                    "agent": agent.pk if agent else None,
                 },
             )
             _record(

@@ -1,8 +1,9 @@
+import logging
 import time
 from typing import Any
 
 from allauth.account.signals import password_reset
-from django.contrib.auth.signals import user_logged_in
+from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.dispatch import receiver
 from django.http import HttpRequest
 
@@ -37,3 +38,31 @@ def void_codes_after_reset(
     from familles.services import activation_codes_void
 
     activation_codes_void(user=user)
+
+
+auth_logger = logging.getLogger("portail.auth")
+
+
+@receiver(user_logged_in)
+def log_login(sender: type, request: HttpRequest, user: User, **kwargs: Any) -> None:
+    from portail.logging import user_id
+
+    user_id.set(str(user.pk))
+    auth_logger.info(
+        "login", extra={"event": "login_success", "username": user.get_username()}
+    )
+
+
+@receiver(user_login_failed)
+def log_failed_login(
+    sender: type, credentials: dict, request: Any = None, **kwargs: Any
+) -> None:
+    # Django has already masked the password in `credentials`; only the
+    # identifier typed is kept.
+    auth_logger.warning(
+        "login failed",
+        extra={
+            "event": "login_failure",
+            "username": str(credentials.get("username", ""))[:150],
+        },
+    )

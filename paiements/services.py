@@ -119,6 +119,15 @@ def card_checkout_start(
     CheckoutSession.objects.filter(pk=checkout.pk).update(
         stripe_id=remote.id, url=remote.url
     )
+    logger.info(
+        "card payment started",
+        extra={
+            "event": "checkout_created",
+            "checkout": checkout.pk,
+            "family": family.identifier,
+            "amount": str(checkout.amount),
+        },
+    )
     checkout.stripe_id, checkout.url = remote.id, remote.url
     return checkout
 
@@ -262,9 +271,14 @@ def card_payment_record(*, remote: stripe_gateway.RemoteSession) -> Payment | No
 
 
 def _checkout_expired(*, stripe_id: str) -> None:
-    CheckoutSession.objects.filter(
+    closed = CheckoutSession.objects.filter(
         stripe_id=stripe_id, status=CheckoutSession.Status.OPEN
     ).update(status=CheckoutSession.Status.EXPIRED, closed_at=timezone.now())
+    if closed:
+        logger.info(
+            "card payment expired",
+            extra={"event": "checkout_expired", "checkout": stripe_id},
+        )
 
 
 @dataclass(frozen=True)
@@ -483,12 +497,32 @@ def payment_reverse(*, payment: Payment, reason: str, agent: User | None) -> Pay
             for allocation in locked.allocations.all()
         )
         transaction.on_commit(lambda: block_state_notify(family=locked.family))
+        logger.info(
+            "payment reversed",
+            extra={
+                "event": "payment_reversed",
+                "payment": locked.number,
+                "reversal": reversal.number,
+                "family": locked.family.identifier,
+            },
+        )
     return reversal
 
 
 def _after_payment(payment: Payment) -> None:
     from paiements.tasks import send_payment_receipt
 
+    logger.info(
+        "payment recorded",
+        extra={
+            "event": "payment_recorded",
+            "payment": payment.number,
+            "family": payment.family.identifier,
+            "method": payment.method,
+            "amount": str(payment.amount),
+            "reverses": payment.reverses.number if payment.reverses_id else "",
+        },
+    )
     if payment.amount > ZERO:
         transaction.on_commit(
             lambda: send_payment_receipt.enqueue(payment_id=payment.pk)

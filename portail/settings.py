@@ -64,12 +64,23 @@ TESTING = "PYTEST_VERSION" in os.environ
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
 
+# The deployment's environment file says PORTAIL_ENV=production: then no
+# development switch is accepted, whatever else the environment says.
+PRODUCTION = env_str("PORTAIL_ENV", "development") == "production"
+if PRODUCTION and DEBUG:
+    raise ImproperlyConfigured("DJANGO_DEBUG must be off when PORTAIL_ENV=production.")
+
 if DEBUG or TESTING:
     SECRET_KEY = env_str(
         "DJANGO_SECRET_KEY", "insecure-development-key-never-use-in-production"
     )
 else:
     SECRET_KEY = env_str("DJANGO_SECRET_KEY")
+    if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 10 or "insecure" in SECRET_KEY:
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY is too weak: use at least 50 random characters "
+            '(python -c "import secrets; print(secrets.token_urlsafe(50))").'
+        )
 
 ALLOWED_HOSTS = env_list(
     "DJANGO_ALLOWED_HOSTS",
@@ -103,6 +114,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "portail.logging.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -332,10 +344,23 @@ if _task_backend not in _TASK_BACKENDS:
     )
 TASKS = {"default": {"BACKEND": _TASK_BACKENDS[_task_backend]}}
 
+# One JSON object per line in production (for the log collector); plain text
+# while developing.
+LOG_FORMAT = env_str("PORTAIL_LOG_FORMAT", "text" if DEBUG or TESTING else "json")
+if LOG_FORMAT not in {"json", "text"}:
+    raise ImproperlyConfigured(
+        f"PORTAIL_LOG_FORMAT must be json or text, not {LOG_FORMAT!r}."
+    )
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "json": {"()": "portail.logging.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}
+    },
     "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", "INFO")},
     # WeasyPrint and fontTools narrate every PDF at INFO.
     "loggers": {
@@ -360,6 +385,9 @@ PORTAIL_COMMUNE = {
 PORTAIL_ONLINE_PAYMENT_DAYS = env_str("PORTAIL_ONLINE_PAYMENT_DAYS", "1-10")
 PORTAIL_DESK_PAYMENT_DAYS = env_str("PORTAIL_DESK_PAYMENT_DAYS", "7-25")
 PORTAIL_UNPAID_LIMIT = env_int("PORTAIL_UNPAID_LIMIT", 2)
+# /health/: how many tasks may wait, and how old the last reconciliation may be.
+PORTAIL_HEALTH_MAX_BACKLOG = env_int("PORTAIL_HEALTH_MAX_BACKLOG", 100)
+PORTAIL_HEALTH_RECONCILE_MINUTES = env_int("PORTAIL_HEALTH_RECONCILE_MINUTES", 30)
 # The day of the month when families with payable invoices get a reminder.
 PORTAIL_REMINDER_DAY = env_int("PORTAIL_REMINDER_DAY", 8)
 
@@ -369,6 +397,8 @@ PORTAIL_REMINDER_DAY = env_int("PORTAIL_REMINDER_DAY", 8)
 STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
 STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
 STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "")
+if DEBUG and STRIPE_SECRET_KEY.startswith("sk_live_"):
+    raise ImproperlyConfigured("A live Stripe key is refused while DJANGO_DEBUG is on.")
 if DEBUG or TESTING:
     _STANDIN_KEY = "sk_test_standin"  # noqa: S105 - the local stand-in's, not a secret
     STRIPE_SECRET_KEY = STRIPE_SECRET_KEY or _STANDIN_KEY

@@ -4,6 +4,7 @@ from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
 from portail import views
+from portail.health import health
 
 # The admin's own login page is replaced by the portal's (throttled) login.
 admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
@@ -13,6 +14,7 @@ admin.site.site_title = _("Portail Familles")
 urlpatterns = [
     path("", views.home, name="home"),
     path("aide/", views.help_page, name="help"),
+    path("health/", health, name="health"),
     path("", include("familles.urls")),
     path("factures/", include("factures.urls")),
     path("paiements/", include("paiements.urls")),

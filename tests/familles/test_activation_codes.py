@@ -275,7 +275,7 @@ def test_purge_erases_the_encrypted_copies_of_expired_codes_only(
     )
     out = io.StringIO()
 
-    call_command("purge_activation_codes", stdout=out)
+    call_command("housekeeping", stdout=out)
 
     assert "1 expired" in out.getvalue()
     assert ActivationCode.objects.get(user=issued.user).code_encrypted is None

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -79,3 +81,37 @@ def test_debug_runs_without_any_variable():
     result = run_django("check", DJANGO_DEBUG="1")
 
     assert result.returncode == 0, result.stderr
+
+
+STRONG = "k8Jq2vX9mP4rT7wZ1yB6nC3dF5gH0jL-a_sdfQWERTYuiopZXCVbnm1234567890"
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"DJANGO_SECRET_KEY": "short-key"}, "too weak"),
+        ({"DJANGO_SECRET_KEY": "a" * 60}, "too weak"),
+        ({"DJANGO_DEBUG": "1", "PORTAIL_ENV": "production"}, "DJANGO_DEBUG"),
+        (
+            {"DJANGO_DEBUG": "1", "STRIPE_SECRET_KEY": "sk_live_x", "PORTAIL_ENV": ""},
+            "live Stripe key",
+        ),
+        ({"STRIPE_WEBHOOK_SECRET": ""}, "STRIPE_WEBHOOK_SECRET"),
+        ({"STRIPE_API_BASE": "http://127.0.0.1:12111"}, "stand-in"),
+        ({"PORTAIL_LOG_FORMAT": "xml"}, "PORTAIL_LOG_FORMAT"),
+    ],
+)
+def test_unsafe_production_configurations_are_refused(env, named):
+    base = {
+        "DJANGO_SECRET_KEY": STRONG,
+        "DJANGO_ALLOWED_HOSTS": "portail.example.org",
+        "STRIPE_SECRET_KEY": "sk_live_example",
+        "STRIPE_WEBHOOK_SECRET": "whsec_example",
+        "PORTAIL_ENV": "production",
+    }
+    base.update(env)
+
+    result = run_django("check", **{k: v for k, v in base.items() if v != ""})
+
+    assert result.returncode != 0
+    assert named in result.stderr

@@ -1,0 +1,33 @@
+from typing import Any
+
+from django.contrib.sessions.models import Session
+from django.core.management.base import BaseCommand
+from django.utils import timezone
+
+from familles.services import activation_codes_purge_expired
+from familles.staging import purge_staging
+from portail.jobs import job_lock, job_succeeded
+
+
+class Command(BaseCommand):
+    help = (
+        "Run daily: erase the encrypted copies of expired activation codes, "
+        "delete expired sessions and documents left between Suivant and "
+        "Valider. Safe to run twice or concurrently."
+    )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        with job_lock("housekeeping") as mine:
+            if not mine:
+                self.stdout.write("Already running elsewhere: nothing done.")
+                return
+            codes = activation_codes_purge_expired()
+            sessions, _detail = Session.objects.filter(
+                expire_date__lt=timezone.now()
+            ).delete()
+            files = purge_staging()
+            self.stdout.write(
+                f"{codes} expired activation code(s) erased, {sessions} expired "
+                f"session(s) deleted, {files} abandoned upload(s) deleted."
+            )
+            job_succeeded("housekeeping")
