@@ -35,6 +35,14 @@ class PortalAccountAdapter(DefaultAccountAdapter):
             template_prefix, email, {"commune": settings.PORTAIL_COMMUNE, **context}
         )
 
+    def _get_login_attempts_cache_key(
+        self, request: HttpRequest, **credentials: Any
+    ) -> str:
+        # allauth keys the failed-login counter by the Host header too; every
+        # server behind the proxy must count the same identifier together,
+        # whatever host name it was reached by.
+        return str(credentials.get("username", "")).strip().lower()
+
     def pre_authenticate(self, request: HttpRequest, **credentials: Any) -> None:
         """The identifier and password of a family merged into another (its
         login is disabled) get the identifier to use instead. Counted as a
