@@ -15,7 +15,10 @@ from familles.views import proof_response
 
 @family_required
 def report_list(request: HttpRequest, *, family: Family) -> HttpResponse:
-    reports = family.reports.select_related("invoice").prefetch_related("updates")
+    reports = list(family.reports.select_related("invoice").prefetch_related("updates"))
+    for report in reports:
+        answers = [update for update in report.updates.all() if update.message]
+        report.last_answer = answers[-1] if answers else None
     return render(request, "familles/report_list.html", {"reports": reports})
 
 

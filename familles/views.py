@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from phonenumber_field.phonenumber import PhoneNumber
 
 from familles.access import family_required, recently_authenticated
 from familles.forms import AddressForm, ChoosePasswordForm, ContactForm, PaperlessForm
@@ -145,7 +146,12 @@ def contact_review(request: HttpRequest, *, family: Family) -> HttpResponse:
         {
             "guardian": guardian,
             "rows": [
-                (labels[field], old, new, field in changes)
+                (
+                    labels[field],
+                    _shown(field, old),
+                    _shown(field, new),
+                    field in changes,
+                )
                 for field in CONTACT_FIELDS
                 for old, new in [
                     changes.get(field, (getattr(guardian, field) or "",) * 2)
@@ -155,6 +161,16 @@ def contact_review(request: HttpRequest, *, family: Family) -> HttpResponse:
             "email_change": "email" in changes,
         },
     )
+
+
+def _shown(field: str, value: object) -> str:
+    """Phone numbers as people write them (0690 12 34 56)."""
+    if field.startswith("phone") and value:
+        try:
+            return PhoneNumber.from_string(str(value)).as_national
+        except Exception:  # noqa: BLE001 - shown as stored if unreadable
+            return str(value)
+    return str(value or "")
 
 
 @family_required

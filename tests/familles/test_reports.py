@@ -61,6 +61,8 @@ def test_a_wrong_amount_report_sets_the_invoice_aside(client, parent, invoices, 
         status="resolved",
         message="Montant corrigé par avoir.",
     )
+    listing = client.get(reverse("familles:report_list")).text
+    assert "Montant corrigé par avoir." in listing  # the last answer, in the list
 
     assert Invoice.objects.with_balance().get(pk=invoices[2].pk).status == "to_pay"
     page = client.get(reverse("familles:report_detail", args=[report.pk])).text

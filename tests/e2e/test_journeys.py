@@ -1,0 +1,220 @@
+"""What a parent and an agent do, in a real browser, on a desktop and a
+phone; every parent page also passes axe-core's WCAG 2.1 A/AA rules."""
+
+import io
+import re
+from pathlib import Path
+
+from pypdf import PdfReader
+
+from tests.e2e.helpers import DEMO_PASSWORD, assert_accessible, login, shot
+
+
+def test_first_login_with_the_activation_code(page, portal, viewport):
+    page.goto(portal.url + "/")
+    assert_accessible(page, "login")
+    shot(page, "login", viewport)
+    login(page, portal, "PB-000030", portal.demo["code"])
+    assert "/premiere-connexion/" in page.url
+    assert_accessible(page, "choose password")
+    page.fill("#id_new_password1", "les mangues de petit bourg")
+    page.fill("#id_new_password2", "les mangues de petit bourg")
+    page.click("main button[type=submit]")
+    assert "Votre mot de passe est enregistré" in page.inner_text(".messages")
+    assert_accessible(page, "home")
+    shot(page, "home", viewport)
+
+
+def test_dossier_phone_change_and_moving_house(page, portal, viewport, tmp_path):
+    login(page, portal, "PB-000002")
+    page.goto(portal.url + "/mon-dossier/")
+    assert_accessible(page, "dossier")
+    shot(page, "dossier", viewport)
+    page.click("text=Modifier l'e-mail et les téléphones >> nth=0")
+    assert_accessible(page, "contact form")
+    page.fill("#id_phone_mobile", "0690 11 22 33")
+    page.click("main button[type=submit]")
+    assert_accessible(page, "contact review")
+    assert "0690 11 22 33" in page.inner_text("main")
+    page.click("main button[type=submit]")
+    assert "Vos coordonnées sont mises à jour." in page.inner_text(".messages")
+    proof = tmp_path / "facture-edf.pdf"
+    proof.write_bytes(b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")
+    page.click("text=Je déménage")
+    assert_accessible(page, "moving house")
+    page.fill("#id_address_line1", "8 allée des Manguiers")
+    page.fill("#id_postal_code", "97170")
+    page.fill("#id_city", "Petit-Bourg")
+    page.set_input_files("#id_proofs", str(proof))
+    page.click("main button[type=submit]")
+    assert_accessible(page, "moving house review")
+    page.click("main button[type=submit]")
+    assert "Votre nouvelle adresse est envoyée" in page.inner_text(".messages")
+    assert "En attente" in page.inner_text("main")
+
+
+def test_invoice_history_detail_calendar_and_pdf(page, portal, viewport):
+    login(page, portal, "PB-000003")
+    page.goto(portal.url + "/factures/")
+    assert_accessible(page, "invoices")
+    shot(page, "invoices", viewport)
+    page.click("table.invoices a >> nth=1")
+    assert_accessible(page, "invoice detail")
+    shot(page, "invoice-detail", viewport)
+    assert page.locator("table.calendar td.present").count() > 0
+    number = re.search(r"F\d{4}-\d{6}", page.inner_text("main")).group(0)
+    with page.expect_download() as download:
+        page.click("text=Télécharger la facture (PDF)")
+    pdf = Path(download.value.path()).read_bytes()
+    text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
+    assert "PB-000003" in text and number in text
+    assert "du 1er au 10 de chaque mois" in " ".join(text.split())
+
+
+def test_paying_two_invoices_by_card_then_finding_the_receipt(page, portal, viewport):
+    login(page, portal, "PB-000001")
+    page.goto(portal.url + "/paiements/")
+    assert_accessible(page, "payments")
+    shot(page, "payment", viewport)
+    assert page.locator("input[name=invoices]").count() == 2
+    page.click("main form button[type=submit]")
+    assert_accessible(page, "payment review")
+    page.click("main form button[type=submit]")
+    page.fill("input[name=card_number]", "4242 4242 4242 4242")
+    page.fill("input[name=card_expiry]", "12/30")
+    page.fill("input[name=card_cvc]", "123")
+    page.fill("input[name=cardholder_name]", "Sandrine Jacoby")
+    page.click("button[type=submit]")
+    assert "/paiements/retour/" in page.url
+    for _ in range(20):
+        if "Payé" in page.inner_text("main"):
+            break
+        page.wait_for_timeout(500)
+        page.reload()
+    assert "Payé" in page.inner_text("main")
+    assert_accessible(page, "payment return")
+    page.goto(portal.url + "/factures/")
+    assert page.inner_text("table.invoices").count("Payée") == 4
+    page.goto(portal.url + "/paiements/")
+    assert page.locator("text=Reçu R").count() >= 2
+
+
+def test_keyboard_only_payment(page, portal, viewport):
+    login(page, portal, "PB-000012")
+    page.goto(portal.url + "/paiements/")
+    # From the skip link to the first checkbox, then on to Continue, by Tab.
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip-link"
+    page.keyboard.press("Enter")
+    for _ in range(30):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.textContent.trim()") == "Continuer":
+            break
+    page.keyboard.press("Enter")
+    assert "Vérifiez votre paiement" in page.inner_text("h1")
+    for _ in range(10):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.textContent.trim()").startswith(
+            "Payer"
+        ):
+            break
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r".*/checkout/.*"))
+    assert "Simulateur de paiement" in page.inner_text("body")
+
+
+def test_a_blocked_family_sees_why_and_cannot_pay_by_card(page, portal, viewport):
+    login(page, portal, "PB-000004")
+    assert "4 factures impayées" in page.inner_text("main")
+    page.goto(portal.url + "/paiements/")
+    assert_accessible(page, "payments blocked")
+    shot(page, "payment-blocked", viewport)
+    assert page.locator("input[name=invoices]").count() == 0
+    assert "du 7 au 25" in page.inner_text("main")
+
+
+def test_outside_the_window_the_page_says_when_it_opens(page, closed_portal, viewport):
+    login(page, closed_portal, "PB-000001")
+    page.goto(closed_portal.url + "/paiements/")
+    assert_accessible(page, "payments closed")
+    assert "Il rouvrira le 1 janvier 2027" in page.inner_text("main")
+    assert page.locator("input[name=invoices]").count() == 0
+
+
+def test_a_wrong_amount_report_answered_by_an_agent(page, portal, viewport, browser):
+    login(page, portal, "PB-000010")
+    page.goto(portal.url + "/factures/")
+    page.click("table.invoices a >> nth=0")
+    page.click("text=Signaler un problème sur cette facture")
+    assert_accessible(page, "report form")
+    page.fill("#id_message", "Mon enfant était en sortie scolaire deux jours.")
+    page.click("main button[type=submit]")
+    assert "référence S" in page.inner_text(".messages")
+    reference = re.search(r"S\d{4}-\d{6}", page.inner_text(".messages")).group(0)
+    page.goto(portal.url + "/factures/")
+    assert "Contestée" in page.inner_text("table.invoices")
+
+    agent = browser.new_page()
+    login(agent, portal, "agent", "agent-demo-2026")
+    agent.goto(portal.url + "/admin/familles/report/?q=" + reference)
+    agent.click(f"#result_list a:has-text('{reference}')")
+    agent.click("text=Répondre / changer le statut")
+    agent.select_option("#id_status", "resolved")
+    agent.fill("#id_message", "Deux repas seront déduits par un avoir.")
+    agent.click("text=Envoyer à la famille")
+    agent.close()
+
+    page.goto(portal.url + "/signalements/")
+    assert "Deux repas seront déduits" in page.inner_text("main")  # the last answer
+    page.click(f"main a:has-text('{reference}')")
+    assert_accessible(page, "report detail")
+    assert "Deux repas seront déduits par un avoir." in page.inner_text("main")
+
+
+def test_agent_cash_payment_address_validation_and_merge(page, portal, viewport):
+    login(page, portal, "agent", "agent-demo-2026")
+    page.goto(portal.url + "/admin/paiements/payment/guichet/?identifier=PB-000009")
+    page.fill("#id_amount", "60,00")
+    field = page.locator("input[name^=invoice_]").first
+    field.fill("30,00")
+    page.locator("input[name^=invoice_]").nth(1).fill("30,00")
+    page.click("text=Enregistrer le paiement")
+    assert "enregistré" in page.inner_text(".messagelist")
+    page.goto(portal.url + "/admin/paiements/payment/bloquees/")
+    assert "PB-000009" not in page.inner_text("#content")  # the block lifted
+
+    # An address change sent by a family, validated by the agent.
+    family = page.context.new_page()
+    login(family, portal, "PB-000013", DEMO_PASSWORD)
+    family.goto(portal.url + "/mon-dossier/demenagement/")
+    family.fill("#id_address_line1", "3 rue des Goyaviers")
+    family.fill("#id_postal_code", "97170")
+    family.fill("#id_city", "Petit-Bourg")
+    family.set_input_files(
+        "#id_proofs",
+        files=[
+            {
+                "name": "edf.pdf",
+                "mimeType": "application/pdf",
+                "buffer": b"%PDF-1.4\n%%EOF\n",
+            }
+        ],
+    )
+    family.click("main button[type=submit]")
+    family.click("main button[type=submit]")
+    family.close()
+    page.goto(portal.url + "/admin/familles/addresschangerequest/?q=PB-000013")
+    page.check("input[name=_selected_action] >> nth=0")
+    page.select_option("select[name=action]", "validate")
+    page.click("button[name=index]")
+    assert "appliquée" in page.inner_text(".messagelist")
+
+    # Merges are an administrator's job.
+    page.goto(portal.url + "/compte/logout/")
+    page.click("main button[type=submit]")
+    login(page, portal, "admin", "admin-demo-2026")
+    page.goto(portal.url + "/admin/familles/family/doublons/")
+    page.click("text=Aperçu de la fusion >> nth=0")
+    shot(page, "admin-merge-preview", viewport)
+    page.click("button[name=confirm]")
+    assert "fusionnée" in page.inner_text(".messagelist")
