@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint format lock messages check-python clean
+.PHONY: install run test lint format lock messages check-python clean screenshots
 
 check-python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' 2>/dev/null || { \
@@ -39,6 +39,10 @@ run: install
 
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The browser journeys (Debian's Chromium) rewrite docs/screenshots/.
+screenshots: install
+	$(BIN)/pytest tests/e2e
 
 lint: install
 	$(BIN)/ruff check .

@@ -171,20 +171,26 @@ def test_a_wrong_amount_report_answered_by_an_agent(page, portal, viewport, brow
     assert "Deux repas seront déduits par un avoir." in page.inner_text("main")
 
 
-def test_agent_cash_payment_address_validation_and_merge(page, portal, viewport):
+def test_agent_cash_payment_address_validation_and_merge(
+    page, portal, viewport, browser
+):
     login(page, portal, "agent", "agent-demo-2026")
     page.goto(portal.url + "/admin/paiements/payment/guichet/?identifier=PB-000009")
-    page.fill("#id_amount", "60,00")
-    field = page.locator("input[name^=invoice_]").first
-    field.fill("30,00")
-    page.locator("input[name^=invoice_]").nth(1).fill("30,00")
+    # Pay the two oldest invoices in full: the amount due of each row.
+    rows = page.locator("form table tbody tr")
+    dues = [rows.nth(i).locator("td").nth(3).inner_text() for i in range(2)]
+    cents = [int(re.sub(r"\D", "", due)) for due in dues]
+    for i, due in enumerate(cents):
+        rows.nth(i).locator("input").fill(f"{due // 100},{due % 100:02d}")
+    total = sum(cents)
+    page.fill("#id_amount", f"{total // 100},{total % 100:02d}")
     page.click("text=Enregistrer le paiement")
-    assert "enregistré" in page.inner_text(".messagelist")
+    assert "Paiement R" in page.inner_text(".messagelist")
     page.goto(portal.url + "/admin/paiements/payment/bloquees/")
     assert "PB-000009" not in page.inner_text("#content")  # the block lifted
 
     # An address change sent by a family, validated by the agent.
-    family = page.context.new_page()
+    family = browser.new_page()  # a browser of its own, not the agent's
     login(family, portal, "PB-000013", DEMO_PASSWORD)
     family.goto(portal.url + "/mon-dossier/demenagement/")
     family.fill("#id_address_line1", "3 rue des Goyaviers")
