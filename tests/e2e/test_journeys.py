@@ -224,3 +224,19 @@ def test_agent_cash_payment_address_validation_and_merge(
     shot(page, "admin-merge-preview", viewport)
     page.click("button[name=confirm]")
     assert "fusionnée" in page.inner_text(".messagelist")
+
+
+def test_the_other_parent_pages_are_accessible(page, portal, viewport):
+    page.goto(portal.url + "/aide/")
+    assert_accessible(page, "help (anonymous)")
+    page.goto(portal.url + "/compte/password/reset/")
+    assert_accessible(page, "password reset")
+    login(page, portal, "PB-000015")
+    for path, name in [
+        ("/aide/", "help"),
+        ("/signalements/", "reports"),
+        ("/signalements/nouveau/", "report form"),
+        ("/mon-dossier/", "dossier"),
+    ]:
+        page.goto(portal.url + path)
+        assert_accessible(page, name)
