@@ -54,20 +54,32 @@ def main(month: str) -> None:
         with transaction.atomic():
             invoices = Invoice.objects.bulk_create(
                 Invoice(
-                    number=f"BASE-{f.pk}", family=f, period=period, total=Decimal("1"),
-                    family_identifier=f"BASE{f.pk}", family_name=f.name,
-                    billing_address="x", paperless=False,
+                    number=f"BASE-{f.pk}",
+                    family=f,
+                    period=period,
+                    total=Decimal("1"),
+                    family_identifier=f"BASE{f.pk}",
+                    family_name=f.name,
+                    billing_address="x",
+                    paperless=False,
                 )
                 for f in families
             )
-            children = {c.family_id: c for c in Family.objects.none()}  # noqa: F841
             from familles.models import Child
 
-            first_child = {c.family_id: c for c in Child.objects.filter(family__in=families)}
+            first_child = {
+                c.family_id: c for c in Child.objects.filter(family__in=families)
+            }
             InvoiceLine.objects.bulk_create(
                 InvoiceLine(
-                    invoice=i, child=first_child[i.family_id], activity_id=1, child_name="x",
-                    label="x", bracket_label="x", quantity=1, unit_price=Decimal("1"),
+                    invoice=i,
+                    child=first_child[i.family_id],
+                    activity_id=1,
+                    child_name="x",
+                    label="x",
+                    bracket_label="x",
+                    quantity=1,
+                    unit_price=Decimal("1"),
                     amount=Decimal("1"),
                 )
                 for i in invoices
