@@ -488,8 +488,11 @@ class DossierChangeAdmin(admin.ModelAdmin):
         return False
 
 
-class ProofInline(admin.TabularInline):
-    model = ProofDocument
+class DocumentInline(admin.TabularInline):
+    """Documents sent by a family, downloaded through a permission-checked
+    admin view named `download_view`."""
+
+    download_view = ""
     fields = ["original_name", "content_type", "size", "download"]
     readonly_fields = fields
     extra = 0
@@ -499,9 +502,14 @@ class ProofInline(admin.TabularInline):
         return False
 
     @admin.display(description=gettext_lazy("file"))
-    def download(self, obj: ProofDocument) -> str:
-        url = reverse("admin:familles_proofdocument_download", args=[obj.pk])
+    def download(self, obj: Any) -> str:
+        url = reverse(self.download_view, args=[obj.pk])
         return format_html('<a href="{}">{}</a>', url, _("Download"))
+
+
+class ProofInline(DocumentInline):
+    model = ProofDocument
+    download_view = "admin:familles_proofdocument_download"
 
 
 class RefusalForm(forms.Form):
@@ -623,20 +631,9 @@ class AddressChangeRequestAdmin(admin.ModelAdmin):
         )
 
 
-class ReportAttachmentInline(admin.TabularInline):
+class ReportAttachmentInline(DocumentInline):
     model = ReportAttachment
-    fields = ["original_name", "content_type", "size", "download"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    @admin.display(description=gettext_lazy("file"))
-    def download(self, obj: ReportAttachment) -> str:
-        url = reverse("admin:familles_reportattachment_download", args=[obj.pk])
-        return format_html('<a href="{}">{}</a>', url, _("Download"))
+    download_view = "admin:familles_reportattachment_download"
 
 
 class ReportUpdateInline(admin.TabularInline):
