@@ -1,0 +1,61 @@
+"""Parent pages make the same number of queries whatever the amount of data
+(no query per invoice, payment or report)."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from familles.services import report_submit
+from paiements.models import Payment
+from paiements.services import payment_record_desk
+from tests.factories import InvoiceFactory
+
+pytestmark = pytest.mark.django_db
+
+PAGES = [
+    "home",
+    "familles:dossier",
+    "factures:list",
+    "paiements:home",
+    "familles:report_list",
+]
+
+
+def add_history(family, months):  # noqa: ANN001, ANN202
+    for month in months:
+        invoice = InvoiceFactory(family=family, period=datetime.date(2025, month, 1))
+        payment_record_desk(
+            family=family,
+            method=Payment.Method.CASH,
+            amount=Decimal("10.00"),
+            allocations={invoice.pk: Decimal("10.00")},
+            agent=None,
+        )
+        report_submit(
+            family=family,
+            user=None,
+            kind="other",
+            message=f"Question {month}",
+            request_key=f"q{family.pk:08d}{month:023d}",
+        )
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_parent_pages_do_not_query_once_per_row(client, parent, page):
+    client.force_login(parent)
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as context:
+            assert client.get(reverse(page)).status_code == 200
+        return len(context)
+
+    add_history(parent.family, [1, 2])
+    few = count()
+    add_history(parent.family, range(3, 13))
+    many = count()
+
+    assert many == few, f"{page}: {few} queries with 2 months, {many} with 12"
