@@ -17,7 +17,13 @@ from phonenumber_field.phonenumber import PhoneNumber
 from familles.access import family_required, recently_authenticated
 from familles.forms import AddressForm, ChoosePasswordForm, ContactForm, PaperlessForm
 from familles.middleware import SESSION_ACTIVATION_CODE
-from familles.models import Family, Guardian, PrivateDocument, ProofDocument
+from familles.models import (
+    AddressChangeRequest,
+    Family,
+    Guardian,
+    PrivateDocument,
+    ProofDocument,
+)
 from familles.services import (
     CONTACT_FIELDS,
     activation_complete,
@@ -175,7 +181,9 @@ def _shown(field: str, value: object) -> str:
 
 @family_required
 def address_edit(request: HttpRequest, *, family: Family) -> HttpResponse:
-    if family.address_requests.filter(status="pending").exists():
+    if family.address_requests.filter(
+        status=AddressChangeRequest.Status.PENDING
+    ).exists():
         messages.info(
             request,
             _("A change of address is already waiting for the canteen service."),

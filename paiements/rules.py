@@ -210,7 +210,7 @@ def blocked_families() -> list[tuple[Family, BlockState]]:
             Q(unpaid_count__gt=payment_rules().unpaid_limit)
             | Q(
                 payment_overrides__cleared_at__isnull=True,
-                payment_overrides__state="blocked",
+                payment_overrides__state=PaymentOverride.State.BLOCKED,
             )
         )
         .distinct()
