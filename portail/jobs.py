@@ -4,7 +4,9 @@ operator by hand), and their last success recorded for /health/."""
 from __future__ import annotations
 
 import logging
+import random
 import secrets
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -23,7 +25,7 @@ def job_lock(name: str, *, timeout: int = 3600) -> Iterator[bool]:
     Redis), so it holds across servers; it expires after `timeout` seconds
     should a process die holding it."""
     key, token = f"job-lock:{name}", secrets.token_hex(8)
-    acquired = cache.add(key, token, timeout=timeout)
+    acquired = _acquire(key, token, timeout)
     if not acquired:
         logger.info("job already running", extra={"event": "job_skipped", "job": name})
     try:
@@ -31,6 +33,21 @@ def job_lock(name: str, *, timeout: int = 3600) -> Iterator[bool]:
     finally:
         if acquired and cache.get(key) == token:
             cache.delete(key)
+
+
+def _acquire(key: str, token: str, timeout: int, attempts: int = 5) -> bool:
+    """cache.add() also answers False when the cache could not be written
+    (the database cache swallows a "database is locked" error on SQLite).
+    The lock is then not held by anyone, and the job would be skipped by
+    every contender: retry, with jitter, until the key is ours or someone
+    else's."""
+    for attempt in range(attempts):
+        if cache.add(key, token, timeout=timeout):
+            return True
+        if cache.get(key) is not None:
+            return False
+        time.sleep(random.uniform(0.02, 0.1) * (attempt + 1))  # noqa: S311
+    return False
 
 
 def job_succeeded(name: str) -> None:

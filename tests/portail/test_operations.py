@@ -64,6 +64,24 @@ def test_the_lock_is_held_by_one_of_two_concurrent_runs():
     assert cache.get("job-lock:concurrent") is None
 
 
+def test_a_cache_write_that_fails_does_not_make_the_lock_look_held(monkeypatch):
+    """The database cache answers False to add() when SQLite reports "database
+    is locked"; nobody holds the lock then, and the job must still run."""
+    real_add, calls = cache.add, []
+
+    def add_failing_once(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        calls.append(args[0])
+        return False if len(calls) == 1 else real_add(*args, **kwargs)
+
+    monkeypatch.setattr(cache, "add", add_failing_once)
+
+    with job_lock("flaky") as mine:
+        assert mine
+        assert cache.get("job-lock:flaky") is not None
+    assert len(calls) == 2
+    assert cache.get("job-lock:flaky") is None
+
+
 def test_health_answers_for_a_probe_without_personal_data(client, parent, settings):
     settings.DEBUG = True  # no reconciliation expected yet
 
