@@ -119,9 +119,9 @@ def serve(
     deadline = time.monotonic() + 60
     while True:
         try:
-            urllib.request.urlopen(url + "/health/", timeout=2)  # noqa: S310 - local server
+            urllib.request.urlopen(url + "/health/", timeout=5)  # noqa: S310 - local server
             break
-        except (urllib.error.URLError, ConnectionError):
+        except OSError:  # refused, or still starting: a timeout
             if time.monotonic() > deadline or process.poll() is not None:
                 process.kill()
                 raise RuntimeError("the portal did not start") from None

@@ -67,20 +67,22 @@ def servers():  # noqa: ANN201
         for port in ports
     ]
     bases = [f"http://127.0.0.1:{port}" for port in ports]
-    deadline = time.monotonic() + 30
-    for base in bases:
-        while True:
-            try:
-                urllib.request.urlopen(base + "/health/", timeout=2)  # noqa: S310 - local
-                break
-            except (urllib.error.URLError, ConnectionError):
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.3)
-    yield bases
-    for process in processes:
-        process.terminate()
-        process.wait(timeout=10)
+    try:
+        deadline = time.monotonic() + 60
+        for base in bases:
+            while True:
+                try:
+                    urllib.request.urlopen(base + "/health/", timeout=5)  # noqa: S310 - local
+                    break
+                except OSError:  # refused, or a worker still starting: a timeout
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.3)
+        yield bases
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait(timeout=10)
 
 
 def browser():  # noqa: ANN201
