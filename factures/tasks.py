@@ -1,17 +1,38 @@
 """Background work of the invoices app (django.tasks)."""
 
+import logging
+import smtplib
+
 from django.tasks import task
 
 from factures.models import Invoice
 from familles.tasks import family_addresses, send_templated
 
+logger = logging.getLogger("factures.tasks")
+
 
 @task()
-def send_invoice_available(*, invoice_id: int) -> int:
-    """Tell the family that its invoice is on the portal."""
-    invoice = Invoice.objects.select_related("family").get(pk=invoice_id)
-    return send_templated(
-        template="invoice_available",
-        to=family_addresses(invoice.family),
-        context={"invoice": invoice},
-    )
+def send_invoices_available(*, invoice_ids: list[int]) -> int:
+    """Tell each family that its invoice is on the portal: one task for a
+    batch of the invoicing run (queuing one task per invoice cost more than
+    the invoice). Each e-mail is sent on its own: one that fails is logged
+    and the others still go. Returns how many were sent."""
+    sent = 0
+    for invoice in (
+        Invoice.objects.filter(pk__in=invoice_ids)
+        .select_related("family")
+        .prefetch_related("family__guardians")
+        .order_by("number")
+    ):
+        try:
+            sent += send_templated(
+                template="invoice_available",
+                to=family_addresses(invoice.family),
+                context={"invoice": invoice},
+            )
+        except (smtplib.SMTPException, OSError):
+            logger.exception(
+                "invoice e-mail not sent",
+                extra={"event": "invoice_mail_failed", "invoice": invoice.number},
+            )
+    return sent

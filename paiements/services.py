@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime
 import logging
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -31,11 +32,17 @@ from paiements.models import (
     ReminderSent,
     WebhookEvent,
 )
-from paiements.rules import card_payment_decision, family_block_state
+from paiements.rules import (
+    card_payment_decision,
+    families_blocked,
+)
 
 logger = logging.getLogger(__name__)
 
 DESK_METHODS = {Payment.Method.CASH, Payment.Method.CARD_DESK, Payment.Method.CHEQUE}
+# Stripe refuses a Checkout Session that expires in less than 30 minutes; one
+# more for the request to reach it.
+STRIPE_MIN_EXPIRY = datetime.timedelta(minutes=31)
 
 
 def new_idempotency_key() -> str:
@@ -82,11 +89,15 @@ def card_checkout_start(
         return checkout
     if checkout.status != CheckoutSession.Status.OPEN:
         raise ValidationError(_("These invoices cannot be paid online."))
-    # Computed for each call: a retry after an outage asks for a fresh expiry.
-    checkout.expires_at = _session_expiry()
-    CheckoutSession.objects.filter(pk=checkout.pk).update(
-        expires_at=checkout.expires_at
-    )
+    # Every request with this key must send Stripe the same parameters (it
+    # refuses a key reused with others), and a double click sends two at
+    # once: the expiry chosen at creation is kept, unless it has come too
+    # near for Stripe (a retry long after an outage), then a fresh one.
+    if checkout.expires_at < timezone.now() + STRIPE_MIN_EXPIRY:
+        checkout.expires_at = _session_expiry()
+        CheckoutSession.objects.filter(pk=checkout.pk).update(
+            expires_at=checkout.expires_at
+        )
     items = list(checkout.items.select_related("invoice"))
     try:
         remote = stripe_gateway.session_create(
@@ -564,25 +575,52 @@ def payment_override_clear(*, family: Family, agent: User | None) -> int:
 def block_state_notify(*, family: Family) -> bool | None:
     """E-mail the family when its online payment becomes blocked or is
     unblocked; returns the new state when an e-mail was queued."""
+    return block_states_notify(family_ids=[family.pk]).get(family.pk)
+
+
+def block_states_notify(*, family_ids: Iterable[int]) -> dict[int, bool]:
+    """`block_state_notify` for many families at once (the invoicing run):
+    the families are locked, their states decided in two queries, and each
+    family whose state differs from its last notice is e-mailed. Returns the
+    new state of the families notified."""
     from paiements.tasks import send_block_notice
 
     with transaction.atomic():
-        Family.objects.select_for_update().get(pk=family.pk)
-        state = family_block_state(family=family)
-        notice = BlockNotice.objects.filter(family=family).first()
-        known = notice.blocked if notice is not None else False
-        if state.blocked == known:
-            return None
-        BlockNotice.objects.update_or_create(
-            family=family,
-            defaults={"blocked": state.blocked, "sent_at": timezone.now()},
+        locked = list(
+            Family.objects.select_for_update()
+            .filter(pk__in=list(family_ids))
+            .order_by("pk")
+            .values_list("pk", flat=True)
         )
-        transaction.on_commit(
-            lambda: send_block_notice.enqueue(
-                family_id=family.pk, blocked=state.blocked
+        known = dict(
+            BlockNotice.objects.filter(family_id__in=locked).values_list(
+                "family_id", "blocked"
             )
         )
-    return state.blocked
+        changed = {
+            pk: blocked
+            for pk, blocked in families_blocked(locked).items()
+            if blocked != known.get(pk, False)
+        }
+        now = timezone.now()
+        BlockNotice.objects.bulk_create(
+            [
+                BlockNotice(family_id=pk, blocked=blocked, sent_at=now)
+                for pk, blocked in changed.items()
+            ],
+            update_conflicts=True,
+            unique_fields=["family"],
+            update_fields=["blocked", "sent_at"],
+        )
+
+        def enqueue() -> None:
+            with transaction.atomic():  # one commit for the batch's e-mails
+                for pk, blocked in changed.items():
+                    send_block_notice.enqueue(family_id=pk, blocked=blocked)
+
+        if changed:
+            transaction.on_commit(enqueue)
+    return changed
 
 
 # --- Reminders ---------------------------------------------------------------------

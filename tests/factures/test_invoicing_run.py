@@ -9,7 +9,8 @@ from django.core.management import CommandError, call_command
 
 from factures.models import Attendance, BracketAssignment, Invoice, Price
 from factures.services import invoice_issue_month
-from tests.factories import ChildFactory, FamilyFactory, GuardianFactory
+from paiements.models import BlockNotice
+from tests.factories import ChildFactory, FamilyFactory, GuardianFactory, InvoiceFactory
 from tests.factures.conftest import OCTOBER, attend
 
 pytestmark = pytest.mark.django_db
@@ -245,3 +246,57 @@ def test_invoice_month_command(dorville, canteen):
             call_command("invoice_month", "octobre")
 
     assert Invoice.objects.count() == 1
+
+
+def test_the_run_tells_the_families_it_blocks_and_only_them(
+    prices, canteen, django_capture_on_commit_callbacks
+):
+    """Two unpaid invoices are allowed; the run's third one blocks card
+    payment, and that family alone gets the e-mail, once."""
+    behind, up_to_date, told = (FamilyFactory(bracket=prices["B"]) for _ in range(3))
+    for family in (behind, up_to_date, told):
+        GuardianFactory(family=family, email=f"{family.identifier}@example.org")
+        attend(ChildFactory(family=family), canteen, 1, 2)
+    for _ in range(2):
+        InvoiceFactory(family=behind)
+        InvoiceFactory(family=told)
+    BlockNotice.objects.create(family=told, blocked=True)  # already told
+    mail.outbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        run()
+
+    blocked_mail = [m for m in mail.outbox if "suspendu" in m.subject]
+    assert [m.to for m in blocked_mail] == [[f"{behind.identifier}@example.org"]]
+    assert BlockNotice.objects.get(family=behind).blocked is True
+    assert not BlockNotice.objects.filter(family=up_to_date).exists()
+    assert len([m for m in mail.outbox if "facture" in m.subject.lower()]) == 3
+
+
+def test_an_invoice_e_mail_that_fails_does_not_stop_the_others(
+    prices, canteen, monkeypatch
+):
+    import smtplib
+
+    from factures import tasks
+
+    families = [FamilyFactory(bracket=prices["B"]) for _ in range(3)]
+    for family in families:
+        GuardianFactory(family=family, email=f"{family.identifier}@example.org")
+        attend(ChildFactory(family=family), canteen, 1)
+    real_send, calls = tasks.send_templated, []
+
+    def send_failing_first(**kwargs):  # noqa: ANN003, ANN202
+        calls.append(kwargs["to"])
+        if len(calls) == 1:
+            raise smtplib.SMTPServerDisconnected("connexion perdue")
+        return real_send(**kwargs)
+
+    monkeypatch.setattr(tasks, "send_templated", send_failing_first)
+    mail.outbox.clear()
+
+    result = run()
+
+    assert result.created_count == 3
+    assert len(calls) == 3
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(c[0] for c in calls[1:])

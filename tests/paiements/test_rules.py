@@ -10,6 +10,7 @@ from factures.models import InvoiceDispute
 from paiements.models import PaymentOverride
 from paiements.rules import (
     card_payment_decision,
+    families_blocked,
     family_block_state,
     next_online_window,
     payment_rules,
@@ -160,3 +161,35 @@ def test_a_paid_invoice_is_not_unpaid(family):
     )
 
     assert not family_block_state(family=family).blocked
+
+
+def test_the_batch_block_states_agree_with_the_one_family_rule():
+    """`families_blocked` (the invoicing run's two queries) decides as
+    `family_block_state` does, family by family."""
+    over_limit, at_limit, disputed, hand_blocked, hand_allowed, none = (
+        FamilyFactory() for _ in range(6)
+    )
+    invoices_for(over_limit, 3)
+    invoices_for(at_limit, 2)
+    for invoice in invoices_for(disputed, 3)[:1]:
+        InvoiceDispute.objects.create(invoice=invoice, reason="Montant erroné")
+    PaymentOverride.objects.create(
+        family=hand_blocked, state=PaymentOverride.State.BLOCKED, reason="Chèque"
+    )
+    invoices_for(hand_allowed, 4)
+    PaymentOverride.objects.create(
+        family=hand_allowed, state=PaymentOverride.State.ALLOWED, reason="Échéancier"
+    )
+    families = [over_limit, at_limit, disputed, hand_blocked, hand_allowed, none]
+
+    batch = families_blocked(f.pk for f in families)
+
+    assert batch == {f.pk: family_block_state(family=f).blocked for f in families}
+    assert batch == {
+        over_limit.pk: True,
+        at_limit.pk: False,
+        disputed.pk: False,
+        hand_blocked.pk: True,
+        hand_allowed.pk: False,
+        none.pk: False,
+    }

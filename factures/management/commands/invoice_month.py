@@ -23,7 +23,7 @@ class Command(BaseCommand):
         except ValidationError as error:
             raise CommandError(" ".join(error.messages)) from None
         self.stdout.write(
-            f"{len(result.created)} invoice(s) issued, "
+            f"{result.created_count} invoice(s) issued, "
             f"{result.already_invoiced} family(ies) already invoiced."
         )
         for identifier, reason in result.errors.items():
