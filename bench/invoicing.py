@@ -1,80 +1,75 @@
 """The month's invoicing run against a baseline, in the same process.
 
-- run: `invoice_issue_month` over every family of the generated dataset;
-- baseline: bulk-inserting the same number of invoice and line rows (what
-  the run could not go faster than).
+- baseline: bulk-inserting as many invoice and line rows as the run writes
+  (what the run could not go faster than), rolled back;
+- run: `invoice_issue_month` over every family with meals in the month,
+  production settings (DEBUG off, e-mails queued in the database);
 
 Prints wall time, peak Python memory (tracemalloc) and the ratio, and
-appends them to bench/results/invoicing.jsonl. Needs `bench/generate.py`
-first, on PostgreSQL (DATABASE_URL). The baseline's rows are rolled back.
+appends them to bench/results/invoicing.jsonl. The run's invoices stay: run
+it on a copy of the generated database, which PostgreSQL makes in seconds.
 
-Usage: python bench/invoicing.py YYYY-MM
+Usage, after `bench/generate.py` (see there) into portail_bench_data:
+  dropdb -h 127.0.0.1 -U postgres --if-exists portail_bench_run
+  createdb -h 127.0.0.1 -U postgres -T portail_bench_data portail_bench_run
+  DATABASE_URL=postgres://postgres@127.0.0.1:5432/portail_bench_run \
+    .venv/bin/python bench/invoicing.py 2026-10
 """
 
-import datetime
-import json
-import os
 import sys
-import time
-import tracemalloc
 from decimal import Decimal
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portail.settings")
-
-
-def measure(action):  # noqa: ANN001, ANN201
-    tracemalloc.start()
-    start = time.perf_counter()
-    value = action()
-    elapsed = time.perf_counter() - start
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    return value, elapsed, peak
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import measure, setup_django, write_results  # noqa: E402
 
 
 def main(month: str) -> None:
-    import django
-
-    django.setup()
+    setup_django()
     from django.db import transaction
+    from django.db.models import Count
 
-    from factures.models import Invoice, InvoiceLine
+    from factures.models import Attendance, Invoice, InvoiceLine
     from factures.periods import month_end, next_month, parse_period
     from factures.services import invoice_issue_month
     from familles.models import Family
 
     period = parse_period(month)
-    today = next_month(period) + datetime.timedelta(days=1)
-    families = list(Family.objects.filter(identifier__startswith="BK-").order_by("pk"))
+    today = next_month(period)
+    meals = Attendance.objects.filter(
+        date__gte=period, date__lte=month_end(period), invoice_line__isnull=True
+    )
+    lines_per_family = dict(
+        meals.values("child__family_id")
+        .annotate(n=Count("child_id", distinct=True))
+        .values_list("child__family_id", "n")
+    )
+    families = list(Family.objects.filter(pk__in=lines_per_family).order_by("pk"))
+    if not families:
+        sys.exit(f"No meal left to invoice in {month}: run bench/generate.py first.")
+    child_of = dict(meals.values_list("child__family_id", "child_id").distinct())
+    activity_id = meals.values_list("activity_id", flat=True).first()
 
-    def baseline():  # noqa: ANN202
+    def baseline() -> int:
         with transaction.atomic():
             invoices = Invoice.objects.bulk_create(
                 Invoice(
-                    number=f"BASE-{f.pk}",
-                    family=f,
+                    number=f"BASE-{family.pk}",
+                    family=family,
                     period=period,
                     total=Decimal("1"),
-                    family_identifier=f"BASE{f.pk}",
-                    family_name=f.name,
+                    family_identifier=f"BASE{family.pk}",
+                    family_name=family.name,
                     billing_address="x",
                     paperless=False,
                 )
-                for f in families
+                for family in families
             )
-            from familles.models import Child
-
-            first_child = {
-                c.family_id: c for c in Child.objects.filter(family__in=families)
-            }
-            InvoiceLine.objects.bulk_create(
+            lines = InvoiceLine.objects.bulk_create(
                 InvoiceLine(
-                    invoice=i,
-                    child=first_child[i.family_id],
-                    activity_id=1,
+                    invoice=invoice,
+                    child_id=child_of[invoice.family_id],
+                    activity_id=activity_id,
                     child_name="x",
                     label="x",
                     bracket_label="x",
@@ -82,34 +77,36 @@ def main(month: str) -> None:
                     unit_price=Decimal("1"),
                     amount=Decimal("1"),
                 )
-                for i in invoices
+                for invoice in invoices
+                for _ in range(lines_per_family[invoice.family_id])
             )
             transaction.set_rollback(True)
-        return len(invoices)
+        return len(lines)
 
-    _, base_time, base_peak = measure(baseline)
-    result, run_time, run_peak = measure(
-        lambda: invoice_issue_month(period=period, issued_by=None, today=today)
+    def run() -> object:
+        return invoice_issue_month(period=period, issued_by=None, today=today)
+
+    baseline_lines, base_time, base_peak = measure(baseline)
+    result, run_time, run_peak = measure(run)
+    write_results(
+        "invoicing",
+        {
+            "month": month,
+            "families": len(families),
+            "invoices": result.created_count,
+            "lines": baseline_lines,
+            "errors": len(result.errors),
+            "run_seconds": round(run_time, 2),
+            "run_peak_mb": round(run_peak / 2**20, 1),
+            "baseline_seconds": round(base_time, 2),
+            "baseline_peak_mb": round(base_peak / 2**20, 1),
+            "ratio_to_baseline": round(run_time / base_time, 2),
+            "targets": "run <= 60 s for 10,000 families, ratio <= 4",
+        },
     )
-    figures = {
-        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "month": month,
-        "families": len(families),
-        "invoices": len(result.created),
-        "errors": len(result.errors),
-        "run_seconds": round(run_time, 2),
-        "run_peak_mb": round(run_peak / 2**20, 1),
-        "baseline_seconds": round(base_time, 2),
-        "baseline_peak_mb": round(base_peak / 2**20, 1),
-        "ratio": round(run_time / base_time, 1) if base_time else None,
-        "month_end": month_end(period).isoformat(),
-    }
-    print(json.dumps(figures, indent=2))
-    out = ROOT / "bench" / "results"
-    out.mkdir(exist_ok=True)
-    with (out / "invoicing.jsonl").open("a") as file:
-        file.write(json.dumps(figures) + "\n")
 
 
 if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
     main(sys.argv[1])

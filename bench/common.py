@@ -1,0 +1,78 @@
+"""What every benchmark shares: production-like settings on PostgreSQL, a
+timer with peak memory, percentiles and the results file."""
+
+import datetime
+import json
+import os
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+
+# Production-like: DEBUG off (no query log, cached templates), e-mails queued
+# in the database for the worker. Secrets are placeholders: nothing leaves
+# the machine.
+BENCH_ENV = {
+    "DJANGO_SETTINGS_MODULE": "portail.settings",
+    "DJANGO_DEBUG": "0",
+    "DJANGO_SECRET_KEY": "bench-only-not-a-secret-0123456789abcdefghijklmnopqrstuv",
+    "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+    "PORTAIL_TASKS_BACKEND": "database",
+    "PORTAIL_LOG_FORMAT": "text",
+    "STRIPE_SECRET_KEY": "sk_test_bench",
+    "STRIPE_WEBHOOK_SECRET": "whsec_bench",
+}
+
+
+def setup_django() -> None:
+    """Set up Django for a benchmark; refuse anything but PostgreSQL."""
+    for key, value in BENCH_ENV.items():
+        os.environ.setdefault(key, value)
+    if not os.environ.get("DATABASE_URL", "").startswith(("postgres", "postgresql")):
+        sys.exit(
+            "The benchmarks run on PostgreSQL: set DATABASE_URL, e.g.\n"
+            "  createdb -h 127.0.0.1 -U postgres portail_bench\n"
+            "  export DATABASE_URL=postgres://postgres@127.0.0.1:5432/portail_bench"
+        )
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+
+
+def measure(action: Callable[[], Any]) -> tuple[Any, float, int]:
+    """Run `action`; returns its value, the wall time in seconds and the peak
+    of Python memory allocated meanwhile (tracemalloc), in bytes."""
+    tracemalloc.start()
+    start = time.perf_counter()
+    try:
+        value = action()
+    finally:
+        elapsed = time.perf_counter() - start
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+    return value, elapsed, peak
+
+
+def percentile(values: list[float], pct: float) -> float:
+    """Nearest-rank percentile of `values` (not empty)."""
+    ordered = sorted(values)
+    rank = max(1, round(pct / 100 * len(ordered) + 0.5 - 1e-9))
+    return ordered[min(rank, len(ordered)) - 1]
+
+
+def write_results(name: str, figures: dict[str, Any]) -> None:
+    """Print the figures and append them, dated, to bench/results/NAME.jsonl."""
+    figures = {
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        **figures,
+    }
+    print(json.dumps(figures, indent=2, ensure_ascii=False))
+    RESULTS.mkdir(exist_ok=True)
+    with (RESULTS / f"{name}.jsonl").open("a") as file:
+        file.write(json.dumps(figures, ensure_ascii=False) + "\n")
