@@ -1,5 +1,7 @@
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils import formats
+from django.utils.translation import gettext as _
 
 from factures.models import Attendance, Invoice
 from factures.pdf import invoice_pdf
@@ -36,18 +38,32 @@ def invoice_detail(request: HttpRequest, pk: int, *, family: Family) -> HttpResp
         )
     children = []
     seen = set()
+    weeks = month_weeks(invoice.period)
+    present = _("attended")
     for line in lines:
         if line.child_id in seen:
             continue
         seen.add(line.child_id)
         days = attended.get(line.child_id, set())
+        # Each cell: the day of the month and, if attended, what a screen
+        # reader says ("3 octobre : présent"), formatted here once per day.
         children.append(
             {
                 "name": line.child_name,
                 "count": len(days),
                 "weeks": [
-                    [(day, day in days) if day else None for day in week]
-                    for week in month_weeks(invoice.period)
+                    [
+                        (
+                            day.day,
+                            f"{formats.date_format(day, 'j F')} : {present}"
+                            if day in days
+                            else "",
+                        )
+                        if day
+                        else (None, "")
+                        for day in week
+                    ]
+                    for week in weeks
                 ],
             }
         )

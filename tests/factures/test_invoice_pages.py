@@ -72,9 +72,10 @@ def test_the_detail_shows_lines_and_a_calendar_of_the_days_attended(
     assert "30 × 1,80 € = <strong>54,00 €</strong>" in page
     assert "30 jours de présence." in page
     calendar = response.context["children"][0]["weeks"]
-    attended = [cell[0].day for week in calendar for cell in week if cell and cell[1]]
+    attended = [day for week in calendar for day, label in week if label]
     assert attended == list(range(1, 31))
     assert page.count('class="present"') == 30
+    assert "3 octobre : présent" in page  # what a screen reader says
 
 
 def test_the_pdf_carries_identifier_amounts_and_payment_dates(client, parent, invoices):
