@@ -90,6 +90,47 @@ def test_a_double_click_makes_one_session(standin, paying_family, two_invoices):
     assert CheckoutSession.objects.count() == 1
 
 
+def test_a_double_click_a_second_later_asks_stripe_the_same_thing(
+    standin, paying_family, two_invoices
+):
+    """The second click finds the session before the first has saved Stripe's
+    answer and asks Stripe again with the same key: with the same parameters,
+    or Stripe refuses it (found by bench/payment_rush.py)."""
+    key = new_idempotency_key()
+    with time_machine.travel("2026-12-05 10:00:00 -04:00", tick=False):
+        first = start(paying_family, two_invoices, key)
+    CheckoutSession.objects.filter(pk=first.pk).update(stripe_id=None, url="")
+
+    with time_machine.travel("2026-12-05 10:00:01 -04:00", tick=False):
+        second = start(paying_family, two_invoices, key)
+
+    assert second.stripe_id == first.stripe_id
+    assert second.expires_at == first.expires_at
+
+
+def test_a_retry_long_after_an_outage_asks_for_a_fresh_expiry(
+    settings, standin, paying_family, two_invoices
+):
+    from django.core.exceptions import ValidationError
+
+    key = new_idempotency_key()
+    settings.STRIPE_API_BASE = "http://127.0.0.1:9"  # Stripe unreachable
+    with (
+        time_machine.travel("2026-12-05 10:00 -04:00", tick=False),
+        pytest.raises(ValidationError),
+    ):
+        start(paying_family, two_invoices, key)
+    settings.STRIPE_API_BASE = standin.base_url
+
+    with time_machine.travel("2026-12-05 10:20 -04:00", tick=False):
+        checkout = start(paying_family, two_invoices, key)
+
+    assert checkout.stripe_id
+    assert checkout.expires_at == datetime.datetime.fromisoformat(
+        "2026-12-05 10:55 -04:00"
+    )
+
+
 def test_the_rules_are_checked_when_the_session_is_created(
     standin, paying_family, two_invoices
 ):
