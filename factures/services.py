@@ -353,15 +353,22 @@ def _attendance_link(lines: list[InvoiceLine], meals: list[list[int]]) -> None:
     meal_ids = [pk for pks in meals for pk in pks]
     line_ids = [line.pk for line, pks in zip(lines, meals, strict=True) for _ in pks]
     table = connection.ops.quote_name(Attendance._meta.db_table)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
+    if connection.vendor == "postgresql":
+        import psycopg
+
+        connection.ensure_connection()
+        # A server-side-binding cursor on the same connection (and so in the
+        # same transaction): Django's client-side cursor would quote the
+        # arrays into the SQL text, value by value, in Python.
+        with psycopg.Cursor(connection.connection) as cursor:
             cursor.execute(
                 f"UPDATE {table} SET invoice_line_id = v.line "  # noqa: S608 - no user input
                 f"FROM unnest(%s::bigint[], %s::bigint[]) AS v(id, line) "
                 f"WHERE {table}.id = v.id",
                 [meal_ids, line_ids],
             )
-            return
+        return
+    with connection.cursor() as cursor:
         for start in range(0, len(meal_ids), 5_000):
             pairs = list(
                 zip(
