@@ -23,6 +23,7 @@ BENCH_ENV = {
     "DJANGO_SECRET_KEY": "bench-only-not-a-secret-0123456789abcdefghijklmnopqrstuv",
     "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
     "PORTAIL_TASKS_BACKEND": "database",
+    "DATABASE_CONN_MAX_AGE": "60",  # as .env.example advises for production
     "PORTAIL_LOG_FORMAT": "text",
     "STRIPE_SECRET_KEY": "sk_test_bench",
     "STRIPE_WEBHOOK_SECRET": "whsec_bench",

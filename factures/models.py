@@ -282,9 +282,7 @@ class InvoiceQuerySet(models.QuerySet["Invoice"]):
 
     def unpaid(self) -> InvoiceQuerySet:
         """Invoices that still wait for money and are not disputed."""
-        return self.with_balance().filter(
-            state__in=[Invoice.Status.TO_PAY, Invoice.Status.PARTLY_PAID]
-        )
+        return self.with_balance().filter(state__in=Invoice.UNPAID_STATES)
 
 
 class Invoice(models.Model):
@@ -296,6 +294,9 @@ class Invoice(models.Model):
         PAID = "paid", _("paid")
         CANCELLED = "cancelled", _("cancelled")
         DISPUTED = "disputed", _("disputed")
+
+    # Still waiting for money, and not disputed: what `unpaid()` selects.
+    UNPAID_STATES = (Status.TO_PAY, Status.PARTLY_PAID)
 
     number = models.CharField(_("number"), max_length=20, unique=True, editable=False)
     family = models.ForeignKey(

@@ -98,12 +98,18 @@ def next_online_window(today: datetime.date, rules: PaymentRules) -> datetime.da
     return next_month(today).replace(day=rules.online_days.first)
 
 
-def family_block_state(*, family: Family) -> BlockState:
+def family_block_state(
+    *, family: Family, unpaid: list[Invoice] | None = None
+) -> BlockState:
     """Rule 4 (more than `unpaid_limit` unpaid invoices block card payments;
     disputed invoices do not count) and rule 6 (an agent's hand-set state wins
-    until cleared)."""
+    until cleared). `unpaid`: the family's unpaid invoices, when the caller
+    has just read them."""
     rules = payment_rules()
-    unpaid_count = Invoice.objects.filter(family=family).unpaid().count()
+    if unpaid is None:
+        unpaid_count = Invoice.objects.filter(family=family).unpaid().count()
+    else:
+        unpaid_count = len(unpaid)
     override = family.payment_overrides.filter(cleared_at__isnull=True).first()
     if override is not None:
         if override.state == PaymentOverride.State.BLOCKED:
@@ -144,12 +150,17 @@ def card_payment_decision(
     family: Family,
     invoices: Iterable[Invoice],
     today: datetime.date | None = None,
+    unpaid: list[Invoice] | None = None,
 ) -> CardDecision:
     """May `family` pay `invoices` by card on `today` (the commune's local
-    date)? The one place where rules 1, 3, 4, 5 and 6 are decided."""
+    date)? The one place where rules 1, 3, 4, 5 and 6 are decided.
+    `unpaid`: the family's unpaid invoices (`Invoice.objects.unpaid()`), when
+    the caller has just read them; else they are read here."""
     rules = payment_rules()
     today = today or timezone.localdate()
-    block = family_block_state(family=family)
+    if unpaid is None:
+        unpaid = list(Invoice.objects.filter(family=family).unpaid())
+    block = family_block_state(family=family, unpaid=unpaid)
     opens = next_online_window(today, rules)
     decision = partial(
         CardDecision, block=block, window_open=opens == today, opens_on=opens
@@ -172,11 +183,7 @@ def card_payment_decision(
     invoices = list(invoices)
     if not invoices:
         return decision(allowed=False, reason=_("Choose at least one invoice to pay."))
-    payable = {
-        invoice.pk
-        for invoice in Invoice.objects.filter(family=family).unpaid()
-        if invoice.due > 0
-    }
+    payable = {invoice.pk for invoice in unpaid if invoice.due > 0}
     for invoice in invoices:
         if invoice.family_id != family.pk or invoice.pk not in payable:
             return decision(

@@ -33,8 +33,12 @@ def _selected(request: HttpRequest, family: Family) -> list[Invoice]:
 
 @family_required
 def payment_home(request: HttpRequest, *, family: Family) -> HttpResponse:
-    unpaid = list(Invoice.objects.filter(family=family).unpaid().order_by("period"))
-    decision = card_payment_decision(family=family, invoices=unpaid)
+    # The family's invoices are read once; the rules decide on the unpaid ones.
+    invoices = list(
+        Invoice.objects.filter(family=family).with_balance().order_by("period")
+    )
+    unpaid = [i for i in invoices if i.state in Invoice.UNPAID_STATES]
+    decision = card_payment_decision(family=family, invoices=unpaid, unpaid=unpaid)
     return render(
         request,
         "paiements/payment_home.html",
@@ -44,9 +48,7 @@ def payment_home(request: HttpRequest, *, family: Family) -> HttpResponse:
             "decision": decision,
             "can_pay": decision.allowed,
             "rules": payment_rules(),
-            "disputed": Invoice.objects.with_state(Invoice.Status.DISPUTED).filter(
-                family=family
-            ),
+            "disputed": [i for i in invoices if i.state == Invoice.Status.DISPUTED],
             "payments": family.payments.select_related("reverses").prefetch_related(
                 "allocations__invoice"
             ),
