@@ -14,12 +14,12 @@ from paiements.rules import payment_rules
 def _family_invoice(family: Family, pk: int) -> Invoice:
     # Another family's invoice is a 404, never a 403: its existence is not ours
     # to reveal.
-    return get_object_or_404(Invoice.objects.with_balance(), pk=pk, family=family)
+    return get_object_or_404(Invoice.objects.with_amounts(), pk=pk, family=family)
 
 
 @family_required
 def invoice_list(request: HttpRequest, *, family: Family) -> HttpResponse:
-    invoices = family.invoices.with_balance().order_by("-period", "-number")
+    invoices = family.invoices.with_amounts().order_by("-period", "-number")
     return render(request, "factures/invoice_list.html", {"invoices": invoices})
 
 

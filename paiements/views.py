@@ -35,7 +35,7 @@ def _selected(request: HttpRequest, family: Family) -> list[Invoice]:
 def payment_home(request: HttpRequest, *, family: Family) -> HttpResponse:
     # The family's invoices are read once; the rules decide on the unpaid ones.
     invoices = list(
-        Invoice.objects.filter(family=family).with_balance().order_by("period")
+        Invoice.objects.filter(family=family).with_amounts().order_by("period")
     )
     unpaid = [i for i in invoices if i.state in Invoice.UNPAID_STATES]
     decision = card_payment_decision(family=family, invoices=unpaid, unpaid=unpaid)

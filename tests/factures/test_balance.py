@@ -1,0 +1,86 @@
+"""An invoice's amount due and state: the SQL of `with_balance()` (used to
+filter) and `balance_state` (used by `with_amounts()` to display) say the
+same thing, in every state."""
+
+from decimal import Decimal
+
+import pytest
+
+from factures.models import CreditNote, Invoice, InvoiceDispute
+from paiements.models import Allocation, Payment
+from tests.factories import FamilyFactory, InvoiceFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def pay(invoice: Invoice, amount: str) -> None:
+    payment = Payment.objects.create(
+        number=f"R-{invoice.pk}-{amount}",
+        family=invoice.family,
+        method=Payment.Method.CASH,
+        amount=Decimal(amount),
+    )
+    Allocation.objects.create(payment=payment, invoice=invoice, amount=Decimal(amount))
+
+
+def credit(invoice: Invoice, amount: str, *, cancel: bool = False) -> None:
+    CreditNote.objects.create(
+        number=f"AV-{invoice.pk}-{amount}",
+        invoice=invoice,
+        reason="Test",
+        total=Decimal(amount),
+        is_cancellation=cancel,
+    )
+
+
+def test_both_ways_give_the_same_due_and_state():
+    family = FamilyFactory()
+    cases = {}
+
+    def case(name: str, total: str = "30.00"):  # noqa: ANN202
+        cases[name] = InvoiceFactory(family=family, total=Decimal(total))
+        return cases[name]
+
+    case("to pay")
+    pay(case("partly paid"), "10.00")
+    pay(case("paid"), "30.00")
+    pay(case("overpaid"), "25.00")
+    pay(cases["overpaid"], "10.00")
+    credit(case("credited in part"), "5.00")
+    credit(case("credited in full"), "30.00")
+    credit(case("cancelled"), "1.00", cancel=True)
+    InvoiceDispute.objects.create(invoice=case("disputed"), reason="Trop cher")
+    dispute_paid = case("disputed, paid in part")
+    pay(dispute_paid, "12.00")
+    InvoiceDispute.objects.create(invoice=dispute_paid, reason="Trop cher")
+    InvoiceDispute.objects.create(
+        invoice=case("dispute closed"), reason="Vu", closed_at="2026-11-01T10:00Z"
+    )
+    case("nothing to bill", "0.00")
+
+    in_sql = {
+        i.pk: (i.due, i.state)
+        for i in Invoice.objects.filter(family=family).with_balance()
+    }
+    in_python = {
+        i.pk: (i.due, i.state)
+        for i in Invoice.objects.filter(family=family).with_amounts()
+    }
+
+    assert in_python == in_sql
+    state = {name: in_sql[invoice.pk][1] for name, invoice in cases.items()}
+    assert state == {
+        "to pay": Invoice.Status.TO_PAY,
+        "partly paid": Invoice.Status.PARTLY_PAID,
+        "paid": Invoice.Status.PAID,
+        "overpaid": Invoice.Status.PAID,
+        "credited in part": Invoice.Status.TO_PAY,
+        "credited in full": Invoice.Status.CANCELLED,
+        "cancelled": Invoice.Status.CANCELLED,
+        "disputed": Invoice.Status.DISPUTED,
+        "disputed, paid in part": Invoice.Status.DISPUTED,
+        "dispute closed": Invoice.Status.TO_PAY,
+        "nothing to bill": Invoice.Status.PAID,
+    }
+    assert in_sql[cases["credited in part"].pk][0] == Decimal("25.00")
+    assert in_sql[cases["overpaid"].pk][0] == Decimal("0.00")
