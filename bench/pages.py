@@ -1,7 +1,8 @@
 """Parent pages under load, against a baseline, in the same run.
 
 The portal is served by gunicorn with the production configuration
-(deploy/gunicorn.conf.py, DEBUG off) on the generated PostgreSQL dataset.
+(deploy/gunicorn.conf.py, DEBUG off, persistent database connections as in
+.env.example; no worker recycling) on the generated PostgreSQL dataset.
 wrk, a separate process, loads one page at a time for DURATION seconds with
 CONNECTIONS connections, each request as one of 200 logged-in parents taken
 in turn (each parent asks for their own pages). The baseline is a bare view
@@ -156,6 +157,10 @@ def serve(env: dict[str, str]) -> tuple[subprocess.Popen, str]:
             "deploy/gunicorn.conf.py",
             "--access-logfile",
             os.devnull,
+            # No worker recycling: in a 15-second window a recycled worker's
+            # restart would fall on whichever page happens to be measured.
+            "--max-requests",
+            "0",
             "portail.wsgi",
         ],
         cwd=ROOT,
