@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from django.core.cache import cache
+from django.db import DatabaseError
 from django.utils import timezone
 
 from portail.models import JobRun
@@ -37,16 +38,23 @@ def job_lock(name: str, *, timeout: int = 3600) -> Iterator[bool]:
 
 def _acquire(key: str, token: str, timeout: int, attempts: int = 5) -> bool:
     """cache.add() also answers False when the cache could not be written
-    (the database cache swallows a "database is locked" error on SQLite).
-    The lock is then not held by anyone, and the job would be skipped by
-    every contender: retry, with jitter, until the key is ours or someone
-    else's."""
+    (the database cache swallows some database errors), and raises others
+    (SQLite's "database table is locked" under a concurrent writer). Either
+    way nobody holds the lock yet, and every contender would skip the job:
+    retry, with jitter, until the key is ours or someone else's. A cache
+    that keeps failing raises its error rather than pass for a held lock."""
+    error: DatabaseError | None = None
     for attempt in range(attempts):
-        if cache.add(key, token, timeout=timeout):
-            return True
-        if cache.get(key) is not None:
-            return False
+        try:
+            if cache.add(key, token, timeout=timeout):
+                return True
+            if cache.get(key) is not None:
+                return False
+        except DatabaseError as exc:
+            error = exc
         time.sleep(random.uniform(0.02, 0.1) * (attempt + 1))  # noqa: S311
+    if error is not None:
+        raise error
     return False
 
 

@@ -82,6 +82,36 @@ def test_a_cache_write_that_fails_does_not_make_the_lock_look_held(monkeypatch):
     assert cache.get("job-lock:flaky") is None
 
 
+def test_a_table_locked_for_a_moment_is_waited_for(monkeypatch):
+    from django.db import OperationalError
+
+    real_add, calls = cache.add, []
+
+    def add_locked_once(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        calls.append(args[0])
+        if len(calls) == 1:
+            raise OperationalError("database table is locked: portail_cache")
+        return real_add(*args, **kwargs)
+
+    monkeypatch.setattr(cache, "add", add_locked_once)
+
+    with job_lock("locked") as mine:
+        assert mine
+    assert len(calls) == 2
+
+
+def test_a_cache_that_keeps_failing_is_an_error_not_a_held_lock(monkeypatch):
+    from django.db import OperationalError
+
+    def add_broken(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise OperationalError("no such table: portail_cache")
+
+    monkeypatch.setattr(cache, "add", add_broken)
+
+    with pytest.raises(OperationalError), job_lock("broken"):
+        pass
+
+
 def test_health_answers_for_a_probe_without_personal_data(client, parent, settings):
     settings.DEBUG = True  # no reconciliation expected yet
 
