@@ -1,5 +1,6 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -9,7 +10,7 @@ from django.views.decorators.csrf import csrf_exempt
 from factures.models import Invoice
 from familles.access import family_required
 from familles.models import Family
-from paiements.models import CheckoutSession, Payment
+from paiements.models import Allocation, CheckoutSession, Payment
 from paiements.receipts import receipt_pdf
 from paiements.rules import card_payment_decision, payment_rules
 from paiements.services import (
@@ -50,7 +51,7 @@ def payment_home(request: HttpRequest, *, family: Family) -> HttpResponse:
             "rules": payment_rules(),
             "disputed": [i for i in invoices if i.state == Invoice.Status.DISPUTED],
             "payments": family.payments.select_related("reverses").prefetch_related(
-                "allocations__invoice"
+                Prefetch("allocations", Allocation.objects.select_related("invoice"))
             ),
             "pending": family.checkout_sessions.filter(
                 status=CheckoutSession.Status.OPEN
