@@ -26,16 +26,12 @@ def invoice_list(request: HttpRequest, *, family: Family) -> HttpResponse:
 @family_required
 def invoice_detail(request: HttpRequest, pk: int, *, family: Family) -> HttpResponse:
     invoice = _family_invoice(family, pk)
-    lines = list(invoice.lines.select_related("child", "activity"))
+    lines = list(invoice.lines.all())  # names and labels are copied on the line
     attended: dict[int, set] = {}
-    for attendance in (
-        Attendance.objects.filter(invoice_line__invoice=invoice)
-        .only("date", "invoice_line__child_id")
-        .select_related("invoice_line")
-    ):
-        attended.setdefault(attendance.invoice_line.child_id, set()).add(
-            attendance.date
-        )
+    for child_id, day in Attendance.objects.filter(
+        invoice_line__invoice=invoice
+    ).values_list("invoice_line__child_id", "date"):
+        attended.setdefault(child_id, set()).add(day)
     children = []
     seen = set()
     weeks = month_weeks(invoice.period)
