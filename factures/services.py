@@ -59,16 +59,6 @@ def bracket_assign(
     return assignment
 
 
-def price_on(
-    *, bracket: TariffBracket, activity: Activity, day: datetime.date
-) -> Price | None:
-    return (
-        Price.objects.filter(bracket=bracket, activity=activity, valid_from__lte=day)
-        .order_by("-valid_from")
-        .first()
-    )
-
-
 def invoicing_month_check(*, period: datetime.date, today: datetime.date) -> None:
     """A month is invoiced once it is over, on the commune's local date."""
     if period != month_start(period):
@@ -154,8 +144,8 @@ def invoice_issue_month(
 
 class FamilyTariffs:
     """The family's bracket history and every price, read once per batch
-    instead of twice per meal (the same rules as `Family.bracket_on` and
-    `price_on`)."""
+    instead of twice per meal: the bracket in force on the day of the meal
+    (as `Family.bracket_on`), and its price in force that day."""
 
     def __init__(
         self,

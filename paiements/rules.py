@@ -98,17 +98,29 @@ def next_online_window(today: datetime.date, rules: PaymentRules) -> datetime.da
     return next_month(today).replace(day=rules.online_days.first)
 
 
-def family_unpaid(*, family: Family) -> list[Invoice]:
+def family_unpaid(
+    *, family: Family, invoices: Iterable[Invoice] | None = None
+) -> list[Invoice]:
     """The family's unpaid invoices, oldest first: the same as
     `Invoice.objects.unpaid()`, read with `with_amounts()` (cheaper for one
-    family's few invoices than the state's SQL)."""
-    return [
-        invoice
-        for invoice in Invoice.objects.filter(family=family)
-        .with_amounts()
-        .order_by("period", "number")
-        if invoice.state in Invoice.UNPAID_STATES
-    ]
+    family's few invoices than the state's SQL). `invoices`: the family's
+    invoices read with `with_amounts()`, when the caller has them."""
+    if invoices is None:
+        invoices = (
+            Invoice.objects.filter(family=family)
+            .with_amounts()
+            .order_by("period", "number")
+        )
+    return [invoice for invoice in invoices if invoice.state in Invoice.UNPAID_STATES]
+
+
+def is_blocked(*, unpaid_count: int, override: str | None) -> bool:
+    """Rules 4 and 6, the one place they are decided: an agent's hand-set
+    state (`PaymentOverride.State`) wins until cleared; otherwise more than
+    `unpaid_limit` unpaid invoices block card payment."""
+    if override is not None:
+        return override == PaymentOverride.State.BLOCKED
+    return unpaid_count > payment_rules().unpaid_limit
 
 
 def family_block_state(
@@ -123,8 +135,11 @@ def family_block_state(
         unpaid = family_unpaid(family=family)
     unpaid_count = len(unpaid)
     override = family.payment_overrides.filter(cleared_at__isnull=True).first()
+    blocked = is_blocked(
+        unpaid_count=unpaid_count, override=override.state if override else None
+    )
     if override is not None:
-        if override.state == PaymentOverride.State.BLOCKED:
+        if blocked:
             return BlockState(
                 blocked=True,
                 reason=_(
@@ -138,7 +153,7 @@ def family_block_state(
         return BlockState(
             blocked=False, reason="", manual=True, unpaid_count=unpaid_count
         )
-    if unpaid_count > rules.unpaid_limit:
+    if blocked:
         return BlockState(
             blocked=True,
             reason=ngettext(
@@ -166,8 +181,8 @@ def card_payment_decision(
 ) -> CardDecision:
     """May `family` pay `invoices` by card on `today` (the commune's local
     date)? The one place where rules 1, 3, 4, 5 and 6 are decided.
-    `unpaid`: the family's unpaid invoices (`Invoice.objects.unpaid()`), when
-    the caller has just read them; else they are read here."""
+    `unpaid`: the family's unpaid invoices (`family_unpaid`), when the caller
+    has just read them; else they are read here."""
     rules = payment_rules()
     today = today or timezone.localdate()
     if unpaid is None:
@@ -238,8 +253,8 @@ def block_candidates() -> QuerySet[Family]:
 
 
 def families_blocked(family_ids: Iterable[int]) -> dict[int, bool]:
-    """Whether each family is blocked, by the same rules as
-    `family_block_state`, in two queries for any number of families."""
+    """Whether each family is blocked (`is_blocked`), in two queries for any
+    number of families."""
     from django.db.models import Count
 
     family_ids = list(family_ids)
@@ -255,11 +270,8 @@ def families_blocked(family_ids: Iterable[int]) -> dict[int, bool]:
             family_id__in=family_ids, cleared_at__isnull=True
         ).values_list("family_id", "state")
     )
-    limit = payment_rules().unpaid_limit
     return {
-        pk: overrides[pk] == PaymentOverride.State.BLOCKED
-        if pk in overrides
-        else unpaid.get(pk, 0) > limit
+        pk: is_blocked(unpaid_count=unpaid.get(pk, 0), override=overrides.get(pk))
         for pk in family_ids
     }
 

@@ -12,7 +12,7 @@ from familles.access import family_required
 from familles.models import Family
 from paiements.models import Allocation, CheckoutSession, Payment
 from paiements.receipts import receipt_pdf
-from paiements.rules import card_payment_decision, payment_rules
+from paiements.rules import card_payment_decision, family_unpaid, payment_rules
 from paiements.services import (
     card_checkout_start,
     new_idempotency_key,
@@ -38,7 +38,7 @@ def payment_home(request: HttpRequest, *, family: Family) -> HttpResponse:
     invoices = list(
         Invoice.objects.filter(family=family).with_amounts().order_by("period")
     )
-    unpaid = [i for i in invoices if i.state in Invoice.UNPAID_STATES]
+    unpaid = family_unpaid(family=family, invoices=invoices)
     decision = card_payment_decision(family=family, invoices=unpaid, unpaid=unpaid)
     return render(
         request,
