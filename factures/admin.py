@@ -34,6 +34,7 @@ from factures.models import (
     Price,
     TariffBracket,
 )
+from factures.money import csv_amount
 from factures.pdf import invoice_pdf, invoices_pdf
 from factures.services import (
     CreditLine,
@@ -340,8 +341,8 @@ class InvoiceAdmin(SimpleHistoryAdmin):
                 invoice.family_name,
                 invoice.period.strftime("%Y-%m"),
                 timezone.localdate(invoice.issued_at).isoformat(),
-                f"{invoice.total:.2f}".replace(".", ","),
-                f"{invoice.due:.2f}".replace(".", ","),
+                csv_amount(invoice.total),
+                csv_amount(invoice.due),
                 str(invoice.status.label),
             ]
             for invoice in queryset.order_by("period", "number")

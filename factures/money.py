@@ -12,6 +12,12 @@ def round_money(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+def csv_amount(value: Decimal) -> str:
+    """1234.5 → '1234,50': an amount for a French spreadsheet (decimal comma,
+    no grouping, no currency sign)."""
+    return f"{round_money(value):.2f}".replace(".", ",")
+
+
 def format_euros(value: Decimal) -> str:
     """1234.5 → '1 234,50 €' (no-break spaces, as French typography wants)."""
     sign = "-" if value < 0 else ""

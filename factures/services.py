@@ -388,26 +388,13 @@ def block_states_after_invoicing(invoice_ids: list[int]) -> None:
     same as `block_state_notify` for each invoiced family, a batch at a
     time. The states are first read without locks; only the families whose
     state differs from their last notice are locked and decided again."""
-    from paiements.models import BlockNotice
-    from paiements.rules import families_blocked
-    from paiements.services import block_states_notify
+    from paiements.services import block_state_changes, block_states_notify
 
     for start in range(0, len(invoice_ids), INVOICING_BATCH):
-        family_ids = list(
-            Invoice.objects.filter(
-                pk__in=invoice_ids[start : start + INVOICING_BATCH]
-            ).values_list("family_id", flat=True)
-        )
-        told_blocked = set(
-            BlockNotice.objects.filter(
-                family_id__in=family_ids, blocked=True
-            ).values_list("family_id", flat=True)
-        )
-        changed = [
-            pk
-            for pk, blocked in families_blocked(family_ids).items()
-            if blocked != (pk in told_blocked)
-        ]
+        family_ids = Invoice.objects.filter(
+            pk__in=invoice_ids[start : start + INVOICING_BATCH]
+        ).values_list("family_id", flat=True)
+        changed = block_state_changes(family_ids=family_ids)
         if changed:
             block_states_notify(family_ids=changed)
 

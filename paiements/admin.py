@@ -17,7 +17,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from factures.admin import csv_response
 from factures.models import Invoice
-from factures.money import ZERO
+from factures.money import ZERO, csv_amount
 from familles.models import Family
 from paiements.forms import DeskPaymentForm, FamilyLookupForm, ReasonForm
 from paiements.models import (
@@ -159,7 +159,7 @@ class PaymentAdmin(SimpleHistoryAdmin):
                     p.recorded_by.username if p.recorded_by else "",
                     p.get_method_display(),
                     p.reference,
-                    f"{p.amount:.2f}".replace(".", ","),
+                    csv_amount(p.amount),
                 ]
                 for p in payments
             ]

@@ -578,6 +578,22 @@ def block_state_notify(*, family: Family) -> bool | None:
     return block_states_notify(family_ids=[family.pk]).get(family.pk)
 
 
+def block_state_changes(*, family_ids: Iterable[int]) -> dict[int, bool]:
+    """The families whose block state differs from the last one they were
+    told (no notice yet: told "not blocked"), with their state now."""
+    family_ids = list(family_ids)
+    known = dict(
+        BlockNotice.objects.filter(family_id__in=family_ids).values_list(
+            "family_id", "blocked"
+        )
+    )
+    return {
+        pk: blocked
+        for pk, blocked in families_blocked(family_ids).items()
+        if blocked != known.get(pk, False)
+    }
+
+
 def block_states_notify(*, family_ids: Iterable[int]) -> dict[int, bool]:
     """`block_state_notify` for many families at once (the invoicing run):
     the families are locked, their states decided in two queries, and each
@@ -592,16 +608,7 @@ def block_states_notify(*, family_ids: Iterable[int]) -> dict[int, bool]:
             .order_by("pk")
             .values_list("pk", flat=True)
         )
-        known = dict(
-            BlockNotice.objects.filter(family_id__in=locked).values_list(
-                "family_id", "blocked"
-            )
-        )
-        changed = {
-            pk: blocked
-            for pk, blocked in families_blocked(locked).items()
-            if blocked != known.get(pk, False)
-        }
+        changed = block_state_changes(family_ids=locked)
         now = timezone.now()
         BlockNotice.objects.bulk_create(
             [

@@ -1,7 +1,13 @@
 """A parent only ever reaches their own family's data."""
 
+from decimal import Decimal
+
 import pytest
 from django.urls import reverse
+
+from paiements.models import Payment
+from paiements.services import payment_record_desk
+from tests.factories import InvoiceFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -18,6 +24,21 @@ def test_anonymous_visitors_are_sent_to_the_login(client, page):
 
 @pytest.mark.parametrize("page", PARENT_PAGES)
 def test_two_families_never_see_each_other(client, parent, other_parent, page):
+    # Both families have an invoice and a payment: the page shows the
+    # viewer's own and never the other's.
+    def history(family, number):  # noqa: ANN001, ANN202
+        invoice = InvoiceFactory(family=family, number=number)
+        payment = payment_record_desk(
+            family=family,
+            method=Payment.Method.CASH,
+            amount=Decimal("10.00"),
+            allocations={invoice.pk: Decimal("10.00")},
+            agent=None,
+        )
+        return invoice, payment
+
+    their_invoice, their_payment = history(parent.family, "F2026-777001")
+    my_invoice, my_payment = history(other_parent.family, "F2026-777002")
     client.force_login(other_parent)
 
     response = client.get(reverse(page))
@@ -29,8 +50,14 @@ def test_two_families_never_see_each_other(client, parent, other_parent, page):
     for child in theirs.children.all():
         assert child.first_name not in response.text
     assert "josiane@example.org" not in response.text
+    assert their_invoice.number not in response.text
+    assert their_payment.number not in response.text
     if page in {"home", "familles:dossier"}:
         assert mine.identifier in response.text
+    if page == "factures:list":
+        assert my_invoice.number in response.text
+    if page == "paiements:home":
+        assert my_payment.number in response.text
 
 
 def test_the_dossier_shows_the_familys_own_data(client, parent):

@@ -160,6 +160,10 @@ def test_a_code_only_opens_its_own_login(issued, other_family, staff):
     other = family_login_create(family=other_family, agent=staff)
 
     assert authenticate(username=other.user.username, password=issued.code) is None
+    # The same call does open the login the code belongs to.
+    assert authenticate(username=issued.user.username, password=issued.code) == (
+        issued.user
+    )
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ import urllib.parse
 import pytest
 from allauth.account.models import EmailAddress
 from django.core import mail
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
@@ -239,7 +240,7 @@ def test_a_refusal_carries_its_reason_to_the_family(logged_in, family, staff):
     logged_in.post(reverse("familles:address_review"), {"p": payload_of(step1)})
     request = AddressChangeRequest.objects.get()
 
-    with pytest.raises(Exception):  # noqa: B017, PT011 - a reason is required
+    with pytest.raises(ValidationError, match="Indiquez le motif du refus"):
         address_change_refuse(request=request, agent=staff, reason=" ")
     address_change_refuse(request=request, agent=staff, reason="Justificatif illisible")
 

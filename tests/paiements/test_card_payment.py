@@ -347,15 +347,29 @@ def test_another_familys_invoice_cannot_be_slipped_into_a_payment(
     stranger = InvoiceFactory()
     with time_machine.travel(IN_WINDOW, tick=False):
         client.force_login(paying_parent)
-        client.post(
+        refused = client.post(
             reverse("paiements:checkout"),
             {
                 "idempotency_key": new_idempotency_key(),
                 "invoices": [two_invoices[0].pk, stranger.pk],
             },
+            follow=True,
+        )
+        assert CheckoutSession.objects.count() == 0
+        # The same request with the family's own invoice alone goes through.
+        accepted = client.post(
+            reverse("paiements:checkout"),
+            {
+                "idempotency_key": new_idempotency_key(),
+                "invoices": [two_invoices[0].pk],
+            },
         )
 
-    assert CheckoutSession.objects.count() == 0
+    assert refused.redirect_chain[0][0] == reverse("paiements:home")
+    assert "Choisissez au moins une facture" in refused.text
+    assert accepted.status_code == 302
+    session = CheckoutSession.objects.get()
+    assert [item.invoice for item in session.items.all()] == [two_invoices[0]]
 
 
 def test_a_second_payment_for_the_same_invoices_expires_the_first_session(

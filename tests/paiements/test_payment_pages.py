@@ -79,10 +79,13 @@ def test_history_lists_payments_with_their_receipts_and_no_one_elses(
     receipt = client.get(reverse("paiements:receipt", args=[payment.pk]))
     client.force_login(other_parent)
     stranger = client.get(reverse("paiements:receipt", args=[payment.pk]))
+    strangers_history = client.get(reverse("paiements:home"))
 
     assert payment.number in page.text
     assert receipt["Content-Type"] == "application/pdf"
     assert stranger.status_code == 404
+    assert strangers_history.status_code == 200
+    assert payment.number not in strangers_history.text
 
 
 def test_the_return_page_shows_in_progress_until_the_webhook(
@@ -105,6 +108,27 @@ def test_the_return_page_shows_in_progress_until_the_webhook(
 
     assert "En cours" in page.text
     assert 'http-equiv="refresh"' in page.text
+
+
+def test_another_familys_card_payment_is_not_found(
+    client, standin, paying_parent, two_invoices, other_parent
+):
+    from paiements.services import card_checkout_start, new_idempotency_key
+
+    checkout = card_checkout_start(
+        family=paying_parent.family,
+        invoices=two_invoices,
+        idempotency_key=new_idempotency_key(),
+        user=None,
+        return_url="http://testserver/r/",
+        cancel_url="http://testserver/c/",
+        today=datetime.date(2026, 12, 5),
+    )
+    client.force_login(other_parent)
+
+    page = client.get(reverse("paiements:return"), {"paiement": checkout.pk})
+
+    assert page.status_code == 404
 
 
 def test_reminders_go_out_on_the_reminder_day_once(
