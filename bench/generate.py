@@ -11,7 +11,8 @@ credited. The last month is left for `bench/invoicing.py`.
 Usage (an empty, migrated database):
   createdb -h 127.0.0.1 -U postgres portail_bench_data
   export DATABASE_URL=postgres://postgres@127.0.0.1:5432/portail_bench_data
-  .venv/bin/python manage.py migrate && .venv/bin/python manage.py createcachetable
+  DJANGO_DEBUG=1 .venv/bin/python manage.py migrate
+  DJANGO_DEBUG=1 .venv/bin/python manage.py createcachetable
   .venv/bin/python bench/generate.py 10000 2025-11 12
 
 Seeded: the same arguments give the same families, meals and states.
