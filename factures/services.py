@@ -9,11 +9,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.db import IntegrityError, connection, models, transaction
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
-from simple_history.utils import bulk_create_with_history
 
 from factures.models import (
     Activity,
@@ -116,7 +115,7 @@ def invoice_issue_month(
     today = today or timezone.localdate()
     invoicing_month_check(period=period, today=today)
     result = InvoicingResult(period=period)
-    prices = FamilyTariffs.load_prices()
+    book = PriceBook()
     activities = {activity.pk: activity for activity in Activity.objects.all()}
     with_attendance = Attendance.objects.filter(
         date__gte=period, date__lte=month_end(period), invoice_line__isnull=True
@@ -132,7 +131,7 @@ def invoice_issue_month(
             family_ids=batch,
             period=period,
             issued_by=issued_by,
-            prices=prices,
+            book=book,
             activities=activities,
             result=result,
         )
@@ -142,39 +141,50 @@ def invoice_issue_month(
     return result
 
 
-class FamilyTariffs:
-    """The family's bracket history and every price, read once per batch
-    instead of twice per meal: the bracket in force on the day of the meal
-    (as `Family.bracket_on`), and its price in force that day."""
+class PriceBook:
+    """Every bracket and price, read once per run; a price looked up once per
+    bracket, activity and day."""
 
-    def __init__(
-        self,
-        assignments: list[BracketAssignment],
-        prices: dict[tuple[int, int], list[Price]],
-    ) -> None:
-        self.assignments = sorted(assignments, key=lambda a: a.valid_from)
-        self.prices = prices
-
-    @staticmethod
-    def load_prices() -> dict[tuple[int, int], list[Price]]:
-        book: dict[tuple[int, int], list[Price]] = defaultdict(list)
+    def __init__(self) -> None:
+        self.brackets = TariffBracket.objects.in_bulk()
+        self.prices: dict[tuple[int, int], list[Price]] = defaultdict(list)
         for price in Price.objects.order_by("valid_from"):
-            book[(price.bracket_id, price.activity_id)].append(price)
-        return book
-
-    def bracket_on(self, day: datetime.date) -> TariffBracket | None:
-        valid = [a for a in self.assignments if a.valid_from <= day]
-        return valid[-1].bracket if valid else None
+            self.prices[(price.bracket_id, price.activity_id)].append(price)
+        self._on: dict[tuple[int, int, datetime.date], Price | None] = {}
 
     def price_on(
         self, bracket: TariffBracket, activity: Activity, day: datetime.date
     ) -> Price | None:
-        valid = [
-            p
-            for p in self.prices.get((bracket.pk, activity.pk), [])
-            if p.valid_from <= day
-        ]
-        return valid[-1] if valid else None
+        """The price in force on `day`: the latest from that day or earlier."""
+        key = (bracket.pk, activity.pk, day)
+        if key not in self._on:
+            valid = [p for p in self.prices.get(key[:2], []) if p.valid_from <= day]
+            self._on[key] = valid[-1] if valid else None
+        return self._on[key]
+
+
+class FamilyTariffs:
+    """The family's bracket history, read once per batch instead of twice per
+    meal: the bracket in force on the day of the meal (as
+    `Family.bracket_on`: the latest assignment from that day or earlier)."""
+
+    def __init__(
+        self, assignments: list[tuple[datetime.date, int]], book: PriceBook
+    ) -> None:
+        self.assignments = sorted(assignments)  # (valid_from, bracket id)
+        self.book = book
+        self._on: dict[datetime.date, TariffBracket | None] = {}
+
+    def bracket_on(self, day: datetime.date) -> TariffBracket | None:
+        if day not in self._on:
+            valid = [bracket for start, bracket in self.assignments if start <= day]
+            self._on[day] = self.book.brackets[valid[-1]] if valid else None
+        return self._on[day]
+
+    def price_on(
+        self, bracket: TariffBracket, activity: Activity, day: datetime.date
+    ) -> Price | None:
+        return self.book.price_on(bracket, activity, day)
 
 
 @dataclass
@@ -191,7 +201,7 @@ def _invoice_families_month(
     family_ids: list[int],
     period: datetime.date,
     issued_by: User | None,
-    prices: dict[tuple[int, int], list[Price]],
+    book: PriceBook,
     activities: dict[int, Activity],
     result: InvoicingResult,
 ) -> list[int]:
@@ -228,17 +238,17 @@ def _invoice_families_month(
         ):
             meal = _Meal(*row)
             meals[meal.family_id].append(meal)
-        children = {
-            child.pk: child
-            for child in Child.objects.filter(
+        names = {
+            pk: (first_name, last_name)
+            for pk, first_name, last_name in Child.objects.filter(
                 pk__in={m.child_id for rows in meals.values() for m in rows}
-            )
+            ).values_list("pk", "first_name", "last_name")
         }
-        assignments: dict[int, list[BracketAssignment]] = defaultdict(list)
-        for assignment in BracketAssignment.objects.filter(
+        assignments: dict[int, list[tuple[datetime.date, int]]] = defaultdict(list)
+        for family_id, valid_from, bracket_id in BracketAssignment.objects.filter(
             family_id__in=to_invoice
-        ).select_related("bracket"):
-            assignments[assignment.family_id].append(assignment)
+        ).values_list("family_id", "valid_from", "bracket_id"):
+            assignments[family_id].append((valid_from, bracket_id))
 
         drafts = []  # (family, groups), in the identifiers' order
         for pk in to_invoice:
@@ -246,7 +256,7 @@ def _invoice_families_month(
                 continue
             try:
                 groups = _group_meals(
-                    meals[pk], FamilyTariffs(assignments[pk], prices), activities
+                    meals[pk], FamilyTariffs(assignments[pk], book), activities
                 )
             except ValidationError as error:
                 result.errors[families[pk].identifier] = " ".join(error.messages)
@@ -273,21 +283,17 @@ def _invoice_families_month(
             )
             for (child_id, activity_id, bracket_label, unit_price), rows in sorted(
                 groups.items(),
-                key=lambda item: (
-                    children[item[0][0]].first_name,
-                    item[0][1],
-                    item[0][3],
-                ),
+                key=lambda item: (names[item[0][0]][0], item[0][1], item[0][3]),
             ):
-                child, activity = children[child_id], activities[activity_id]
+                activity = activities[activity_id]
                 amount = round_money(unit_price * len(rows))
                 invoice.total += amount
                 lines.append(
                     InvoiceLine(
                         invoice=invoice,
-                        child=child,
+                        child_id=child_id,
                         activity=activity,
-                        child_name=f"{child.first_name} {child.last_name}",
+                        child_name=" ".join(names[child_id]),
                         label=activity.label,
                         bracket_label=bracket_label,
                         quantity=len(rows),
@@ -297,12 +303,48 @@ def _invoice_families_month(
                 )
                 meals_of_line.append([meal.pk for meal in rows])
             invoices.append(invoice)
-        bulk_create_with_history(invoices, Invoice, default_user=issued_by)
+        Invoice.objects.bulk_create(invoices)
+        history_of_created(Invoice, [invoice.pk for invoice in invoices], issued_by)
         for line in lines:
             line.invoice_id = line.invoice.pk
         InvoiceLine.objects.bulk_create(lines)
         _attendance_link(lines, meals_of_line)
     return [invoice.pk for invoice in invoices]
+
+
+def history_of_created(
+    model: type[models.Model], pks: list[int], user: User | None
+) -> None:
+    """Record the creation of these rows in the model's history, as
+    django-simple-history's `bulk_create_with_history` would: type "+", this
+    moment, `user`, no reason, every tracked field. The rows are copied by
+    the database in one INSERT … SELECT; building a historical instance for
+    each invoice in Python cost more than the invoice itself."""
+    history = model.history.model  # type: ignore[attr-defined]
+    tracked = list(history.tracked_fields)
+    own = ["history_date", "history_type", "history_user", "history_change_reason"]
+    expected = {f.name for f in tracked} | {"history_id", *own}
+    if {f.name for f in history._meta.concrete_fields} != expected:
+        # A field that simple_history fills in some other way (a custom
+        # attribute, a relation to the instance): this copy would miss it.
+        raise ImproperlyConfigured(f"{history.__name__} has fields not copied here.")
+    quote = connection.ops.quote_name
+    target = [history._meta.get_field(f.name).column for f in tracked]
+    target += [history._meta.get_field(name).column for name in own]
+    source = ", ".join(quote(field.column) for field in tracked)
+    pk = quote(model._meta.pk.column)
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        for start in range(0, len(pks), 500):
+            chunk = pks[start : start + 500]
+            cursor.execute(
+                f"INSERT INTO {quote(history._meta.db_table)} "  # noqa: S608 - names from the models
+                f"({', '.join(quote(column) for column in target)}) "
+                f"SELECT {source}, %s, '+', %s, NULL "
+                f"FROM {quote(model._meta.db_table)} "
+                f"WHERE {pk} IN ({', '.join(['%s'] * len(chunk))}) ORDER BY {pk}",
+                [now, user.pk if user else None, *chunk],
+            )
 
 
 def _group_meals(
@@ -336,43 +378,53 @@ def _group_meals(
 
 def _attendance_link(lines: list[InvoiceLine], meals: list[list[int]]) -> None:
     """Mark each meal with the line that bills it, in one statement rather
-    than one per line. On PostgreSQL the pairs travel as two arrays: a
-    VALUES list of a batch's thousands of meals costs more to parse (in the
-    driver) than to run. SQLite takes a VALUES list, 5,000 meals at a time;
-    both name its columns column1, column2."""
+    than one per line, and check that each was marked (the meals are locked
+    since they were read; nothing else writes the mark).
+
+    On PostgreSQL the pairs travel as two array literals ("{1,2,3}"), which
+    the server parses: a VALUES list of a batch's thousands of meals, or
+    psycopg's list adapter, cost more in Python than the update. SQLite takes
+    a VALUES list, 5,000 meals at a time; both name its columns column1,
+    column2."""
     meal_ids = [pk for pks in meals for pk in pks]
     line_ids = [line.pk for line, pks in zip(lines, meals, strict=True) for _ in pks]
     table = connection.ops.quote_name(Attendance._meta.db_table)
-    if connection.vendor == "postgresql":
-        import psycopg
-
-        connection.ensure_connection()
-        # A server-side-binding cursor on the same connection (and so in the
-        # same transaction): Django's client-side cursor would quote the
-        # arrays into the SQL text, value by value, in Python.
-        with psycopg.Cursor(connection.connection) as cursor:
+    marked = 0
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
             cursor.execute(
                 f"UPDATE {table} SET invoice_line_id = v.line "  # noqa: S608 - no user input
                 f"FROM unnest(%s::bigint[], %s::bigint[]) AS v(id, line) "
-                f"WHERE {table}.id = v.id",
-                [meal_ids, line_ids],
+                f"WHERE {table}.id = v.id AND {table}.invoice_line_id IS NULL",
+                [_array_literal(meal_ids), _array_literal(line_ids)],
             )
-        return
-    with connection.cursor() as cursor:
-        for start in range(0, len(meal_ids), 5_000):
-            pairs = list(
-                zip(
-                    meal_ids[start : start + 5_000],
-                    line_ids[start : start + 5_000],
-                    strict=True,
+            marked = cursor.rowcount
+        else:
+            for start in range(0, len(meal_ids), 5_000):
+                pairs = list(
+                    zip(
+                        meal_ids[start : start + 5_000],
+                        line_ids[start : start + 5_000],
+                        strict=True,
+                    )
                 )
-            )
-            cursor.execute(
-                f"UPDATE {table} SET invoice_line_id = v.column2 "  # noqa: S608 - no user input
-                f"FROM (VALUES {', '.join(['(%s, %s)'] * len(pairs))}) AS v "
-                f"WHERE {table}.id = v.column1",
-                [value for pair in pairs for value in pair],
-            )
+                cursor.execute(
+                    f"UPDATE {table} SET invoice_line_id = v.column2 "  # noqa: S608 - no user input
+                    f"FROM (VALUES {', '.join(['(%s, %s)'] * len(pairs))}) AS v "
+                    f"WHERE {table}.id = v.column1 AND {table}.invoice_line_id IS NULL",
+                    [value for pair in pairs for value in pair],
+                )
+                marked += cursor.rowcount
+    if marked != len(meal_ids):
+        # Rolls the batch back: its invoices would bill meals that are gone
+        # or billed elsewhere.
+        raise IntegrityError(
+            f"{len(meal_ids)} meals billed but {marked} marked: batch cancelled."
+        )
+
+
+def _array_literal(ids: list[int]) -> str:
+    return "{" + ",".join(map(str, ids)) + "}"
 
 
 def _announce_invoices(invoice_ids: list[int]) -> None:

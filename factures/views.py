@@ -5,7 +5,7 @@ from django.utils.translation import gettext as _
 
 from factures.models import Attendance, Invoice
 from factures.pdf import invoice_pdf
-from factures.periods import month_weeks
+from factures.periods import month_end, month_weeks
 from familles.access import family_required
 from familles.models import Family
 from paiements.rules import payment_rules
@@ -28,9 +28,14 @@ def invoice_detail(request: HttpRequest, pk: int, *, family: Family) -> HttpResp
     invoice = _family_invoice(family, pk)
     lines = list(invoice.lines.all())  # names and labels are copied on the line
     attended: dict[int, set] = {}
+    # Found by child, activity and date (the index attendance_once_a_day):
+    # the link to the line has no index of its own.
     for child_id, day in Attendance.objects.filter(
-        invoice_line__invoice=invoice
-    ).values_list("invoice_line__child_id", "date"):
+        child_id__in={line.child_id for line in lines},
+        activity_id__in={line.activity_id for line in lines},
+        date__range=(invoice.period, month_end(invoice.period)),
+        invoice_line__in=lines,
+    ).values_list("child_id", "date"):
         attended.setdefault(child_id, set()).add(day)
     children = []
     seen = set()

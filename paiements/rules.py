@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import partial
+from functools import lru_cache, partial
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -56,14 +56,21 @@ class PaymentRules:
 
 
 def payment_rules() -> PaymentRules:
+    return _payment_rules(
+        settings.PORTAIL_ONLINE_PAYMENT_DAYS,
+        settings.PORTAIL_DESK_PAYMENT_DAYS,
+        settings.PORTAIL_UNPAID_LIMIT,
+    )
+
+
+@lru_cache(maxsize=16)
+def _payment_rules(online: str, desk: str, unpaid_limit: int) -> PaymentRules:
+    # Parsed once per value of the settings (the invoicing run asks once per
+    # family).
     return PaymentRules(
-        online_days=DayRange.parse(
-            settings.PORTAIL_ONLINE_PAYMENT_DAYS, "PORTAIL_ONLINE_PAYMENT_DAYS"
-        ),
-        desk_days=DayRange.parse(
-            settings.PORTAIL_DESK_PAYMENT_DAYS, "PORTAIL_DESK_PAYMENT_DAYS"
-        ),
-        unpaid_limit=settings.PORTAIL_UNPAID_LIMIT,
+        online_days=DayRange.parse(online, "PORTAIL_ONLINE_PAYMENT_DAYS"),
+        desk_days=DayRange.parse(desk, "PORTAIL_DESK_PAYMENT_DAYS"),
+        unpaid_limit=unpaid_limit,
     )
 
 

@@ -599,7 +599,7 @@ def block_states_notify(*, family_ids: Iterable[int]) -> dict[int, bool]:
     the families are locked, their states decided in two queries, and each
     family whose state differs from its last notice is e-mailed. Returns the
     new state of the families notified."""
-    from paiements.tasks import send_block_notice
+    from paiements.tasks import send_block_notices
 
     with transaction.atomic():
         locked = list(
@@ -620,13 +620,10 @@ def block_states_notify(*, family_ids: Iterable[int]) -> dict[int, bool]:
             update_fields=["blocked", "sent_at"],
         )
 
-        def enqueue() -> None:
-            with transaction.atomic():  # one commit for the batch's e-mails
-                for pk, blocked in changed.items():
-                    send_block_notice.enqueue(family_id=pk, blocked=blocked)
-
         if changed:
-            transaction.on_commit(enqueue)
+            transaction.on_commit(
+                lambda: send_block_notices.enqueue(notices=list(changed.items()))
+            )
     return changed
 
 

@@ -1,5 +1,8 @@
 """Background e-mails of the payments app (django.tasks)."""
 
+import logging
+import smtplib
+
 from django.tasks import task
 
 from factures.models import Invoice
@@ -8,6 +11,8 @@ from familles.tasks import family_addresses, send_templated
 from paiements.models import Payment
 from paiements.receipts import receipt_pdf
 from paiements.rules import family_block_state
+
+logger = logging.getLogger("paiements.tasks")
 
 
 @task()
@@ -27,13 +32,31 @@ def send_payment_receipt(*, payment_id: int) -> int:
 
 
 @task()
-def send_block_notice(*, family_id: int, blocked: bool) -> int:
-    family = Family.objects.get(pk=family_id)
-    return send_templated(
-        template="payment_blocked" if blocked else "payment_unblocked",
-        to=family_addresses(family),
-        context={"family": family, "payment_block": family_block_state(family=family)},
-    )
+def send_block_notices(*, notices: list[tuple[int, bool]]) -> int:
+    """Tell each family (id, blocked) that card payment is now blocked or
+    open again: one task for all the families one change concerns (the
+    invoicing run blocks hundreds at once). Each e-mail is sent on its own:
+    one that fails is logged and the others still go. Returns how many were
+    sent."""
+    families = Family.objects.in_bulk([family_id for family_id, _ in notices])
+    sent = 0
+    for family_id, blocked in notices:
+        family = families[family_id]
+        try:
+            sent += send_templated(
+                template="payment_blocked" if blocked else "payment_unblocked",
+                to=family_addresses(family),
+                context={
+                    "family": family,
+                    "payment_block": family_block_state(family=family),
+                },
+            )
+        except (smtplib.SMTPException, OSError):
+            logger.exception(
+                "block notice not sent",
+                extra={"event": "block_notice_failed", "family": family.identifier},
+            )
+    return sent
 
 
 @task()

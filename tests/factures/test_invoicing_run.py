@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 
 from factures.models import Attendance, BracketAssignment, Invoice, Price
-from factures.services import invoice_issue_month
+from factures.services import history_of_created, invoice_issue_month
 from paiements.models import BlockNotice
 from tests.factories import ChildFactory, FamilyFactory, GuardianFactory, InvoiceFactory
 from tests.factures.conftest import OCTOBER, attend
@@ -300,3 +300,65 @@ def test_an_invoice_e_mail_that_fails_does_not_stop_the_others(
     assert result.created_count == 3
     assert len(calls) == 3
     assert sorted(m.to[0] for m in mail.outbox) == sorted(c[0] for c in calls[1:])
+
+
+def test_a_block_notice_that_fails_does_not_stop_the_others(
+    prices, canteen, monkeypatch, django_capture_on_commit_callbacks
+):
+    import smtplib
+
+    from paiements import tasks
+
+    behind = [FamilyFactory(bracket=prices["B"]) for _ in range(3)]
+    for family in behind:
+        GuardianFactory(family=family, email=f"{family.identifier}@example.org")
+        attend(ChildFactory(family=family), canteen, 1)
+        for _ in range(2):
+            InvoiceFactory(family=family)
+    real_send, calls = tasks.send_templated, []
+
+    def send_failing_first(**kwargs):  # noqa: ANN003, ANN202
+        calls.append(kwargs["to"])
+        if len(calls) == 1:
+            raise smtplib.SMTPServerDisconnected("connexion perdue")
+        return real_send(**kwargs)
+
+    monkeypatch.setattr(tasks, "send_templated", send_failing_first)
+    mail.outbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        run()
+
+    assert len(calls) == 3
+    blocked_mail = [m for m in mail.outbox if "suspendu" in m.subject]
+    assert sorted(m.to[0] for m in blocked_mail) == sorted(c[0] for c in calls[1:])
+    assert all(BlockNotice.objects.get(family=f).blocked for f in behind)
+
+
+def test_the_runs_history_rows_are_those_simple_history_writes(staff):
+    """The run copies its invoices into their history in SQL: the rows must
+    be those django-simple-history's bulk_create_with_history writes."""
+    invoices = [InvoiceFactory(), InvoiceFactory(paperless=True)]
+    ids = [invoice.pk for invoice in invoices]
+    compared = [
+        f.attname
+        for f in Invoice.history.model._meta.concrete_fields
+        if f.name not in ("history_id", "history_date")
+    ]
+
+    def rows() -> list[dict]:
+        return list(
+            Invoice.history.filter(id__in=ids).order_by("id").values(*compared)
+        )
+
+    Invoice.history.all().delete()
+    Invoice.history.bulk_history_create(
+        invoices, default_user=staff, default_change_reason=None
+    )
+    expected = rows()
+    Invoice.history.all().delete()
+    history_of_created(Invoice, ids, staff)
+
+    assert rows() == expected
+    assert [row["history_user_id"] for row in expected] == [staff.pk, staff.pk]
+    assert {row["history_type"] for row in expected} == {"+"}
