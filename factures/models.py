@@ -355,8 +355,16 @@ class InvoiceQuerySet(models.QuerySet["Invoice"]):
         return self.with_balance().filter(state=state)
 
     def unpaid(self) -> InvoiceQuerySet:
-        """Invoices that still wait for money and are not disputed."""
-        return self.with_balance().filter(state__in=Invoice.UNPAID_STATES)
+        """Invoices that still wait for money and are not disputed.
+
+        `paid < total` says nothing more (an unpaid invoice has something
+        due, and credit notes are positive), but it is one subquery where the
+        state is several: PostgreSQL tests the cheaper condition first and
+        works out the state only for the invoices not paid in full, a quarter
+        of them (the invoicing run's block states, bench/invoicing.py)."""
+        return self.with_balance().filter(
+            paid__lt=models.F("total"), state__in=Invoice.UNPAID_STATES
+        )
 
 
 class Invoice(models.Model):

@@ -8,11 +8,13 @@ import datetime
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.core.exceptions import ImproperlyConfigured, ValidationError
-from django.db import IntegrityError, connection, models, transaction
+from django.db import connection, models, transaction
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from factures.models import (
     Activity,
@@ -127,17 +129,33 @@ def invoice_issue_month(
     )
     for start in range(0, len(family_ids), INVOICING_BATCH):
         batch = family_ids[start : start + INVOICING_BATCH]
-        created = _invoice_families_month(
-            family_ids=batch,
-            period=period,
-            issued_by=issued_by,
-            book=book,
-            activities=activities,
-            result=result,
-        )
+        try:
+            created = _invoice_families_month(
+                family_ids=batch,
+                period=period,
+                issued_by=issued_by,
+                book=book,
+                activities=activities,
+                result=result,
+            )
+        except _MealsChanged:
+            # The batches before keep their invoices; a new run issues the
+            # others (the families already invoiced are skipped).
+            count = result.created_count
+            raise ValidationError(
+                ngettext(
+                    "Attendance was changed while the month was being invoiced: "
+                    "%(count)s invoice was issued, not the others. Run the "
+                    "invoicing again.",
+                    "Attendance was changed while the month was being invoiced: "
+                    "%(count)s invoices were issued, not the others. Run the "
+                    "invoicing again.",
+                    count,
+                )
+                % {"count": count}
+            ) from None
         result.created_ids.extend(created)
         _announce_invoices(created)
-    block_states_after_invoicing(result.created_ids)
     return result
 
 
@@ -187,8 +205,7 @@ class FamilyTariffs:
         return self.book.price_on(bracket, activity, day)
 
 
-@dataclass
-class _Meal:
+class _Meal(NamedTuple):
     pk: int
     child_id: int
     family_id: int
@@ -208,6 +225,8 @@ def _invoice_families_month(
     """Invoice a batch of families in one transaction; returns the new
     invoices' ids. A family that cannot be invoiced is left out of the writes
     and reported in `result.errors`."""
+    from paiements.services import block_states_notify  # it imports this app
+
     with transaction.atomic():
         # Two overlapping runs meet here: the second waits, then finds the
         # invoices and leaves the families alone. Locked in one order.
@@ -226,8 +245,7 @@ def _invoice_families_month(
         to_invoice = [pk for pk in family_ids if pk in families and pk not in invoiced]
         meals: dict[int, list[_Meal]] = defaultdict(list)
         for row in (
-            Attendance.objects.select_for_update(of=("self",))
-            .filter(
+            Attendance.objects.filter(
                 child__family_id__in=to_invoice,
                 date__gte=period,
                 date__lte=month_end(period),
@@ -301,7 +319,7 @@ def _invoice_families_month(
                         amount=amount,
                     )
                 )
-                meals_of_line.append([meal.pk for meal in rows])
+                meals_of_line.append(rows)
             invoices.append(invoice)
         Invoice.objects.bulk_create(invoices)
         history_of_created(Invoice, [invoice.pk for invoice in invoices], issued_by)
@@ -309,6 +327,10 @@ def _invoice_families_month(
             line.invoice_id = line.invoice.pk
         InvoiceLine.objects.bulk_create(lines)
         _attendance_link(lines, meals_of_line)
+        # A new invoice can block card payment: the families it blocks are
+        # told with it, while they are still locked (`block_state_notify`
+        # for the batch).
+        block_states_notify(family_ids=[invoice.family_id for invoice in invoices])
     return [invoice.pk for invoice in invoices]
 
 
@@ -349,37 +371,58 @@ def history_of_created(
 
 def _group_meals(
     meals: list[_Meal], tariffs: FamilyTariffs, activities: dict[int, Activity]
-) -> dict[tuple, list[_Meal]]:
-    """One group per line of the invoice: child, activity, bracket, price."""
-    groups: dict[tuple, list[_Meal]] = defaultdict(list)
+) -> dict[tuple, list[int]]:
+    """One group of meal ids per line of the invoice: child, activity,
+    bracket, price. The bracket and price are looked up once per activity
+    and day."""
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    tariff_of: dict[tuple[int, datetime.date], tuple[str, Decimal]] = {}
     for meal in meals:
-        bracket = tariffs.bracket_on(meal.date)
-        if bracket is None:
-            raise ValidationError(
-                _("No tariff bracket on %(date)s.")
-                % {"date": formats.date_format(meal.date)}
+        tariff = tariff_of.get((meal.activity_id, meal.date))
+        if tariff is None:
+            tariff = tariff_of[(meal.activity_id, meal.date)] = _tariff(
+                tariffs, activities[meal.activity_id], meal.date
             )
-        activity = activities[meal.activity_id]
-        price = tariffs.price_on(bracket, activity, meal.date)
-        if price is None:
-            raise ValidationError(
-                _("No price for %(activity)s in %(bracket)s on %(date)s.")
-                % {
-                    "activity": activity,
-                    "bracket": bracket,
-                    "date": formats.date_format(meal.date),
-                }
-            )
-        groups[(meal.child_id, activity.pk, bracket.label, price.unit_price)].append(
-            meal
-        )
+        groups[(meal.child_id, meal.activity_id, *tariff)].append(meal.pk)
     return groups
+
+
+def _tariff(
+    tariffs: FamilyTariffs, activity: Activity, day: datetime.date
+) -> tuple[str, Decimal]:
+    """The bracket's label and the unit price of `activity` on `day`."""
+    bracket = tariffs.bracket_on(day)
+    if bracket is None:
+        raise ValidationError(
+            _("No tariff bracket on %(date)s.") % {"date": formats.date_format(day)}
+        )
+    price = tariffs.price_on(bracket, activity, day)
+    if price is None:
+        raise ValidationError(
+            _("No price for %(activity)s in %(bracket)s on %(date)s.")
+            % {
+                "activity": activity,
+                "bracket": bracket,
+                "date": formats.date_format(day),
+            }
+        )
+    return bracket.label, price.unit_price
+
+
+class _MealsChanged(Exception):
+    """A meal read for a batch was changed before the batch marked it."""
 
 
 def _attendance_link(lines: list[InvoiceLine], meals: list[list[int]]) -> None:
     """Mark each meal with the line that bills it, in one statement rather
-    than one per line, and check that each was marked (the meals are locked
-    since they were read; nothing else writes the mark).
+    than one per line, and check that each was marked.
+
+    The meals are not locked when read: another run waits on the families'
+    locks, and the only other change, an agent deleting or editing an
+    unbilled day in the admin at that very moment, leaves a meal unmarked
+    here. The batch is then cancelled with a message, rather than billing a
+    day that is gone (locking the month's meals first cost a tenth of the
+    run).
 
     On PostgreSQL the pairs travel as two array literals ("{1,2,3}"), which
     the server parses: a VALUES list of a batch's thousands of meals, or
@@ -416,11 +459,7 @@ def _attendance_link(lines: list[InvoiceLine], meals: list[list[int]]) -> None:
                 )
                 marked += cursor.rowcount
     if marked != len(meal_ids):
-        # Rolls the batch back: its invoices would bill meals that are gone
-        # or billed elsewhere.
-        raise IntegrityError(
-            f"{len(meal_ids)} meals billed but {marked} marked: batch cancelled."
-        )
+        raise _MealsChanged  # rolls the batch back
 
 
 def _array_literal(ids: list[int]) -> str:
@@ -433,22 +472,6 @@ def _announce_invoices(invoice_ids: list[int]) -> None:
 
     if invoice_ids:
         send_invoices_available.enqueue(invoice_ids=invoice_ids)
-
-
-def block_states_after_invoicing(invoice_ids: list[int]) -> None:
-    """Tell the families whose card payment the new invoices blocked: the
-    same as `block_state_notify` for each invoiced family, a batch at a
-    time. The states are first read without locks; only the families whose
-    state differs from their last notice are locked and decided again."""
-    from paiements.services import block_state_changes, block_states_notify
-
-    for start in range(0, len(invoice_ids), INVOICING_BATCH):
-        family_ids = Invoice.objects.filter(
-            pk__in=invoice_ids[start : start + INVOICING_BATCH]
-        ).values_list("family_id", flat=True)
-        changed = block_state_changes(family_ids=family_ids)
-        if changed:
-            block_states_notify(family_ids=changed)
 
 
 def _block_state_changed(family: Family) -> None:

@@ -82,5 +82,10 @@ def test_both_ways_give_the_same_due_and_state():
         "dispute closed": Invoice.Status.TO_PAY,
         "nothing to bill": Invoice.Status.PAID,
     }
+    unpaid = set(Invoice.objects.filter(family=family).unpaid().values_list("pk"))
+    assert unpaid == {
+        (pk,) for pk, (_due, s) in in_sql.items() if s in Invoice.UNPAID_STATES
+    }
+    assert len(unpaid) == 4  # to pay, partly paid, credited in part, closed dispute
     assert in_sql[cases["credited in part"].pk][0] == Decimal("25.00")
     assert in_sql[cases["overpaid"].pk][0] == Decimal("0.00")

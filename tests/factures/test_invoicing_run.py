@@ -362,3 +362,43 @@ def test_the_runs_history_rows_are_those_simple_history_writes(staff):
     assert rows() == expected
     assert [row["history_user_id"] for row in expected] == [staff.pk, staff.pk]
     assert {row["history_type"] for row in expected} == {"+"}
+
+
+def test_a_meal_changed_during_the_run_cancels_its_batch_with_a_message(
+    prices, canteen, monkeypatch
+):
+    """An agent deletes a day while its batch is being invoiced: that batch
+    is cancelled with a message, the batches before it keep their invoices,
+    and running again invoices the rest."""
+    from factures import services
+
+    first, second = (FamilyFactory(bracket=prices["B"]) for _ in range(2))
+    attend(ChildFactory(family=first), canteen, 1, 2)
+    attend(ChildFactory(family=second), canteen, 1, 2, 5)
+    monkeypatch.setattr(services, "INVOICING_BATCH", 1)
+    real_group = services._group_meals
+
+    def group_then_delete(meals, tariffs, activities):  # noqa: ANN001, ANN202
+        groups = real_group(meals, tariffs, activities)
+        if meals[0].family_id == second.pk:
+            Attendance.objects.filter(pk=meals[-1].pk).delete()  # the agent
+        return groups
+
+    monkeypatch.setattr(services, "_group_meals", group_then_delete)
+
+    with pytest.raises(ValidationError) as refused:
+        run()
+
+    assert refused.value.messages == [
+        "Des fréquentations ont été modifiées pendant la facturation du mois : "
+        "1 facture a été émise, pas les autres. Relancez la facturation."
+    ]
+    assert list(Invoice.objects.values_list("family", flat=True)) == [first.pk]
+    assert not Attendance.objects.filter(
+        child__family=second, invoice_line__isnull=False
+    ).exists()
+    assert Attendance.objects.filter(child__family=second).count() == 3
+
+    monkeypatch.setattr(services, "_group_meals", real_group)
+    assert run().created_count == 1
+    assert Invoice.objects.get(family=second).lines.get().quantity == 3
