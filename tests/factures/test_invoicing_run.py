@@ -347,9 +347,7 @@ def test_the_runs_history_rows_are_those_simple_history_writes(staff):
     ]
 
     def rows() -> list[dict]:
-        return list(
-            Invoice.history.filter(id__in=ids).order_by("id").values(*compared)
-        )
+        return list(Invoice.history.filter(id__in=ids).order_by("id").values(*compared))
 
     Invoice.history.all().delete()
     Invoice.history.bulk_history_create(
