@@ -199,7 +199,7 @@ else:
 
 AUTH_USER_MODEL = "familles.User"
 AUTHENTICATION_BACKENDS = [
-    "allauth.account.auth_backends.AuthenticationBackend",
+    "familles.auth_backends.AccountBackend",  # allauth's, user read with family
     "familles.auth_backends.ActivationCodeBackend",
 ]
 _VALIDATORS = "django.contrib.auth.password_validation"
