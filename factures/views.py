@@ -1,6 +1,10 @@
+import datetime
+
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import formats
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 from factures.models import Attendance, Invoice
@@ -21,6 +25,29 @@ def _family_invoice(family: Family, pk: int) -> Invoice:
 def invoice_list(request: HttpRequest, *, family: Family) -> HttpResponse:
     invoices = family.invoices.with_amounts().order_by("-period", "-number")
     return render(request, "factures/invoice_list.html", {"invoices": invoices})
+
+
+def _calendar_row(
+    week: list[datetime.date | None], days: set[datetime.date], present: str
+) -> SafeString:
+    """One week of a child's calendar: `<td>` cells, empty outside the month."""
+    cells = []
+    for day in week:
+        if not day:
+            cells.append(mark_safe("<td></td>"))  # noqa: S308 - a constant
+        elif day in days:
+            cells.append(
+                format_html(
+                    '<td class="present"><span aria-hidden="true">{}</span>'
+                    '<span class="visually-hidden">{} : {}</span></td>',
+                    day.day,
+                    formats.date_format(day, "j F"),
+                    present,
+                )
+            )
+        else:
+            cells.append(format_html("<td>{}</td>", day.day))
+    return mark_safe("".join(cells))  # noqa: S308 - each cell is escaped above
 
 
 @family_required
@@ -50,26 +77,14 @@ def invoice_detail(request: HttpRequest, pk: int, *, family: Family) -> HttpResp
             continue
         seen.add(line.child_id)
         days = attended.get(line.child_id, set())
-        # Each cell: the day of the month and, if attended, what a screen
-        # reader says ("3 octobre : présent"), formatted here once per day.
+        # The calendar's rows are written here, not by the template: its 70
+        # cells a child were most of the page's rendering. An attended day
+        # says to a screen reader "3 octobre : présent".
         children.append(
             {
                 "name": line.child_name,
                 "count": len(days),
-                "weeks": [
-                    [
-                        (
-                            day.day,
-                            f"{formats.date_format(day, 'j F')} : {present}"
-                            if day in days
-                            else "",
-                        )
-                        if day
-                        else (None, "")
-                        for day in week
-                    ]
-                    for week in weeks
-                ],
+                "weeks": [_calendar_row(week, days, present) for week in weeks],
             }
         )
     return render(
@@ -78,7 +93,8 @@ def invoice_detail(request: HttpRequest, pk: int, *, family: Family) -> HttpResp
         {
             "invoice": invoice,
             "lines": lines,
-            "credit_notes": invoice.credit_notes.all(),
+            # Credit notes are positive: none to read when nothing is credited.
+            "credit_notes": invoice.credit_notes.all() if invoice.credited else [],
             "children": children,
             "rules": payment_rules(),
         },

@@ -15,7 +15,7 @@ from factures.models import Invoice
 from factures.money import format_euros
 from familles.access import family_required
 from familles.models import Family
-from paiements.models import Allocation, CheckoutSession, Payment
+from paiements.models import CheckoutSession, Payment
 from paiements.receipts import receipt_pdf
 from paiements.rules import card_payment_decision, family_unpaid, payment_rules
 from paiements.services import (
@@ -53,16 +53,26 @@ class PaymentLine:
 def payment_history(family: Family) -> list[PaymentLine]:
     """The family's payments, newest first, with the invoices each one paid.
 
+    One query: a row per allocation, or one for a payment without any.
     Formatted here rather than by the template: the history was most of the
     payment page's time (bench/pages.py), spent resolving a dozen variables,
     filters and translations for each payment."""
-    allocations: dict[int, list[str]] = defaultdict(list)
-    for payment_id, number, amount in (
-        Allocation.objects.filter(payment__family=family)
-        .order_by("pk")
-        .values_list("payment_id", "invoice__number", "amount")
-    ):
-        allocations[payment_id].append(f"{number} : {format_euros(amount)}")
+    rows = family.payments.order_by("-received_at", "-pk", "allocations").values_list(
+        "pk",
+        "number",
+        "received_at",
+        "method",
+        "amount",
+        "reverses__number",
+        "allocations__invoice__number",
+        "allocations__amount",
+    )
+    payments: dict[int, list] = {}
+    paid: dict[int, list[str]] = defaultdict(list)
+    for pk, *payment, invoice_number, allocated in rows:
+        payments.setdefault(pk, payment)
+        if invoice_number is not None:
+            paid[pk].append(f"{invoice_number} : {format_euros(allocated)}")
     return [
         PaymentLine(
             pk=pk,
@@ -72,13 +82,11 @@ def payment_history(family: Family) -> list[PaymentLine]:
             cancels=_("cancels %(number)s") % {"number": reversed_number}
             if reversed_number
             else "",
-            allocations=" · ".join(allocations[pk]),
+            allocations=" · ".join(paid[pk]),
             receipt=_("Receipt %(number)s (PDF)") % {"number": number},
         )
-        for pk, number, received_at, method, amount, reversed_number in (
-            family.payments.values_list(
-                "pk", "number", "received_at", "method", "amount", "reverses__number"
-            )
+        for pk, (number, received_at, method, amount, reversed_number) in (
+            payments.items()
         )
     ]
 

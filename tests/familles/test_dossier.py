@@ -312,3 +312,23 @@ def test_the_family_chooses_paperless_and_the_next_invoice_follows(logged_in, fa
     assert family.paperless and family.paperless_changed_at is not None
     assert "prochaine facture mensuelle" in response.text
     assert DossierChange.objects.get(field="paperless").new_value == "True"
+
+
+@pytest.mark.parametrize("paperless", [True, False])
+def test_the_paperless_radios_are_those_the_form_writes(logged_in, family, paperless):
+    """The family file writes PaperlessForm's radios by hand (faster than the
+    widget templates): the same HTML, the family's choice checked."""
+    from familles.forms import PaperlessForm
+
+    Family.objects.filter(pk=family.pk).update(paperless=paperless)
+    form = PaperlessForm(initial={"paperless": "1" if paperless else "0"})
+    expected = "".join(
+        f'<div class="check">{radio.tag()} '
+        f'<label for="{radio.id_for_label}">{radio.choice_label}</label></div>'
+        for radio in form["paperless"]
+    )
+
+    page = logged_in.get(reverse("familles:dossier")).text
+
+    assert expected in page
+    assert page.count(" checked>") == 1

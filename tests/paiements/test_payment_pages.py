@@ -1,4 +1,5 @@
 import datetime
+import re
 
 import pytest
 import time_machine
@@ -86,6 +87,47 @@ def test_history_lists_payments_with_their_receipts_and_no_one_elses(
     assert stranger.status_code == 404
     assert strangers_history.status_code == 200
     assert payment.number not in strangers_history.text
+
+
+def test_the_history_shows_each_payment_with_what_it_paid(
+    client, paying_parent, two_invoices
+):
+    """Newest first; a payment over two invoices, one with money left over
+    and nothing allocated, a reversal."""
+    from decimal import Decimal
+
+    from paiements.services import payment_reverse
+
+    family = paying_parent.family
+    first, second = two_invoices
+    both = payment_record_desk(
+        family=family,
+        method=Payment.Method.CASH,
+        amount=Decimal("50.00"),
+        allocations={first.pk: Decimal("30.00"), second.pk: Decimal("20.00")},
+        agent=None,
+    )
+    spare = payment_record_desk(
+        family=family,
+        method=Payment.Method.CHEQUE,
+        amount=Decimal("5.00"),
+        allocations={},
+        agent=None,
+    )
+    reversal = payment_reverse(payment=both, reason="Erreur", agent=None)
+    client.force_login(paying_parent)
+
+    page = client.get(reverse("paiements:home")).text.replace("\u00a0", " ")
+
+    history = page[page.index("Mes paiements") :]
+    items = re.findall(r"<li>(.*?)</li>", history, re.S)
+    assert [reversal.number in items[0], spare.number in items[1]] == [True, True]
+    assert both.number in items[2]
+    assert f"{first.number} : 30,00 € · {second.number} : 20,00 €" in items[2]
+    assert f"{first.number} : -30,00 € · {second.number} : -20,00 €" in items[0]
+    assert f"(annule {both.number})" in items[0]
+    assert "Chèque – 5,00 €" in items[1] and 'class="help"></span>' in items[1]
+    assert f"Reçu {both.number} (PDF)" in items[2]
 
 
 def test_the_return_page_shows_in_progress_until_the_webhook(
