@@ -273,17 +273,11 @@ def test_the_run_tells_the_families_it_blocks_and_only_them(
     assert len([m for m in mail.outbox if "facture" in m.subject.lower()]) == 3
 
 
-def test_an_invoice_e_mail_that_fails_does_not_stop_the_others(
-    prices, canteen, monkeypatch
-):
+def fail_the_first_send(monkeypatch, tasks) -> list:  # noqa: ANN001
+    """Make the first e-mail a tasks module sends fail as a lost connection;
+    returns the recipients of every attempt, in order."""
     import smtplib
 
-    from factures import tasks
-
-    families = [FamilyFactory(bracket=prices["B"]) for _ in range(3)]
-    for family in families:
-        GuardianFactory(family=family, email=f"{family.identifier}@example.org")
-        attend(ChildFactory(family=family), canteen, 1)
     real_send, calls = tasks.send_templated, []
 
     def send_failing_first(**kwargs):  # noqa: ANN003, ANN202
@@ -294,6 +288,19 @@ def test_an_invoice_e_mail_that_fails_does_not_stop_the_others(
 
     monkeypatch.setattr(tasks, "send_templated", send_failing_first)
     mail.outbox.clear()
+    return calls
+
+
+def test_an_invoice_e_mail_that_fails_does_not_stop_the_others(
+    prices, canteen, monkeypatch
+):
+    from factures import tasks
+
+    families = [FamilyFactory(bracket=prices["B"]) for _ in range(3)]
+    for family in families:
+        GuardianFactory(family=family, email=f"{family.identifier}@example.org")
+        attend(ChildFactory(family=family), canteen, 1)
+    calls = fail_the_first_send(monkeypatch, tasks)
 
     result = run()
 
@@ -305,8 +312,6 @@ def test_an_invoice_e_mail_that_fails_does_not_stop_the_others(
 def test_a_block_notice_that_fails_does_not_stop_the_others(
     prices, canteen, monkeypatch, django_capture_on_commit_callbacks
 ):
-    import smtplib
-
     from paiements import tasks
 
     behind = [FamilyFactory(bracket=prices["B"]) for _ in range(3)]
@@ -315,16 +320,7 @@ def test_a_block_notice_that_fails_does_not_stop_the_others(
         attend(ChildFactory(family=family), canteen, 1)
         for _ in range(2):
             InvoiceFactory(family=family)
-    real_send, calls = tasks.send_templated, []
-
-    def send_failing_first(**kwargs):  # noqa: ANN003, ANN202
-        calls.append(kwargs["to"])
-        if len(calls) == 1:
-            raise smtplib.SMTPServerDisconnected("connexion perdue")
-        return real_send(**kwargs)
-
-    monkeypatch.setattr(tasks, "send_templated", send_failing_first)
-    mail.outbox.clear()
+    calls = fail_the_first_send(monkeypatch, tasks)
 
     with django_capture_on_commit_callbacks(execute=True):
         run()
