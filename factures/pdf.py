@@ -28,6 +28,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import get_language
 from pypdf import PdfReader, PdfWriter
+from pypdf.generic import NameObject, TextStringObject
 from weasyprint import CSS, HTML
 from weasyprint.document import Document
 from weasyprint.text.fonts import FontConfiguration
@@ -134,8 +135,12 @@ def invoices_pdf(invoices: Iterable[Invoice]) -> bytes:
     while True:
         pages += len(document.pages)
         chunk_pdf = PdfReader(io.BytesIO(document.write_pdf()))
-        if not writer.pages:
-            writer.add_metadata(chunk_pdf.metadata)  # the title, as one document
+        if not writer.pages:  # the title and language, as one document
+            writer.add_metadata(chunk_pdf.metadata)
+            if "/Lang" in chunk_pdf.root_object:
+                writer.root_object[NameObject("/Lang")] = TextStringObject(
+                    chunk_pdf.root_object["/Lang"]
+                )
         writer.append(chunk_pdf)
         if not following:
             break

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import NamedTuple
@@ -371,11 +372,10 @@ def history_of_created(
 
 def _group_meals(
     meals: list[_Meal], tariffs: FamilyTariffs, activities: dict[int, Activity]
-) -> dict[tuple, list[int]]:
-    """One group of meal ids per line of the invoice: child, activity,
-    bracket, price. The bracket and price are looked up once per activity
-    and day."""
-    groups: dict[tuple, list[int]] = defaultdict(list)
+) -> dict[tuple, list[_Meal]]:
+    """One group of meals per line of the invoice: child, activity, bracket,
+    price. The bracket and price are looked up once per activity and day."""
+    groups: dict[tuple, list[_Meal]] = defaultdict(list)
     tariff_of: dict[tuple[int, datetime.date], tuple[str, Decimal]] = {}
     for meal in meals:
         tariff = tariff_of.get((meal.activity_id, meal.date))
@@ -383,7 +383,7 @@ def _group_meals(
             tariff = tariff_of[(meal.activity_id, meal.date)] = _tariff(
                 tariffs, activities[meal.activity_id], meal.date
             )
-        groups[(meal.child_id, meal.activity_id, *tariff)].append(meal.pk)
+        groups[(meal.child_id, meal.activity_id, *tariff)].append(meal)
     return groups
 
 
@@ -413,57 +413,65 @@ class _MealsChanged(Exception):
     """A meal read for a batch was changed before the batch marked it."""
 
 
-def _attendance_link(lines: list[InvoiceLine], meals: list[list[int]]) -> None:
+def _attendance_link(lines: list[InvoiceLine], meals: list[list[_Meal]]) -> None:
     """Mark each meal with the line that bills it, in one statement rather
     than one per line, and check that each was marked.
 
     The meals are not locked when read: another run waits on the families'
-    locks, and the only other change, an agent deleting or editing an
-    unbilled day in the admin at that very moment, leaves a meal unmarked
-    here. The batch is then cancelled with a message, rather than billing a
-    day that is gone (locking the month's meals first cost a tenth of the
-    run).
+    locks. The only other change, an agent deleting or editing an unbilled
+    day in the admin at that very moment, leaves a meal unmarked here: a
+    meal is marked only if it still has the child, activity and date it was
+    billed for. The batch is then cancelled with a message, rather than
+    billing a day that is gone or has moved (locking the month's meals first
+    cost a tenth of the run).
 
-    On PostgreSQL the pairs travel as two array literals ("{1,2,3}"), which
-    the server parses: a VALUES list of a batch's thousands of meals, or
+    On PostgreSQL the values travel as array literals ("{1,2,3}"), which the
+    server parses: a VALUES list of a batch's thousands of meals, or
     psycopg's list adapter, cost more in Python than the update. SQLite takes
-    a VALUES list, 5,000 meals at a time; both name its columns column1,
-    column2."""
-    meal_ids = [pk for pks in meals for pk in pks]
-    line_ids = [line.pk for line, pks in zip(lines, meals, strict=True) for _ in pks]
+    a VALUES list, 2,000 meals at a time; both name its columns column1…"""
+    rows = [
+        (meal.pk, line.pk, meal.child_id, meal.activity_id, meal.date)
+        for line, line_meals in zip(lines, meals, strict=True)
+        for meal in line_meals
+    ]
     table = connection.ops.quote_name(Attendance._meta.db_table)
+    still = (
+        f"{table}.invoice_line_id IS NULL AND {table}.child_id = v.child "
+        f"AND {table}.activity_id = v.activity AND {table}.date = v.day"
+    )
     marked = 0
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
+            ids, line_ids, children, activities, days = zip(*rows, strict=True)
             cursor.execute(
                 f"UPDATE {table} SET invoice_line_id = v.line "  # noqa: S608 - no user input
-                f"FROM unnest(%s::bigint[], %s::bigint[]) AS v(id, line) "
-                f"WHERE {table}.id = v.id AND {table}.invoice_line_id IS NULL",
-                [_array_literal(meal_ids), _array_literal(line_ids)],
+                f"FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], "
+                f"%s::bigint[], %s::date[]) AS v(id, line, child, activity, day) "
+                f"WHERE {table}.id = v.id AND {still}",
+                [_array_literal(column) for column in (ids, line_ids, children)]
+                + [_array_literal(activities), _array_literal(days)],
             )
             marked = cursor.rowcount
         else:
-            for start in range(0, len(meal_ids), 5_000):
-                pairs = list(
-                    zip(
-                        meal_ids[start : start + 5_000],
-                        line_ids[start : start + 5_000],
-                        strict=True,
-                    )
-                )
+            for start in range(0, len(rows), 2_000):
+                chunk = rows[start : start + 2_000]
                 cursor.execute(
-                    f"UPDATE {table} SET invoice_line_id = v.column2 "  # noqa: S608 - no user input
-                    f"FROM (VALUES {', '.join(['(%s, %s)'] * len(pairs))}) AS v "
-                    f"WHERE {table}.id = v.column1 AND {table}.invoice_line_id IS NULL",
-                    [value for pair in pairs for value in pair],
+                    f"UPDATE {table} SET invoice_line_id = v.line "  # noqa: S608 - no user input
+                    f"FROM (SELECT column1 AS id, column2 AS line, column3 AS child, "
+                    f"column4 AS activity, column5 AS day FROM (VALUES "
+                    f"{', '.join(['(%s, %s, %s, %s, %s)'] * len(chunk))})) AS v "
+                    f"WHERE {table}.id = v.id AND {still}",
+                    [value for row in chunk for value in row],
                 )
                 marked += cursor.rowcount
-    if marked != len(meal_ids):
+    if marked != len(rows):
         raise _MealsChanged  # rolls the batch back
 
 
-def _array_literal(ids: list[int]) -> str:
-    return "{" + ",".join(map(str, ids)) + "}"
+def _array_literal(values: Iterable[object]) -> str:
+    """Integers or dates as a PostgreSQL array literal: {1,2} or
+    {2026-10-01,2026-10-02}."""
+    return "{" + ",".join(map(str, values)) + "}"
 
 
 def _announce_invoices(invoice_ids: list[int]) -> None:

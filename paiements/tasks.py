@@ -38,10 +38,14 @@ def send_block_notices(*, notices: list[tuple[int, bool]]) -> int:
     invoicing run blocks hundreds at once). Each e-mail is sent on its own:
     one that fails is logged and the others still go. Returns how many were
     sent."""
-    families = Family.objects.in_bulk([family_id for family_id, _ in notices])
+    families = Family.objects.prefetch_related("guardians").in_bulk(
+        [family_id for family_id, _ in notices]
+    )
     sent = 0
     for family_id, blocked in notices:
-        family = families[family_id]
+        family = families.get(family_id)
+        if family is None:  # merged away since
+            continue
         try:
             sent += send_templated(
                 template="payment_blocked" if blocked else "payment_unblocked",
@@ -57,6 +61,13 @@ def send_block_notices(*, notices: list[tuple[int, bool]]) -> int:
                 extra={"event": "block_notice_failed", "family": family.identifier},
             )
     return sent
+
+
+@task()
+def send_block_notice(*, family_id: int, blocked: bool) -> int:
+    """One family's notice: the task's name before notices were sent by
+    batch, kept for the tasks queued under it."""
+    return send_block_notices.call(notices=[(family_id, blocked)])
 
 
 @task()

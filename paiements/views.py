@@ -50,6 +50,9 @@ class PaymentLine:
     receipt: str
 
 
+METHOD_LABELS = dict(Payment.Method.choices)
+
+
 def payment_history(family: Family) -> list[PaymentLine]:
     """The family's payments, newest first, with the invoices each one paid.
 
@@ -77,7 +80,7 @@ def payment_history(family: Family) -> list[PaymentLine]:
         PaymentLine(
             pk=pk,
             received=formats.date_format(timezone.localtime(received_at), "j F Y"),
-            method=capfirst(Payment.Method(method).label),
+            method=capfirst(METHOD_LABELS.get(method, method)),
             amount=format_euros(amount),
             cancels=_("cancels %(number)s") % {"number": reversed_number}
             if reversed_number

@@ -170,10 +170,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
-else:
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # No JIT compilation: the balance SQL's correlated subqueries give
     # PostgreSQL cost estimates that switch it on, and compiling took 15 ms
     # to save less than one on queries that run in a few (bench/invoicing.py).
+    # Sent when connecting; a pooler such as PgBouncer must let it through
+    # (ignore_startup_parameters = options), or set jit = off on the role.
     _options = DATABASES["default"].setdefault("OPTIONS", {})
     _options["options"] = f"{_options.get('options', '')} -c jit=off".strip()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -35,6 +35,8 @@ def test_a_batch_of_several_chunks_is_one_pdf_numbered_throughout(
     reader = PdfReader(io.BytesIO(pdf.invoices_pdf(five_invoices)))
 
     assert len(reader.pages) == 5
+    assert reader.root_object["/Lang"] == "fr"  # for screen readers
+    assert reader.metadata.title == "Factures"
     for number, (page, invoice) in enumerate(
         zip(reader.pages, five_invoices, strict=True), start=1
     ):

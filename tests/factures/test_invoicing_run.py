@@ -396,3 +396,36 @@ def test_a_meal_changed_during_the_run_cancels_its_batch_with_a_message(
     monkeypatch.setattr(services, "_group_meals", real_group)
     assert run().created_count == 1
     assert Invoice.objects.get(family=second).lines.get().quantity == 3
+
+
+def test_a_meal_moved_during_the_run_is_not_billed_where_it_was(
+    prices, canteen, monkeypatch
+):
+    """An agent moves an unbilled day to another date while its batch is
+    being invoiced: the batch is cancelled, nothing is billed for the old
+    date, and running again bills the day where it now is."""
+    from factures import services
+
+    family = FamilyFactory(bracket=prices["B"])
+    attend(ChildFactory(family=family), canteen, 1, 2, 5)
+    real_group = services._group_meals
+
+    def group_then_move(meals, tariffs, activities):  # noqa: ANN001, ANN202
+        groups = real_group(meals, tariffs, activities)
+        Attendance.objects.filter(pk=meals[-1].pk).update(  # the agent
+            date=OCTOBER.replace(day=6)
+        )
+        return groups
+
+    monkeypatch.setattr(services, "_group_meals", group_then_move)
+    with pytest.raises(ValidationError):
+        run()
+    assert not Invoice.objects.exists()
+
+    monkeypatch.setattr(services, "_group_meals", real_group)
+    Attendance.objects.filter(date=OCTOBER.replace(day=5)).update(
+        date=OCTOBER.replace(day=6)
+    )  # what the agent's change left, once committed
+    run()
+    billed = Attendance.objects.filter(invoice_line__isnull=False)
+    assert sorted(day.day for day in billed.values_list("date", flat=True)) == [1, 2, 6]

@@ -133,6 +133,19 @@ def test_block_notices_are_sent_once_per_change(
     assert len([m for m in mail.outbox if "suspendu" in m.subject]) == 1
 
 
+def test_a_notice_queued_under_the_tasks_old_name_is_still_sent(
+    paying_family, three_unpaid
+):
+    from paiements.tasks import send_block_notice
+
+    mail.outbox.clear()
+
+    sent = send_block_notice.call(family_id=paying_family.pk, blocked=True)
+
+    assert sent == 1
+    assert len([m for m in mail.outbox if "suspendu" in m.subject]) == 1
+
+
 def test_a_reversal_restores_what_is_due_and_cannot_be_repeated(
     paying_family, three_unpaid, staff
 ):
