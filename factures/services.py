@@ -429,11 +429,21 @@ def _attendance_link(lines: list[InvoiceLine], meals: list[list[_Meal]]) -> None
     server parses: a VALUES list of a batch's thousands of meals, or
     psycopg's list adapter, cost more in Python than the update. SQLite takes
     a VALUES list, 2,000 meals at a time; both name its columns column1…"""
-    rows = [
-        (meal.pk, line.pk, meal.child_id, meal.activity_id, meal.date)
-        for line, line_meals in zip(lines, meals, strict=True)
-        for meal in line_meals
-    ]
+    # Column by column: the meal, its line, and what the meal must still be.
+    # A line's meals are its child's, in its activity (how they were grouped).
+    ids: list[int] = []
+    line_ids: list[int] = []
+    children: list[int] = []
+    activities: list[int] = []
+    days: list[datetime.date] = []
+    for line, line_meals in zip(lines, meals, strict=True):
+        ids.extend(meal.pk for meal in line_meals)
+        line_ids.extend([line.pk] * len(line_meals))
+        children.extend([line.child_id] * len(line_meals))
+        activities.extend([line.activity_id] * len(line_meals))
+        days.extend(meal.date for meal in line_meals)
+    if not ids:
+        return
     table = connection.ops.quote_name(Attendance._meta.db_table)
     still = (
         f"{table}.invoice_line_id IS NULL AND {table}.child_id = v.child "
@@ -442,17 +452,23 @@ def _attendance_link(lines: list[InvoiceLine], meals: list[list[_Meal]]) -> None
     marked = 0
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            ids, line_ids, children, activities, days = zip(*rows, strict=True)
+            # The days travel as their rank in the month (a batch is one
+            # month): integers are cheaper to write and to parse than dates.
             cursor.execute(
                 f"UPDATE {table} SET invoice_line_id = v.line "  # noqa: S608 - no user input
+                f"FROM (SELECT id, line, child, activity, %s::date + rank AS day "
                 f"FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], "
-                f"%s::bigint[], %s::date[]) AS v(id, line, child, activity, day) "
-                f"WHERE {table}.id = v.id AND {still}",
-                [_array_literal(column) for column in (ids, line_ids, children)]
-                + [_array_literal(activities), _array_literal(days)],
+                f"%s::bigint[], %s::int[]) AS u(id, line, child, activity, rank)) "
+                f"AS v WHERE {table}.id = v.id AND {still}",
+                [
+                    days[0].replace(day=1),
+                    *map(_array_literal, (ids, line_ids, children, activities)),
+                    _array_literal(day.day - 1 for day in days),
+                ],
             )
             marked = cursor.rowcount
         else:
+            rows = list(zip(ids, line_ids, children, activities, days, strict=True))
             for start in range(0, len(rows), 2_000):
                 chunk = rows[start : start + 2_000]
                 cursor.execute(
@@ -464,13 +480,12 @@ def _attendance_link(lines: list[InvoiceLine], meals: list[list[_Meal]]) -> None
                     [value for row in chunk for value in row],
                 )
                 marked += cursor.rowcount
-    if marked != len(rows):
+    if marked != len(ids):
         raise _MealsChanged  # rolls the batch back
 
 
-def _array_literal(values: Iterable[object]) -> str:
-    """Integers or dates as a PostgreSQL array literal: {1,2} or
-    {2026-10-01,2026-10-02}."""
+def _array_literal(values: Iterable[int]) -> str:
+    """Integers as a PostgreSQL array literal: {1,2,3}."""
     return "{" + ",".join(map(str, values)) + "}"
 
 
