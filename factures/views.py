@@ -30,7 +30,8 @@ def invoice_list(request: HttpRequest, *, family: Family) -> HttpResponse:
 def _calendar_row(
     week: list[datetime.date | None], days: set[datetime.date], present: str
 ) -> SafeString:
-    """One week of a child's calendar: `<td>` cells, empty outside the month."""
+    """One week of a child's calendar: `<td>` cells, empty outside the month.
+    `present`: what a screen reader says after the day, "octobre : présent"."""
     cells = []
     for day in week:
         if not day:
@@ -39,9 +40,9 @@ def _calendar_row(
             cells.append(
                 format_html(
                     '<td class="present"><span aria-hidden="true">{}</span>'
-                    '<span class="visually-hidden">{} : {}</span></td>',
+                    '<span class="visually-hidden">{} {}</span></td>',
                     day.day,
-                    formats.date_format(day, "j F"),
+                    day.day,
                     present,
                 )
             )
@@ -71,7 +72,9 @@ def invoice_detail(request: HttpRequest, pk: int, *, family: Family) -> HttpResp
     children = []
     seen = set()
     weeks = month_weeks(invoice.period)
-    present = _("attended")
+    # The day's date ("3 octobre", as "j F") then "présent", the month
+    # formatted once.
+    present = f"{formats.date_format(invoice.period, 'F')} : {_('attended')}"
     for line in lines:
         if line.child_id in seen:
             continue
