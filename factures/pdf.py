@@ -35,6 +35,7 @@ from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher
 
 from factures.models import Invoice
+from familles.models import User
 from familles.services import activation_code_pending
 from paiements.rules import payment_rules
 
@@ -76,8 +77,18 @@ def _stylesheet(language: str) -> CSS:
     return CSS(string=render_to_string("pdf/invoices.css"), url_fetcher=_url_fetcher())
 
 
-def _invoice_context(invoice: Invoice) -> dict[str, Any]:
-    login = invoice.family.logins.filter(is_active=True).order_by("pk").first()
+def _first_logins(family_ids: set[int]) -> dict[int, User]:
+    """Each family's first active login (by creation), read for a whole
+    chunk in one query."""
+    logins: dict[int, User] = {}
+    for user in User.objects.filter(family_id__in=family_ids, is_active=True).order_by(
+        "-pk"
+    ):
+        logins[user.family_id] = user  # the first one comes last
+    return logins
+
+
+def _invoice_context(invoice: Invoice, login: User | None) -> dict[str, Any]:
     # While the login was never activated, the invoice carries the code.
     pending = (
         activation_code_pending(user=login)
@@ -87,7 +98,8 @@ def _invoice_context(invoice: Invoice) -> dict[str, Any]:
     return {
         "invoice": invoice,
         "lines": invoice.lines.all(),
-        "credit_notes": invoice.credit_notes.all(),
+        # Credit notes are positive: none to read when nothing is credited.
+        "credit_notes": invoice.credit_notes.all() if _may_be_credited(invoice) else [],
         "activation_code": pending[1] if pending else None,
         "activation_expires": timezone.localdate(pending[0].expires_at)
         if pending
@@ -95,15 +107,27 @@ def _invoice_context(invoice: Invoice) -> dict[str, Any]:
     }
 
 
+def _may_be_credited(invoice: Invoice) -> bool:
+    """False when the invoice was read with its amounts and nothing is
+    credited; True when it was read without them."""
+    return getattr(invoice, "credited", None) != 0
+
+
 def _render(invoices: list[Invoice], *, first_page: int, last: bool) -> Document:
     """Lay out a chunk of a batch as one WeasyPrint document: its pages are
     numbered from `first_page`, and unless it is the `last` chunk the batch
     goes on after it."""
-    prefetch_related_objects(invoices, "family", "lines", "credit_notes")
+    prefetch_related_objects(invoices, "lines")
+    credited = [invoice for invoice in invoices if _may_be_credited(invoice)]
+    prefetch_related_objects(credited, "credit_notes")
+    logins = _first_logins({invoice.family_id for invoice in invoices})
     html = render_to_string(
         "pdf/invoices.html",
         {
-            "documents": [_invoice_context(invoice) for invoice in invoices],
+            "documents": [
+                _invoice_context(invoice, logins.get(invoice.family_id))
+                for invoice in invoices
+            ],
             "commune": settings.PORTAIL_COMMUNE,
             "rules": payment_rules(),
             "first_page": first_page,

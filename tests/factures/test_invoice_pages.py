@@ -79,6 +79,27 @@ def test_the_detail_shows_lines_and_a_calendar_of_the_days_attended(
     assert "3 octobre : présent" in page  # what a screen reader says
 
 
+def test_a_credit_note_shows_on_its_invoice_page_and_pdf_only(client, parent, invoices):
+    """The pages skip reading credit notes when nothing is credited: a
+    credited invoice must still show its note."""
+    september, october = invoices
+    note = credit_note_issue(
+        invoice=september,
+        lines=[CreditLine(label="Repas", quantity=1, unit_price=Decimal("1.80"))],
+        reason="Absence justifiée",
+        agent=None,
+    )
+    client.force_login(parent)
+
+    page = client.get(reverse("factures:detail", args=[september.pk])).text
+    pdf = pdf_text(client.get(reverse("factures:pdf", args=[september.pk])).content)
+    other = client.get(reverse("factures:detail", args=[october.pk])).text
+
+    assert note.number in page and "Absence justifiée" in page
+    assert "<h2>Avoirs</h2>" in page and "<h2>Avoirs</h2>" not in other
+    assert note.number in pdf and "Absence justifiée" in pdf
+
+
 def test_the_pdf_carries_identifier_amounts_and_payment_dates(client, parent, invoices):
     _september, october = invoices
     client.force_login(parent)
