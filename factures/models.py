@@ -7,6 +7,7 @@ and prices of the day they were issued, and they are never edited or deleted
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -457,6 +458,17 @@ class Invoice(models.Model):
     @property
     def amount_credited(self) -> Decimal:
         return self._annotated("credited")
+
+    @property
+    def may_have_credit_notes(self) -> bool:
+        """False when the invoice was read with its amounts and nothing is
+        credited (credit notes are positive): its credit notes need not be
+        read. True when it was read without its amounts."""
+        return getattr(self, "credited", None) != 0
+
+    def credit_notes_to_show(self) -> Iterable[CreditNote]:
+        """Its credit notes, without a query when there can be none."""
+        return self.credit_notes.all() if self.may_have_credit_notes else []
 
     @property
     def amount_paid(self) -> Decimal:

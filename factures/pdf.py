@@ -98,8 +98,7 @@ def _invoice_context(invoice: Invoice, login: User | None) -> dict[str, Any]:
     return {
         "invoice": invoice,
         "lines": invoice.lines.all(),
-        # Credit notes are positive: none to read when nothing is credited.
-        "credit_notes": invoice.credit_notes.all() if _may_be_credited(invoice) else [],
+        "credit_notes": invoice.credit_notes_to_show(),
         "activation_code": pending[1] if pending else None,
         "activation_expires": timezone.localdate(pending[0].expires_at)
         if pending
@@ -107,18 +106,12 @@ def _invoice_context(invoice: Invoice, login: User | None) -> dict[str, Any]:
     }
 
 
-def _may_be_credited(invoice: Invoice) -> bool:
-    """False when the invoice was read with its amounts and nothing is
-    credited; True when it was read without them."""
-    return getattr(invoice, "credited", None) != 0
-
-
 def _render(invoices: list[Invoice], *, first_page: int, last: bool) -> Document:
     """Lay out a chunk of a batch as one WeasyPrint document: its pages are
     numbered from `first_page`, and unless it is the `last` chunk the batch
     goes on after it."""
     prefetch_related_objects(invoices, "lines")
-    credited = [invoice for invoice in invoices if _may_be_credited(invoice)]
+    credited = [invoice for invoice in invoices if invoice.may_have_credit_notes]
     prefetch_related_objects(credited, "credit_notes")
     logins = _first_logins({invoice.family_id for invoice in invoices})
     html = render_to_string(

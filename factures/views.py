@@ -96,8 +96,7 @@ def invoice_detail(request: HttpRequest, pk: int, *, family: Family) -> HttpResp
         {
             "invoice": invoice,
             "lines": lines,
-            # Credit notes are positive: none to read when nothing is credited.
-            "credit_notes": invoice.credit_notes.all() if invoice.credited else [],
+            "credit_notes": invoice.credit_notes_to_show(),
             "children": children,
             "rules": payment_rules(),
         },

@@ -130,20 +130,25 @@ def test_the_history_shows_each_payment_with_what_it_paid(
     assert f"Reçu {both.number} (PDF)" in items[2]
 
 
-def test_the_return_page_shows_in_progress_until_the_webhook(
-    client, standin, paying_parent, two_invoices
-):
+def start_checkout(family, invoices):  # noqa: ANN001, ANN201
+    """A card payment started in the window, not yet paid."""
     from paiements.services import card_checkout_start, new_idempotency_key
 
-    checkout = card_checkout_start(
-        family=paying_parent.family,
-        invoices=two_invoices,
+    return card_checkout_start(
+        family=family,
+        invoices=invoices,
         idempotency_key=new_idempotency_key(),
         user=None,
         return_url="http://testserver/r/",
         cancel_url="http://testserver/c/",
         today=datetime.date(2026, 12, 5),
     )
+
+
+def test_the_return_page_shows_in_progress_until_the_webhook(
+    client, standin, paying_parent, two_invoices
+):
+    checkout = start_checkout(paying_parent.family, two_invoices)
     client.force_login(paying_parent)
 
     page = client.get(reverse("paiements:return"), {"paiement": checkout.pk})
@@ -155,17 +160,7 @@ def test_the_return_page_shows_in_progress_until_the_webhook(
 def test_another_familys_card_payment_is_not_found(
     client, standin, paying_parent, two_invoices, other_parent
 ):
-    from paiements.services import card_checkout_start, new_idempotency_key
-
-    checkout = card_checkout_start(
-        family=paying_parent.family,
-        invoices=two_invoices,
-        idempotency_key=new_idempotency_key(),
-        user=None,
-        return_url="http://testserver/r/",
-        cancel_url="http://testserver/c/",
-        today=datetime.date(2026, 12, 5),
-    )
+    checkout = start_checkout(paying_parent.family, two_invoices)
     client.force_login(other_parent)
 
     page = client.get(reverse("paiements:return"), {"paiement": checkout.pk})
