@@ -12,12 +12,13 @@
    For information, the minimal document is also rendered with the set-up
    `factures.pdf` uses (kept font configuration, no-network fetcher): the
    ratio to that one is what the invoice's content itself costs.
-2. The paper batch: `factures.pdf.invoices_pdf` over the month's paper
-   invoices as the admin's "print" action selects them (factures/admin.py,
-   `invoicing_view`), the first 250 then the first 1,000. Each size runs in a
-   child process of its own (forked), warmed by one invoice, so that its
-   max RSS (`resource.getrusage`) is its own: wall and CPU time, and how far
-   the RSS rose above the child's RSS before the batch. Memory is bounded if
+2. The paper batch: `factures.pdf.invoices_pdf_write` over the month's
+   paper invoices (`factures.printing.paper_invoices`) into a temporary
+   file, as the background print does, the first 250 then the first
+   1,000. Each size runs in a child process of its own (forked), warmed by
+   one invoice, so that its max RSS (`resource.getrusage`) is its own: wall
+   and CPU time, and how far the RSS rose above the child's RSS before the
+   batch. Memory is bounded if
    the rise does not grow with the batch. Python's own peak (tracemalloc) is
    measured in separate children, by default for 50 invoices only:
    tracemalloc makes WeasyPrint about 4.5 x slower (--traced 250,1000 to
@@ -45,6 +46,7 @@ import os
 import resource
 import statistics
 import sys
+import tempfile
 import time
 import tracemalloc
 from collections import Counter
@@ -77,15 +79,10 @@ MINIMAL = """<!DOCTYPE html>
 
 
 def paper_batch(period: datetime.date):  # noqa: ANN201
-    """The invoices the admin's print action puts in the month's PDF."""
-    from factures.models import Invoice
+    """The invoices the background print puts in the month's PDF."""
+    from factures.printing import paper_invoices
 
-    return (
-        Invoice.objects.with_balance()
-        .filter(period=period, paperless=False)
-        .exclude(state=Invoice.Status.CANCELLED)
-        .order_by("family_identifier")
-    )
+    return paper_invoices(period)
 
 
 def month_ready(needed: int) -> datetime.date:
@@ -182,14 +179,16 @@ def single(period: datetime.date, runs: int) -> dict[str, Any]:
 def batch_child(
     period: datetime.date, size: int, traced: bool, pipe: Connection
 ) -> None:
-    from factures.pdf import invoices_pdf
+    from factures.pdf import invoices_pdf, invoices_pdf_write
 
     invoices_pdf(paper_batch(period)[:1])  # a worker that has printed before
     before = rss() // 1024
     if traced:
         tracemalloc.start()
     wall, cpu = time.perf_counter(), time.process_time()
-    pdf = invoices_pdf(paper_batch(period)[:size])
+    with tempfile.TemporaryFile() as output:  # as factures.printing writes it
+        invoices_pdf_write(paper_batch(period)[:size], output)
+        pdf_bytes = output.tell()
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     peak = tracemalloc.get_traced_memory()[1] if traced else 0
     tracemalloc.stop()
@@ -204,7 +203,7 @@ def batch_child(
             "max_rss_mb": round(max_rss / 1024),
             "rss_rise_mb": round((max_rss - before) / 1024),
             "rss_rise_kb_per_invoice": round((max_rss - before) / size),
-            "pdf_kb": len(pdf) // 1024,
+            "pdf_kb": pdf_bytes // 1024,
         }
         | (
             {

@@ -6,7 +6,7 @@ from django.contrib import admin, messages
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -31,11 +31,13 @@ from factures.models import (
     Invoice,
     InvoiceDispute,
     InvoiceLine,
+    PaperBatch,
     Price,
     TariffBracket,
 )
 from factures.money import csv_amount
-from factures.pdf import invoice_pdf, invoices_pdf
+from factures.pdf import invoice_pdf
+from factures.printing import paper_batch_request
 from factures.services import (
     CreditLine,
     credit_note_issue,
@@ -386,6 +388,11 @@ class InvoiceAdmin(SimpleHistoryAdmin):
             path(
                 "facturation/", view(self.invoicing_view), name="factures_invoice_run"
             ),
+            path(
+                "impressions/<int:pk>/",
+                view(self.paper_batch_view),
+                name="factures_paperbatch_download",
+            ),
             path("<int:pk>/pdf/", view(self.pdf_view), name="factures_invoice_pdf"),
             path(
                 "<int:pk>/avoir/",
@@ -400,36 +407,39 @@ class InvoiceAdmin(SimpleHistoryAdmin):
         if not request.user.has_perm("factures.view_invoice"):
             return HttpResponse(status=403)
         form = MonthForm(request.POST or None)
+        batches = list(PaperBatch.objects.select_related("requested_by")[:10])
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "title": _("Monthly invoicing"),
             "form": form,
             "can_run": request.user.has_perm("factures.add_invoice"),
+            "batches": batches,
+            "printing": PaperBatch.objects.on_its_way().exists(),
         }
         if request.method == "POST" and form.is_valid():
             period = form.cleaned_data["month"]
             if "print" in request.POST:
-                invoices = (
-                    Invoice.objects.with_balance()
-                    .filter(period=period, paperless=False)
-                    .exclude(state=Invoice.Status.CANCELLED)
-                    .order_by("family_identifier")
-                )
-                if not invoices.exists():
+                try:
+                    batch = paper_batch_request(
+                        period=period, requested_by=request.user
+                    )
+                except ValidationError as error:
                     self.message_user(
-                        request, _("No paper invoice for this month."), messages.WARNING
+                        request, " ".join(error.messages), messages.WARNING
                     )
-                    return TemplateResponse(
-                        request, "admin/factures/invoicing.html", context
+                else:
+                    self.message_user(
+                        request,
+                        _(
+                            "The paper invoices of %(month)s are being printed. "
+                            "The file will appear below, ready to download, "
+                            "within a minute or two."
+                        )
+                        % {"month": formats.date_format(batch.period, "F Y")},
+                        messages.SUCCESS,
                     )
-                response = HttpResponse(
-                    invoices_pdf(invoices), content_type="application/pdf"
-                )
-                response["Content-Disposition"] = (
-                    f'attachment; filename="factures-papier-{period:%Y-%m}.pdf"'
-                )
-                return response
+                return redirect("admin:factures_invoice_run")
             if not context["can_run"]:
                 return HttpResponse(status=403)
             try:
@@ -441,6 +451,16 @@ class InvoiceAdmin(SimpleHistoryAdmin):
                 )
             context["result"] = result
         return TemplateResponse(request, "admin/factures/invoicing.html", context)
+
+    def paper_batch_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """Download a printed paper batch (the files are kept in the private
+        storage, never served as static files)."""
+        if not self.has_view_permission(request):
+            return HttpResponse(status=403)
+        batch = get_object_or_404(PaperBatch, pk=pk, status=PaperBatch.Status.READY)
+        return FileResponse(
+            batch.file.open("rb"), as_attachment=True, filename=batch.filename
+        )
 
     def pdf_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         if not self.has_view_permission(request):

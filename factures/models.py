@@ -7,6 +7,7 @@ and prices of the day they were issued, and they are never edited or deleted
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
@@ -648,3 +649,62 @@ class InvoiceDispute(models.Model):
 
     def __str__(self) -> str:
         return f"{self.invoice} – {self.opened_at:%Y-%m-%d}"
+
+
+# A paper batch still waiting or being printed after this long is taken for
+# lost (a worker stopped during it): its month can be asked for again.
+PRINT_PATIENCE = datetime.timedelta(hours=1)
+
+
+class PaperBatchQuerySet(models.QuerySet["PaperBatch"]):
+    def on_its_way(self) -> PaperBatchQuerySet:
+        """Batches waiting or being printed, not yet taken for lost."""
+        return self.filter(
+            status__in=[PaperBatch.Status.QUEUED, PaperBatch.Status.RUNNING],
+            requested_at__gt=timezone.now() - PRINT_PATIENCE,
+        )
+
+
+class PaperBatch(models.Model):
+    """The month's paper invoices as one PDF, printed by a background task
+    (`factures.tasks.print_paper_batch`): a thousand invoices take longer
+    than a web request may (bench/pdf.py). The agent downloads the file
+    from the invoicing page once it is ready."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("waiting")
+        RUNNING = "running", _("being printed")
+        READY = "ready", _("ready")
+        FAILED = "failed", _("failed")
+
+    period = models.DateField(_("month"))
+    requested_at = models.DateTimeField(_("requested on"), default=timezone.now)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.QUEUED
+    )
+    invoice_count = models.PositiveIntegerField(_("invoices"), default=0)
+    pages = models.PositiveIntegerField(_("pages"), default=0)
+    file = models.FileField(_("file"), upload_to="impressions/", blank=True)
+    finished_at = models.DateTimeField(_("finished on"), null=True, blank=True)
+
+    objects = PaperBatchQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("paper batch")
+        verbose_name_plural = _("paper batches")
+        ordering = ["-requested_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.period:%Y-%m} ({self.get_status_display()})"
+
+    @property
+    def filename(self) -> str:
+        return f"factures-papier-{self.period:%Y-%m}.pdf"

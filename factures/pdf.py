@@ -20,15 +20,22 @@ import threading
 from collections.abc import Iterable
 from functools import lru_cache
 from itertools import islice
-from typing import Any
+from typing import Any, BinaryIO
 
 from django.conf import settings
-from django.db.models import prefetch_related_objects
+from django.db.models import QuerySet, prefetch_related_objects
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import get_language
-from pypdf import PdfReader, PdfWriter
-from pypdf.generic import NameObject, TextStringObject
+from pypdf import PdfReader
+from pypdf.generic import (
+    ArrayObject,
+    DictionaryObject,
+    IndirectObject,
+    NameObject,
+    NumberObject,
+    PdfObject,
+)
 from weasyprint import CSS, HTML
 from weasyprint.document import Document
 from weasyprint.text.fonts import FontConfiguration
@@ -135,37 +142,201 @@ def _render(invoices: list[Invoice], *, first_page: int, last: bool) -> Document
 
 def invoices_pdf(invoices: Iterable[Invoice]) -> bytes:
     """One PDF holding the given invoices, each starting on a new page; the
-    pages are numbered through the whole PDF.
+    pages are numbered through the whole PDF."""
+    output = io.BytesIO()
+    invoices_pdf_write(invoices, output)
+    return output.getvalue()
 
-    Each chunk is written as a PDF of its own as soon as it is laid out, and
-    its pages are appended to the batch by pypdf: WeasyPrint keeps every
-    laid-out page of a document until it is written (~0.45 MB an invoice),
-    the appended pages take a tenth of that (bench/pdf.py)."""
+
+class _PdfJoin:
+    """Writes the pages of several PDFs, one after another, as one PDF, each
+    source written out as soon as it is appended: only the objects' offsets
+    and the pages' numbers are kept (pypdf's or qpdf's own merge keep every
+    page's objects until the end, ~20 kB an invoice, bench/pdf.py).
+
+    The first source gives the title and language. The sources' bookmarks
+    (one per invoice, from its heading) are kept, in order, at one level.
+    Meant for WeasyPrint's own output, nothing else: no forms, no
+    structure tree, no links between sources."""
+
+    def __init__(self, output: BinaryIO) -> None:
+        self.output = output
+        self.offsets: list[int | None] = [None]  # object 0 is never used
+        self.page_numbers: list[int] = []
+        self.info: DictionaryObject | None = None
+        self.language: Any = None
+        self.pages_number = self._reserve()
+        self.outline_number = self._reserve()
+        self.bookmarks = 0
+        self.first_bookmark: int | None = None
+        self.pending_bookmark: tuple[int, DictionaryObject] | None = None
+        output.write(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+
+    def _reserve(self) -> int:
+        self.offsets.append(None)
+        return len(self.offsets) - 1
+
+    def _write(self, number: int, value: PdfObject) -> None:
+        self.offsets[number] = self.output.tell()
+        self.output.write(b"%d 0 obj\n" % number)
+        value.write_to_stream(self.output)
+        self.output.write(b"\nendobj\n")
+
+    def append(self, source: PdfReader) -> None:
+        numbers: dict[int, int] = {}  # the source's object numbers to ours
+        to_write: list[IndirectObject] = []
+
+        def renumbered(value: Any) -> Any:
+            """`value` with its references to the source's objects turned
+            into references to ours (changed in place: the source is read
+            once and thrown away)."""
+            if isinstance(value, IndirectObject):
+                if value.idnum not in numbers:
+                    numbers[value.idnum] = self._reserve()
+                    to_write.append(value)
+                return IndirectObject(numbers[value.idnum], 0, None)
+            if isinstance(value, DictionaryObject):
+                for key, item in list(dict.items(value)):
+                    dict.__setitem__(value, key, renumbered(item))
+            elif isinstance(value, ArrayObject):
+                for index, item in enumerate(list.__iter__(value)):
+                    list.__setitem__(value, index, renumbered(item))
+            return value
+
+        if self.info is None:
+            self.info = DictionaryObject(dict.items(source.metadata or {}))
+            self.language = source.root_object.get("/Lang")
+        for page in source.pages:
+            reference = page.indirect_reference
+            self.page_numbers.append(renumbered(reference).idnum)
+        while to_write:
+            reference = to_write.pop()
+            value = reference.get_object()
+            is_page = isinstance(value, DictionaryObject) and (
+                value.get("/Type") == "/Page"
+            )
+            if is_page:  # the source's page tree is not copied
+                dict.pop(value, "/Parent", None)
+            value = renumbered(value)
+            if is_page:
+                value[NameObject("/Parent")] = IndirectObject(
+                    self.pages_number, 0, None
+                )
+            self._write(numbers[reference.idnum], value)
+        outline = source.root_object.get("/Outlines")
+        item = outline.get("/First") if outline is not None else None
+        while item is not None:
+            item = item.get_object()
+            following = item.get("/Next")
+            bookmark = DictionaryObject(
+                (key, value)
+                for key, value in dict.items(item)
+                if key not in ("/Parent", "/Prev", "/Next", "/First", "/Last", "/Count")
+            )
+            self._bookmark(renumbered(bookmark))
+            item = following
+        # References to objects no page uses (none in WeasyPrint's output)
+        # would have been written by the loop above.
+
+    def _bookmark(self, bookmark: DictionaryObject) -> None:
+        """Write the previous bookmark, now that its next one is known; keep
+        this one until its own next one is."""
+        number = self._reserve()
+        bookmark[NameObject("/Parent")] = IndirectObject(self.outline_number, 0, None)
+        if self.pending_bookmark is None:
+            self.first_bookmark = number
+        else:
+            previous_number, previous = self.pending_bookmark
+            previous[NameObject("/Next")] = IndirectObject(number, 0, None)
+            bookmark[NameObject("/Prev")] = IndirectObject(previous_number, 0, None)
+            self._write(previous_number, previous)
+        self.pending_bookmark = (number, bookmark)
+        self.bookmarks += 1
+
+    def close(self) -> None:
+        """Write the page tree, the bookmarks' root, the catalogue, the
+        cross-reference table and the trailer."""
+
+        def reference(number: int) -> IndirectObject:
+            return IndirectObject(number, 0, None)
+
+        self._write(
+            self.pages_number,
+            DictionaryObject(
+                {
+                    NameObject("/Type"): NameObject("/Pages"),
+                    NameObject("/Kids"): ArrayObject(
+                        reference(number) for number in self.page_numbers
+                    ),
+                    NameObject("/Count"): NumberObject(len(self.page_numbers)),
+                }
+            ),
+        )
+        outline = DictionaryObject({NameObject("/Type"): NameObject("/Outlines")})
+        if self.pending_bookmark is not None:
+            last_number, last = self.pending_bookmark
+            self._write(last_number, last)
+            outline[NameObject("/First")] = reference(self.first_bookmark)
+            outline[NameObject("/Last")] = reference(last_number)
+            outline[NameObject("/Count")] = NumberObject(self.bookmarks)
+        self._write(self.outline_number, outline)
+        catalog = DictionaryObject(
+            {
+                NameObject("/Type"): NameObject("/Catalog"),
+                NameObject("/Pages"): reference(self.pages_number),
+                NameObject("/Outlines"): reference(self.outline_number),
+            }
+        )
+        if self.language is not None:
+            catalog[NameObject("/Lang")] = self.language
+        catalog_number = self._reserve()
+        self._write(catalog_number, catalog)
+        info_number = self._reserve()
+        self._write(info_number, self.info or DictionaryObject())
+        start = self.output.tell()
+        self.output.write(b"xref\n0 %d\n0000000000 65535 f \n" % len(self.offsets))
+        for offset in self.offsets[1:]:
+            self.output.write(b"%010d 00000 n \n" % offset)
+        self.output.write(b"trailer\n")
+        DictionaryObject(
+            {
+                NameObject("/Size"): NumberObject(len(self.offsets)),
+                NameObject("/Root"): reference(catalog_number),
+                NameObject("/Info"): reference(info_number),
+            }
+        ).write_to_stream(self.output)
+        self.output.write(b"\nstartxref\n%d\n%%%%EOF\n" % start)
+
+
+def invoices_pdf_write(invoices: Iterable[Invoice], output: BinaryIO) -> int:
+    """Write `invoices_pdf(invoices)` to `output`; returns its pages.
+
+    A queryset is read a chunk at a time, not kept whole: its result cache
+    would hold every invoice with its lines until the end. Each chunk is
+    laid out, written as a PDF of its own, and its objects copied to
+    `output` (`_PdfJoin`): WeasyPrint keeps every laid-out page of a
+    document until it is written (~0.45 MB an invoice). The memory a batch
+    takes does not grow with its size (bench/pdf.py)."""
+    if isinstance(invoices, QuerySet):
+        invoices = invoices.iterator(chunk_size=CHUNK_SIZE)
     remaining = iter(invoices)
     chunk = list(islice(remaining, CHUNK_SIZE))
     following = list(islice(remaining, CHUNK_SIZE))
     document = _render(chunk, first_page=1, last=not following)
     if not following:
-        return document.write_pdf()
-    writer = PdfWriter()
+        document.write_pdf(output)
+        return len(document.pages)
+    join = _PdfJoin(output)
     pages = 0
     while True:
         pages += len(document.pages)
-        chunk_pdf = PdfReader(io.BytesIO(document.write_pdf()))
-        if not writer.pages:  # the title and language, as one document
-            writer.add_metadata(chunk_pdf.metadata)
-            if "/Lang" in chunk_pdf.root_object:
-                writer.root_object[NameObject("/Lang")] = TextStringObject(
-                    chunk_pdf.root_object["/Lang"]
-                )
-        writer.append(chunk_pdf)
+        join.append(PdfReader(io.BytesIO(document.write_pdf())))
         if not following:
             break
         chunk, following = following, list(islice(remaining, CHUNK_SIZE))
         document = _render(chunk, first_page=pages + 1, last=not following)
-    output = io.BytesIO()
-    writer.write(output)
-    return output.getvalue()
+    join.close()
+    return pages
 
 
 def invoice_pdf(invoice: Invoice) -> bytes:

@@ -3,9 +3,12 @@
 import logging
 import smtplib
 
+from django.conf import settings
 from django.tasks import task
+from django.utils import translation
 
-from factures.models import Invoice
+from factures.models import Invoice, PaperBatch
+from factures.printing import paper_batch_print
 from familles.tasks import family_addresses, send_templated
 
 logger = logging.getLogger("factures.tasks")
@@ -36,3 +39,11 @@ def send_invoices_available(*, invoice_ids: list[int]) -> int:
                 extra={"event": "invoice_mail_failed", "invoice": invoice.number},
             )
     return sent
+
+
+@task()
+def print_paper_batch(*, batch_id: int) -> int:
+    """Print a month's paper batch (`factures.printing`), in French.
+    Returns the number of invoices printed."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return paper_batch_print(PaperBatch.objects.get(pk=batch_id)).invoice_count

@@ -1,0 +1,117 @@
+"""The month's paper batch: the invoices of families that did not choose
+paperless invoices, printed as one PDF in the background.
+
+A thousand invoices take some forty seconds to lay out (bench/pdf.py): more
+than a web request may take. The agent asks for the batch on the invoicing
+page; a task (`factures.tasks.print_paper_batch`) writes the PDF to the
+private file storage, and the page offers it for download once it is ready.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import tempfile
+from collections.abc import Iterator
+
+from django.core.exceptions import ValidationError
+from django.core.files import File
+from django.db import transaction
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+
+from factures.models import Invoice, InvoiceQuerySet, PaperBatch
+from familles.models import User
+
+logger = logging.getLogger("factures.printing")
+
+
+def paper_invoices(period: datetime.date) -> InvoiceQuerySet:
+    """The month's invoices to print and post, in the order of the families'
+    identifiers: those of families without paperless invoices, but the
+    cancelled ones."""
+    return (
+        Invoice.objects.with_balance()
+        .filter(period=period, paperless=False)
+        .exclude(state=Invoice.Status.CANCELLED)
+        .order_by("family_identifier")
+    )
+
+
+def paper_batch_request(*, period: datetime.date, requested_by: User) -> PaperBatch:
+    """Queue the month's paper batch. Refused, with the reason in French,
+    when the month has no paper invoice or its batch is already on its way.
+    (Two agents asking in the same instant get two batches: harmless.)"""
+    month = formats.date_format(period, "F Y")
+    if not paper_invoices(period).exists():
+        raise ValidationError(
+            _("No paper invoice for %(month)s.") % {"month": month}, code="empty"
+        )
+    with transaction.atomic():
+        on_its_way = PaperBatch.objects.on_its_way().filter(period=period).first()
+        if on_its_way is not None:
+            raise ValidationError(
+                _(
+                    "The paper invoices of %(month)s are already being printed "
+                    "(asked at %(time)s): the file will appear below."
+                )
+                % {
+                    "month": month,
+                    "time": formats.time_format(
+                        timezone.localtime(on_its_way.requested_at), "H:i"
+                    ),
+                },
+                code="on_its_way",
+            )
+        batch = PaperBatch.objects.create(period=period, requested_by=requested_by)
+
+        def enqueue() -> None:
+            from factures.tasks import print_paper_batch
+
+            print_paper_batch.enqueue(batch_id=batch.pk)
+
+        transaction.on_commit(enqueue)
+    return batch
+
+
+def _counted(invoices: Iterator[Invoice], counter: list[int]) -> Iterator[Invoice]:
+    for invoice in invoices:
+        counter[0] += 1
+        yield invoice
+
+
+def paper_batch_print(batch: PaperBatch) -> PaperBatch:
+    """Print the batch's invoices into its file (the task's work). The
+    invoices are those of the month when the batch is printed, not when it
+    was asked for. A failure is recorded on the batch, then raised."""
+    from factures.pdf import invoices_pdf_write
+
+    PaperBatch.objects.filter(pk=batch.pk).update(status=PaperBatch.Status.RUNNING)
+    counter = [0]
+    try:
+        with tempfile.TemporaryFile() as output:
+            pages = invoices_pdf_write(
+                _counted(
+                    paper_invoices(batch.period).iterator(chunk_size=100), counter
+                ),
+                output,
+            )
+            output.seek(0)
+            batch.file.save(batch.filename, File(output), save=False)
+    except Exception:
+        logger.exception(
+            "paper batch not printed",
+            extra={"event": "paper_batch_failed", "batch": batch.pk},
+        )
+        PaperBatch.objects.filter(pk=batch.pk).update(
+            status=PaperBatch.Status.FAILED, finished_at=timezone.now()
+        )
+        raise
+    batch.status = PaperBatch.Status.READY
+    batch.invoice_count = counter[0]
+    batch.pages = pages
+    batch.finished_at = timezone.now()
+    batch.save(
+        update_fields=["status", "invoice_count", "pages", "file", "finished_at"]
+    )
+    return batch

@@ -1,0 +1,166 @@
+"""The month's paper batch, printed in the background (factures.printing)
+and downloaded from the invoicing page."""
+
+import datetime
+import io
+
+import pytest
+import time_machine
+from django.contrib.auth.models import Permission
+from django.urls import reverse
+from django.utils import timezone
+from pypdf import PdfReader
+
+from factures import pdf
+from factures.models import Invoice, PaperBatch
+from factures.services import invoice_cancel, invoice_issue_month
+from tests.conftest import STAFF_PASSWORD
+from tests.factories import ChildFactory, FamilyFactory, StaffFactory
+from tests.factures.conftest import OCTOBER, attend
+from tests.helpers import give_totp, staff_login_with_totp
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _late_november():  # noqa: ANN202
+    with time_machine.travel("2026-11-26 10:00 -04:00", tick=False):
+        yield
+
+
+@pytest.fixture
+def october(prices, canteen):  # noqa: ANN001, ANN201
+    """Three families invoiced for October: two on paper, one paperless."""
+    families = {
+        "paper": FamilyFactory(name="Papier", bracket=prices["B"]),
+        "second": FamilyFactory(name="Second", bracket=prices["B"]),
+        "online": FamilyFactory(name="Numerique", bracket=prices["B"], paperless=True),
+    }
+    for family in families.values():
+        attend(ChildFactory(family=family), canteen, 1, 2)
+    invoice_issue_month(period=OCTOBER, issued_by=None)
+    return families
+
+
+def ask(client, month="2026-10"):  # noqa: ANN001, ANN201
+    return client.post(
+        reverse("admin:factures_invoice_run"), {"month": month, "print": "1"}
+    )
+
+
+def message(response) -> str:  # noqa: ANN001
+    """The last message the agent is shown (the first is the login's)."""
+    return [str(m) for m in response.wsgi_request._messages][-1]
+
+
+def test_the_batch_is_printed_in_the_background_then_downloaded(
+    staff_client, october, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True) as queued:
+        response = ask(staff_client)
+
+    assert len(queued) == 1  # the task, once the request is recorded
+    assert response.status_code == 302
+    assert message(response) == (
+        "L’impression des factures papier (octobre 2026) est lancée. Le "
+        "fichier apparaîtra ci-dessous, prêt à télécharger, d’ici une à deux "
+        "minutes."
+    )
+    batch = PaperBatch.objects.get()
+    assert batch.status == PaperBatch.Status.READY
+    assert (batch.invoice_count, batch.pages) == (2, 2)
+    page = staff_client.get(response["Location"]).content.decode()
+    download_url = reverse("admin:factures_paperbatch_download", args=[batch.pk])
+    assert download_url in page
+    assert "factures-papier-2026-10.pdf" in page
+    assert "2 factures, 2 pages" in page
+    assert 'http-equiv="refresh"' not in page  # nothing left to wait for
+
+    download = staff_client.get(download_url)
+
+    assert download["Content-Type"] == "application/pdf"
+    assert "factures-papier-2026-10.pdf" in download["Content-Disposition"]
+    reader = PdfReader(io.BytesIO(b"".join(download.streaming_content)))
+    text = " ".join(page.extract_text() for page in reader.pages)
+    assert october["paper"].identifier in text
+    assert october["second"].identifier in text
+    assert october["online"].identifier not in text  # paperless: not printed
+    assert len(reader.pages) == 2
+
+
+def test_a_batch_on_its_way_is_not_asked_for_twice(staff_client, october):
+    # Without running the queued task: the batch is still waiting.
+    first = ask(staff_client)
+    page = staff_client.get(first["Location"]).content.decode()
+
+    again = ask(staff_client)
+
+    assert PaperBatch.objects.count() == 1
+    assert message(again) == (
+        "L’impression des factures papier (octobre 2026) est déjà en cours "
+        "(demandée à 10:00) : le fichier apparaîtra ci-dessous."
+    )
+    assert "En attente" in page
+    assert 'http-equiv="refresh"' in page  # the page looks again by itself
+
+
+def test_a_batch_lost_for_an_hour_can_be_asked_for_again(staff_client, october):
+    ask(staff_client)  # never printed: the worker stopped
+    PaperBatch.objects.update(
+        requested_at=timezone.now() - datetime.timedelta(minutes=61)
+    )
+
+    again = ask(staff_client)
+
+    assert PaperBatch.objects.count() == 2
+    assert "est lancée" in message(again)
+
+
+def test_a_month_without_paper_invoices_is_refused(staff_client, october):
+    invoice = Invoice.objects.get(family=october["paper"])
+    invoice_cancel(invoice=invoice, reason="Erreur", agent=None)
+    invoice = Invoice.objects.get(family=october["second"])
+    invoice_cancel(invoice=invoice, reason="Erreur", agent=None)
+
+    response = ask(staff_client)
+
+    assert message(response) == "Aucune facture papier pour octobre 2026."
+    assert not PaperBatch.objects.exists()
+
+
+def test_a_failed_batch_is_shown_as_failed(
+    staff_client, october, django_capture_on_commit_callbacks, monkeypatch
+):
+    def broken(invoices, output):  # noqa: ANN001, ANN202
+        raise OSError("disk full")
+
+    monkeypatch.setattr(pdf, "invoices_pdf_write", broken)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        ask(staff_client)  # the worker logs the error; the agent sees the state
+
+    batch = PaperBatch.objects.get()
+    assert batch.status == PaperBatch.Status.FAILED
+    assert not batch.file
+    page = staff_client.get(reverse("admin:factures_invoice_run")).content.decode()
+    assert "Échec" in page
+    download_url = reverse("admin:factures_paperbatch_download", args=[batch.pk])
+    assert staff_client.get(download_url).status_code == 404
+
+
+def test_only_agents_who_may_see_invoices_download_the_batch(
+    client, staff_client, october, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        ask(staff_client)
+    batch = PaperBatch.objects.get()
+    client.logout()
+    agent = StaffFactory()
+    agent.user_permissions.set(Permission.objects.filter(codename="view_family"))
+    staff_login_with_totp(client, agent, STAFF_PASSWORD, give_totp(agent))
+
+    response = client.get(
+        reverse("admin:factures_paperbatch_download", args=[batch.pk])
+    )
+
+    assert response.status_code == 403
