@@ -76,11 +76,11 @@ def test_history_lists_payments_with_their_receipts_and_no_one_elses(
     )
     client.force_login(paying_parent)
 
-    page = client.get(reverse("paiements:home"))
+    page = client.get(reverse("paiements:list"))
     receipt = client.get(reverse("paiements:receipt", args=[payment.pk]))
     client.force_login(other_parent)
     stranger = client.get(reverse("paiements:receipt", args=[payment.pk]))
-    strangers_history = client.get(reverse("paiements:home"))
+    strangers_history = client.get(reverse("paiements:list"))
 
     assert payment.number in page.text
     assert receipt["Content-Type"] == "application/pdf"
@@ -117,9 +117,9 @@ def test_the_history_shows_each_payment_with_what_it_paid(
     reversal = payment_reverse(payment=both, reason="Erreur", agent=None)
     client.force_login(paying_parent)
 
-    page = client.get(reverse("paiements:home")).text.replace("\u00a0", " ")
+    page = client.get(reverse("paiements:list")).text.replace("\u00a0", " ")
 
-    history = page[page.index("Mes paiements") :]
+    history = page[page.index("<h1>") :]
     items = re.findall(r"<li>(.*?)</li>", history, re.S)
     assert [reversal.number in items[0], spare.number in items[1]] == [True, True]
     assert both.number in items[2]
@@ -128,6 +128,23 @@ def test_the_history_shows_each_payment_with_what_it_paid(
     assert f"(annule {both.number})" in items[0]
     assert "Chèque – 5,00 €" in items[1] and 'class="help"></span>' in items[1]
     assert f"Reçu {both.number} (PDF)" in items[2]
+
+
+def test_the_payment_page_links_to_the_list_of_all_payments(client, paying_parent):
+    client.force_login(paying_parent)
+
+    page = client.get(reverse("paiements:home")).text
+
+    assert "Tous mes paiements et reçus" in page
+    assert reverse("paiements:list") in page
+
+
+def test_a_family_without_payments_is_told_so(client, paying_parent):
+    client.force_login(paying_parent)
+
+    listed = client.get(reverse("paiements:list")).text
+
+    assert "Aucun paiement enregistré" in listed
 
 
 def start_checkout(family, invoices):  # noqa: ANN001, ANN201

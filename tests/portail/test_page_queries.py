@@ -21,6 +21,7 @@ PAGES = [
     "familles:dossier",
     "factures:list",
     "paiements:home",
+    "paiements:list",
     "familles:report_list",
 ]
 
