@@ -113,6 +113,7 @@ def sessions() -> list[dict]:
                     "invoice detail": reverse("factures:detail", args=[user.last]),
                     "dossier": reverse("familles:dossier"),
                     "payment": reverse("paiements:home"),
+                    "payment list": reverse("paiements:list"),
                 },
             }
         )
@@ -261,7 +262,7 @@ def main(duration: int, conns: int) -> None:
         check(url, parents)
         load(url, "baseline", parents, 3, conns)  # warm every worker
         pages = ["baseline", "home", "invoice list", "invoice detail", "dossier"]
-        pages += ["payment", "baseline"]
+        pages += ["payment", "payment list", "baseline"]
         for n, page in enumerate(pages):
             key = f"{page} (end)" if page == "baseline" and n else page
             results[key] = load(url, page, parents, duration, conns)

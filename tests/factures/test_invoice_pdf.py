@@ -32,9 +32,20 @@ def test_a_batch_of_several_chunks_is_one_pdf_numbered_throughout(
 ):
     monkeypatch.setattr(pdf, "CHUNK_SIZE", 2)
 
-    reader = PdfReader(io.BytesIO(pdf.invoices_pdf(five_invoices)))
+    reader = PdfReader(io.BytesIO(pdf.invoices_pdf(five_invoices)), strict=True)
 
     assert len(reader.pages) == 5
+    # A bookmark per invoice, on its page, as in one document.
+    assert [item.title for item in reader.outline] == [
+        f"Facture {invoice.number}" for invoice in five_invoices
+    ]
+    assert [reader.get_destination_page_number(item) for item in reader.outline] == [
+        0,
+        1,
+        2,
+        3,
+        4,
+    ]
     assert reader.root_object["/Lang"] == "fr"  # for screen readers
     assert reader.metadata.title == "Factures"
     for number, (page, invoice) in enumerate(
