@@ -415,7 +415,10 @@ class InvoiceAdmin(SimpleHistoryAdmin):
             "form": form,
             "can_run": request.user.has_perm("factures.add_invoice"),
             "batches": batches,
-            "printing": PaperBatch.objects.on_its_way().exists(),
+            # The others still waiting or being printed are taken for lost.
+            "on_its_way": set(
+                PaperBatch.objects.on_its_way().values_list("pk", flat=True)
+            ),
         }
         if request.method == "POST" and form.is_valid():
             period = form.cleaned_data["month"]
@@ -433,8 +436,8 @@ class InvoiceAdmin(SimpleHistoryAdmin):
                         request,
                         _(
                             "The paper invoices of %(month)s are being printed. "
-                            "The file will appear below, ready to download, "
-                            "within a minute or two."
+                            "The file will appear below, ready to download, in "
+                            "a few minutes: reload this page."
                         )
                         % {"month": formats.date_format(batch.period, "F Y")},
                         messages.SUCCESS,

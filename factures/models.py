@@ -654,6 +654,8 @@ class InvoiceDispute(models.Model):
 # A paper batch still waiting or being printed after this long is taken for
 # lost (a worker stopped during it): its month can be asked for again.
 PRINT_PATIENCE = datetime.timedelta(hours=1)
+# How long a printed batch is kept (factures.printing.paper_batches_purge).
+PAPER_BATCH_KEEP = datetime.timedelta(days=7)
 
 
 class PaperBatchQuerySet(models.QuerySet["PaperBatch"]):

@@ -17,7 +17,7 @@ bench/pdf.py measures them; what it showed:
 import io
 import ssl
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from itertools import islice
 from typing import Any, BinaryIO
@@ -148,6 +148,20 @@ def invoices_pdf(invoices: Iterable[Invoice]) -> bytes:
     return output.getvalue()
 
 
+# An outline item's links to its neighbours, written anew by _PdfJoin.
+_BOOKMARK_LINKS = ("/Parent", "/Prev", "/Next", "/First", "/Last", "/Count")
+
+
+def _bookmarks(item: Any) -> Iterator[DictionaryObject]:
+    """An outline's items from `item` on, depth first (a heading, then the
+    headings under it)."""
+    while item is not None:
+        item = item.get_object()
+        yield item
+        yield from _bookmarks(item.get("/First"))
+        item = item.get("/Next")
+
+
 class _PdfJoin:
     """Writes the pages of several PDFs, one after another, as one PDF, each
     source written out as soon as it is appended: only the objects' offsets
@@ -155,9 +169,9 @@ class _PdfJoin:
     page's objects until the end, ~20 kB an invoice, bench/pdf.py).
 
     The first source gives the title and language. The sources' bookmarks
-    (one per invoice, from its heading) are kept, in order, at one level.
-    Meant for WeasyPrint's own output, nothing else: no forms, no
-    structure tree, no links between sources."""
+    (one per invoice, from its heading) are kept, in order, all at one
+    level. Meant for WeasyPrint's output of the invoices, nothing else: no
+    forms, no structure tree, no named destinations (internal links)."""
 
     def __init__(self, output: BinaryIO) -> None:
         self.output = output
@@ -188,9 +202,12 @@ class _PdfJoin:
 
         def renumbered(value: Any) -> Any:
             """`value` with its references to the source's objects turned
-            into references to ours (changed in place: the source is read
-            once and thrown away)."""
+            into references to ours, each referenced object queued to be
+            written once (changed in place: the source is read once and
+            thrown away). References of ours (to the page tree) are left."""
             if isinstance(value, IndirectObject):
+                if value.pdf is not source:
+                    return value
                 if value.idnum not in numbers:
                     numbers[value.idnum] = self._reserve()
                     to_write.append(value)
@@ -203,40 +220,41 @@ class _PdfJoin:
                     list.__setitem__(value, index, renumbered(item))
             return value
 
+        def write_queued() -> None:
+            while to_write:
+                reference = to_write.pop()
+                self._write(
+                    numbers[reference.idnum], renumbered(reference.get_object())
+                )
+
         if self.info is None:
             self.info = DictionaryObject(dict.items(source.metadata or {}))
             self.language = source.root_object.get("/Lang")
+        # The pages first, numbered before anything refers to them. pypdf's
+        # pages carry what they inherit from the source's page tree
+        # (resources, boxes), which is not copied.
+        pages = []
         for page in source.pages:
-            reference = page.indirect_reference
-            self.page_numbers.append(renumbered(reference).idnum)
-        while to_write:
-            reference = to_write.pop()
-            value = reference.get_object()
-            is_page = isinstance(value, DictionaryObject) and (
-                value.get("/Type") == "/Page"
-            )
-            if is_page:  # the source's page tree is not copied
-                dict.pop(value, "/Parent", None)
-            value = renumbered(value)
-            if is_page:
-                value[NameObject("/Parent")] = IndirectObject(
-                    self.pages_number, 0, None
-                )
-            self._write(numbers[reference.idnum], value)
+            numbers[page.indirect_reference.idnum] = self._reserve()
+            self.page_numbers.append(numbers[page.indirect_reference.idnum])
+            pages.append(page)
+        for page in pages:
+            value = DictionaryObject(dict.items(page))
+            value[NameObject("/Parent")] = IndirectObject(self.pages_number, 0, None)
+            self._write(numbers[page.indirect_reference.idnum], renumbered(value))
+            write_queued()
         outline = source.root_object.get("/Outlines")
-        item = outline.get("/First") if outline is not None else None
-        while item is not None:
-            item = item.get_object()
-            following = item.get("/Next")
-            bookmark = DictionaryObject(
-                (key, value)
-                for key, value in dict.items(item)
-                if key not in ("/Parent", "/Prev", "/Next", "/First", "/Last", "/Count")
+        for item in _bookmarks(outline.get("/First") if outline else None):
+            self._bookmark(
+                renumbered(
+                    DictionaryObject(
+                        (key, value)
+                        for key, value in dict.items(item)
+                        if key not in _BOOKMARK_LINKS
+                    )
+                )
             )
-            self._bookmark(renumbered(bookmark))
-            item = following
-        # References to objects no page uses (none in WeasyPrint's output)
-        # would have been written by the loop above.
+        write_queued()  # what only the bookmarks refer to
 
     def _bookmark(self, bookmark: DictionaryObject) -> None:
         """Write the previous bookmark, now that its next one is known; keep

@@ -5,6 +5,7 @@ A thousand invoices take some forty seconds to lay out (bench/pdf.py): more
 than a web request may take. The agent asks for the batch on the invoicing
 page; a task (`factures.tasks.print_paper_batch`) writes the PDF to the
 private file storage, and the page offers it for download once it is ready.
+Housekeeping deletes the batches after `PAPER_BATCH_KEEP`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from django.db import transaction
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
-from factures.models import Invoice, InvoiceQuerySet, PaperBatch
+from factures.models import PAPER_BATCH_KEEP, Invoice, InvoiceQuerySet, PaperBatch
 from familles.models import User
 
 logger = logging.getLogger("factures.printing")
@@ -83,35 +84,62 @@ def _counted(invoices: Iterator[Invoice], counter: list[int]) -> Iterator[Invoic
 def paper_batch_print(batch: PaperBatch) -> PaperBatch:
     """Print the batch's invoices into its file (the task's work). The
     invoices are those of the month when the batch is printed, not when it
-    was asked for. A failure is recorded on the batch, then raised."""
-    from factures.pdf import invoices_pdf_write
+    was asked for. A batch no longer waiting (a task delivered twice) is
+    left alone. A failure is recorded on the batch, then raised."""
+    from factures.pdf import CHUNK_SIZE, invoices_pdf_write
 
-    PaperBatch.objects.filter(pk=batch.pk).update(status=PaperBatch.Status.RUNNING)
+    started = PaperBatch.objects.filter(
+        pk=batch.pk, status=PaperBatch.Status.QUEUED
+    ).update(status=PaperBatch.Status.RUNNING)
+    if not started:
+        logger.warning(
+            "paper batch not waiting: not printed again",
+            extra={"event": "paper_batch_skipped", "batch": batch.pk},
+        )
+        return batch
     counter = [0]
     try:
         with tempfile.TemporaryFile() as output:
             pages = invoices_pdf_write(
                 _counted(
-                    paper_invoices(batch.period).iterator(chunk_size=100), counter
+                    paper_invoices(batch.period).iterator(chunk_size=CHUNK_SIZE),
+                    counter,
                 ),
                 output,
             )
             output.seek(0)
             batch.file.save(batch.filename, File(output), save=False)
+        batch.status = PaperBatch.Status.READY
+        batch.invoice_count = counter[0]
+        batch.pages = pages
+        batch.finished_at = timezone.now()
+        batch.save(
+            update_fields=["status", "invoice_count", "pages", "file", "finished_at"]
+        )
     except Exception:
         logger.exception(
             "paper batch not printed",
             extra={"event": "paper_batch_failed", "batch": batch.pk},
         )
+        if batch.file:
+            batch.file.delete(save=False)
         PaperBatch.objects.filter(pk=batch.pk).update(
-            status=PaperBatch.Status.FAILED, finished_at=timezone.now()
+            status=PaperBatch.Status.FAILED, file="", finished_at=timezone.now()
         )
         raise
-    batch.status = PaperBatch.Status.READY
-    batch.invoice_count = counter[0]
-    batch.pages = pages
-    batch.finished_at = timezone.now()
-    batch.save(
-        update_fields=["status", "invoice_count", "pages", "file", "finished_at"]
-    )
     return batch
+
+
+def paper_batches_purge() -> int:
+    """Delete the batches asked for more than `PAPER_BATCH_KEEP` ago, with
+    their files (housekeeping): the agent prints them at once, and they
+    carry the activation codes of the families that never logged in.
+    Returns how many were deleted."""
+    old = list(
+        PaperBatch.objects.filter(requested_at__lt=timezone.now() - PAPER_BATCH_KEEP)
+    )
+    for batch in old:
+        if batch.file:
+            batch.file.delete(save=False)
+        batch.delete()
+    return len(old)

@@ -96,7 +96,9 @@ def test_paying_two_invoices_by_card_then_finding_the_receipt(page, portal, view
     page.goto(portal.url + "/factures/")
     assert page.inner_text("table.invoices").count("Payée") == 4
     page.goto(portal.url + "/paiements/")
+    page.click("text=Tous mes paiements et reçus")
     assert page.locator("text=Reçu R").count() >= 2
+    assert_accessible(page, "payment list")
 
 
 def test_keyboard_only_payment(page, portal, viewport):

@@ -7,12 +7,14 @@ import io
 import pytest
 import time_machine
 from django.contrib.auth.models import Permission
+from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 from pypdf import PdfReader
 
 from factures import pdf
 from factures.models import Invoice, PaperBatch
+from factures.printing import paper_batch_print
 from factures.services import invoice_cancel, invoice_issue_month
 from tests.conftest import STAFF_PASSWORD
 from tests.factories import ChildFactory, FamilyFactory, StaffFactory
@@ -54,8 +56,10 @@ def message(response) -> str:  # noqa: ANN001
 
 
 def test_the_batch_is_printed_in_the_background_then_downloaded(
-    staff_client, october, django_capture_on_commit_callbacks
+    staff_client, october, django_capture_on_commit_callbacks, monkeypatch
 ):
+    monkeypatch.setattr(pdf, "CHUNK_SIZE", 1)  # two chunks, joined
+
     with django_capture_on_commit_callbacks(execute=True) as queued:
         response = ask(staff_client)
 
@@ -63,8 +67,8 @@ def test_the_batch_is_printed_in_the_background_then_downloaded(
     assert response.status_code == 302
     assert message(response) == (
         "L’impression des factures papier (octobre 2026) est lancée. Le "
-        "fichier apparaîtra ci-dessous, prêt à télécharger, d’ici une à deux "
-        "minutes."
+        "fichier apparaîtra ci-dessous, prêt à télécharger, dans quelques "
+        "minutes : rechargez cette page."
     )
     batch = PaperBatch.objects.get()
     assert batch.status == PaperBatch.Status.READY
@@ -74,14 +78,19 @@ def test_the_batch_is_printed_in_the_background_then_downloaded(
     assert download_url in page
     assert "factures-papier-2026-10.pdf" in page
     assert "2 factures, 2 pages" in page
-    assert 'http-equiv="refresh"' not in page  # nothing left to wait for
 
     download = staff_client.get(download_url)
 
     assert download["Content-Type"] == "application/pdf"
     assert "factures-papier-2026-10.pdf" in download["Content-Disposition"]
-    reader = PdfReader(io.BytesIO(b"".join(download.streaming_content)))
+    reader = PdfReader(io.BytesIO(b"".join(download.streaming_content)), strict=True)
     text = " ".join(page.extract_text() for page in reader.pages)
+    assert [item.title for item in reader.outline] == [
+        f"Facture {invoice.number}"
+        for invoice in Invoice.objects.filter(paperless=False).order_by(
+            "family_identifier"
+        )
+    ]
     assert october["paper"].identifier in text
     assert october["second"].identifier in text
     assert october["online"].identifier not in text  # paperless: not printed
@@ -101,7 +110,6 @@ def test_a_batch_on_its_way_is_not_asked_for_twice(staff_client, october):
         "(demandée à 10:00) : le fichier apparaîtra ci-dessous."
     )
     assert "En attente" in page
-    assert 'http-equiv="refresh"' in page  # the page looks again by itself
 
 
 def test_a_batch_lost_for_an_hour_can_be_asked_for_again(staff_client, october):
@@ -110,8 +118,11 @@ def test_a_batch_lost_for_an_hour_can_be_asked_for_again(staff_client, october):
         requested_at=timezone.now() - datetime.timedelta(minutes=61)
     )
 
+    page = staff_client.get(reverse("admin:factures_invoice_run")).text
+
     again = ask(staff_client)
 
+    assert "Perdue (l’impression a été interrompue)" in page
     assert PaperBatch.objects.count() == 2
     assert "est lancée" in message(again)
 
@@ -164,3 +175,39 @@ def test_only_agents_who_may_see_invoices_download_the_batch(
     )
 
     assert response.status_code == 403
+
+
+def test_a_task_delivered_twice_prints_once(
+    staff_client, october, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        ask(staff_client)
+    batch = PaperBatch.objects.get()
+    printed = batch.file.name
+
+    paper_batch_print(batch)
+
+    batch.refresh_from_db()
+    assert batch.status == PaperBatch.Status.READY
+    assert batch.file.name == printed
+    assert batch.file.storage.listdir("impressions")[1] == [printed.split("/")[-1]]
+
+
+def test_housekeeping_deletes_batches_after_a_week(
+    staff_client, october, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        ask(staff_client)
+    old = PaperBatch.objects.get()
+    storage, name = old.file.storage, old.file.name
+    with django_capture_on_commit_callbacks(execute=True):
+        ask(staff_client, month="2026-10")  # a second one, for today
+    PaperBatch.objects.filter(pk=old.pk).update(
+        requested_at=timezone.now() - datetime.timedelta(days=7, minutes=1)
+    )
+
+    call_command("housekeeping", stdout=io.StringIO())
+
+    assert not PaperBatch.objects.filter(pk=old.pk).exists()
+    assert PaperBatch.objects.count() == 1
+    assert not storage.exists(name)

@@ -11,7 +11,13 @@ from tests.factories import InvoiceFactory
 
 pytestmark = pytest.mark.django_db
 
-PARENT_PAGES = ["home", "familles:dossier", "factures:list", "paiements:home"]
+PARENT_PAGES = [
+    "home",
+    "familles:dossier",
+    "factures:list",
+    "paiements:home",
+    "paiements:list",
+]
 
 
 @pytest.mark.parametrize("page", PARENT_PAGES)
@@ -56,7 +62,7 @@ def test_two_families_never_see_each_other(client, parent, other_parent, page):
         assert mine.identifier in response.text
     if page == "factures:list":
         assert my_invoice.number in response.text
-    if page == "paiements:home":
+    if page == "paiements:list":
         assert my_payment.number in response.text
 
 
