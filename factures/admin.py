@@ -415,10 +415,6 @@ class InvoiceAdmin(SimpleHistoryAdmin):
             "form": form,
             "can_run": request.user.has_perm("factures.add_invoice"),
             "batches": batches,
-            # The others still waiting or being printed are taken for lost.
-            "on_its_way": set(
-                PaperBatch.objects.on_its_way().values_list("pk", flat=True)
-            ),
         }
         if request.method == "POST" and form.is_valid():
             period = form.cleaned_data["month"]

@@ -660,7 +660,8 @@ PAPER_BATCH_KEEP = datetime.timedelta(days=7)
 
 class PaperBatchQuerySet(models.QuerySet["PaperBatch"]):
     def on_its_way(self) -> PaperBatchQuerySet:
-        """Batches waiting or being printed, not yet taken for lost."""
+        """Batches waiting or being printed, not yet taken for lost (the
+        same rule as `PaperBatch.lost`, in SQL)."""
         return self.filter(
             status__in=[PaperBatch.Status.QUEUED, PaperBatch.Status.RUNNING],
             requested_at__gt=timezone.now() - PRINT_PATIENCE,
@@ -710,3 +711,16 @@ class PaperBatch(models.Model):
     @property
     def filename(self) -> str:
         return f"factures-papier-{self.period:%Y-%m}.pdf"
+
+    @property
+    def lost(self) -> bool:
+        """Still waiting or being printed after `PRINT_PATIENCE`: a worker
+        stopped during it (the same rule as `on_its_way`, in Python)."""
+        return (
+            self.status
+            in (
+                self.Status.QUEUED,
+                self.Status.RUNNING,
+            )
+            and self.requested_at <= timezone.now() - PRINT_PATIENCE
+        )

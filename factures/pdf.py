@@ -152,14 +152,16 @@ def invoices_pdf(invoices: Iterable[Invoice]) -> bytes:
 _BOOKMARK_LINKS = ("/Parent", "/Prev", "/Next", "/First", "/Last", "/Count")
 
 
-def _bookmarks(item: Any) -> Iterator[DictionaryObject]:
+def _bookmarks(item: Any, seen: set[int] | None = None) -> Iterator[DictionaryObject]:
     """An outline's items from `item` on, depth first (a heading, then the
-    headings under it)."""
-    while item is not None:
-        item = item.get_object()
-        yield item
-        yield from _bookmarks(item.get("/First"))
-        item = item.get("/Next")
+    headings under it); an item met twice (a malformed outline) ends it."""
+    seen = set() if seen is None else seen
+    while item is not None and item.idnum not in seen:
+        seen.add(item.idnum)
+        item_object = item.get_object()
+        yield item_object
+        yield from _bookmarks(item_object.get("/First"), seen)
+        item = item_object.get("/Next")
 
 
 class _PdfJoin:

@@ -84,16 +84,19 @@ def _counted(invoices: Iterator[Invoice], counter: list[int]) -> Iterator[Invoic
 def paper_batch_print(batch: PaperBatch) -> PaperBatch:
     """Print the batch's invoices into its file (the task's work). The
     invoices are those of the month when the batch is printed, not when it
-    was asked for. A batch no longer waiting (a task delivered twice) is
-    left alone. A failure is recorded on the batch, then raised."""
+    was asked for. A batch no longer waiting (a task delivered twice), or
+    waiting for so long that it was taken for lost (the agent may have asked
+    again), is left alone. A failure is recorded on the batch, then raised."""
     from factures.pdf import CHUNK_SIZE, invoices_pdf_write
 
-    started = PaperBatch.objects.filter(
-        pk=batch.pk, status=PaperBatch.Status.QUEUED
-    ).update(status=PaperBatch.Status.RUNNING)
+    started = (
+        PaperBatch.objects.on_its_way()
+        .filter(pk=batch.pk, status=PaperBatch.Status.QUEUED)
+        .update(status=PaperBatch.Status.RUNNING)
+    )
     if not started:
         logger.warning(
-            "paper batch not waiting: not printed again",
+            "paper batch not waiting, or lost: not printed",
             extra={"event": "paper_batch_skipped", "batch": batch.pk},
         )
         return batch

@@ -45,5 +45,11 @@ def send_invoices_available(*, invoice_ids: list[int]) -> int:
 def print_paper_batch(*, batch_id: int) -> int:
     """Print a month's paper batch (`factures.printing`), in French.
     Returns the number of invoices printed."""
+    batch = PaperBatch.objects.filter(pk=batch_id).first()
+    if batch is None:  # deleted by housekeeping before the worker came
+        logger.warning(
+            "paper batch gone", extra={"event": "paper_batch_gone", "batch": batch_id}
+        )
+        return 0
     with translation.override(settings.LANGUAGE_CODE):
-        return paper_batch_print(PaperBatch.objects.get(pk=batch_id)).invoice_count
+        return paper_batch_print(batch).invoice_count

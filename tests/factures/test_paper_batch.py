@@ -177,6 +177,34 @@ def test_only_agents_who_may_see_invoices_download_the_batch(
     assert response.status_code == 403
 
 
+def test_a_failure_after_the_file_is_written_leaves_no_file(
+    staff_client, october, monkeypatch
+):
+    ask(staff_client)  # queued, not yet printed
+    batch = PaperBatch.objects.get()
+
+    def broken(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise OSError("database gone")
+
+    monkeypatch.setattr(PaperBatch, "save", broken)
+    with pytest.raises(OSError):
+        paper_batch_print(batch)
+
+    batch.refresh_from_db()
+    assert batch.status == PaperBatch.Status.FAILED
+    assert not batch.file
+    assert batch.file.storage.listdir("impressions")[1] == []
+
+
+def test_a_lost_batch_is_not_printed_when_its_task_comes_at_last(staff_client, october):
+    ask(staff_client)
+    PaperBatch.objects.update(requested_at=timezone.now() - datetime.timedelta(hours=2))
+
+    paper_batch_print(PaperBatch.objects.get())
+
+    assert PaperBatch.objects.get().status == PaperBatch.Status.QUEUED  # lost
+
+
 def test_a_task_delivered_twice_prints_once(
     staff_client, october, django_capture_on_commit_callbacks
 ):
