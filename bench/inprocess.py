@@ -1,0 +1,103 @@
+"""Parent pages in-process, against the same baseline as bench/pages.py.
+
+Where bench/pages.py measures the pages under load through gunicorn, this
+one asks Django's test client for each page, in one process, with no
+network and no concurrency: the page's own cost, which is what a change to
+a view or a template moves. The parent with the most invoices asks for
+each page ROUNDS x 100 times, pages interleaved so that the machine's noise
+falls on all of them; medians. Under load the ratios come out a few
+hundredths to a tenth lower than here.
+
+Prints, for each page: the median time, the ratio to the baseline (the
+baseline's time over the page's) and the queries it makes. Appends the
+figures to bench/results/inprocess.jsonl.
+
+Usage, after `bench/generate.py` (see there):
+  export DATABASE_URL=postgres://postgres@127.0.0.1:5432/portail_bench_data
+  .venv/bin/python bench/inprocess.py [ROUNDS]        # 5
+"""
+
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import setup_django, write_results  # noqa: E402
+
+PER_ROUND = 100
+
+
+def main() -> None:
+    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 5
+    os.environ["DJANGO_SETTINGS_MODULE"] = "bench.pages_settings"
+    static_root = tempfile.mkdtemp(prefix="portail-bench-static-")
+    os.environ["DJANGO_STATIC_ROOT"] = static_root
+    setup_django()
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db import connection
+    from django.db.models import Count
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+    from django.urls import reverse
+
+    from factures.models import Invoice
+    from familles.models import User
+
+    call_command("collectstatic", interactive=False, verbosity=0)
+    settings.ALLOWED_HOSTS = ["*"]
+    parent = (
+        User.objects.filter(family__isnull=False)
+        .annotate(invoices=Count("family__invoices"))
+        .order_by("-invoices", "pk")
+        .first()
+    )
+    last = Invoice.objects.filter(family=parent.family).order_by("-period").first()
+    pages = {
+        "baseline": "/bench/baseline/",
+        "home": reverse("home"),
+        "invoice list": reverse("factures:list"),
+        "invoice detail": reverse("factures:detail", args=[last.pk]),
+        "dossier": reverse("familles:dossier"),
+        "payment": reverse("paiements:home"),
+        "payment list": reverse("paiements:list"),
+    }
+    client = Client()
+    client.force_login(parent, backend="familles.auth_backends.AccountBackend")
+    for name, path in pages.items():  # warm, and a redirect would be wrong
+        status = client.get(path, secure=True).status_code
+        if status != 200:
+            sys.exit(f"{name} ({path}) answered {status}, not 200")
+    times: dict[str, list[float]] = {name: [] for name in pages}
+    for _round in range(rounds):
+        for name, path in pages.items():
+            start = time.perf_counter()
+            for _ in range(PER_ROUND):
+                client.get(path, secure=True)
+            times[name].append((time.perf_counter() - start) / PER_ROUND * 1000)
+    baseline = statistics.median(times["baseline"])
+    figures = {"parent_invoices": parent.invoices, "rounds": rounds, "pages": {}}
+    for name, path in pages.items():
+        with CaptureQueriesContext(connection) as queries:
+            client.get(path, secure=True)
+        median = statistics.median(times[name])
+        figures["pages"][name] = {
+            "ms": round(median, 2),
+            "ratio_to_baseline": round(baseline / median, 2),
+            "queries": len(queries),
+        }
+        print(
+            f"{name:>16}: {median:6.2f} ms, ratio {baseline / median:.2f}, "
+            f"{len(queries)} queries",
+            flush=True,
+        )
+    write_results("inprocess", figures)
+    shutil.rmtree(static_root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
