@@ -44,6 +44,7 @@ from factures.services import (
     invoice_dispute_close,
     invoice_dispute_open,
     invoice_issue_month,
+    month_label,
 )
 
 IMPORT_SALT = "factures.attendance-import"
@@ -435,7 +436,7 @@ class InvoiceAdmin(SimpleHistoryAdmin):
                             "The file will appear below, ready to download, in "
                             "a few minutes: reload this page."
                         )
-                        % {"month": formats.date_format(batch.period, "F Y")},
+                        % {"month": month_label(batch.period)},
                         messages.SUCCESS,
                     )
                 return redirect("admin:factures_invoice_run")

@@ -716,11 +716,5 @@ class PaperBatch(models.Model):
     def lost(self) -> bool:
         """Still waiting or being printed after `PRINT_PATIENCE`: a worker
         stopped during it (the same rule as `on_its_way`, in Python)."""
-        return (
-            self.status
-            in (
-                self.Status.QUEUED,
-                self.Status.RUNNING,
-            )
-            and self.requested_at <= timezone.now() - PRINT_PATIENCE
-        )
+        waiting = self.status in (self.Status.QUEUED, self.Status.RUNNING)
+        return waiting and self.requested_at <= timezone.now() - PRINT_PATIENCE

@@ -20,7 +20,7 @@ import threading
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from itertools import islice
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NamedTuple
 
 from django.conf import settings
 from django.db.models import QuerySet, prefetch_related_objects
@@ -89,9 +89,9 @@ def _first_logins(family_ids: set[int]) -> dict[int, User]:
     chunk in one query."""
     logins: dict[int, User] = {}
     for user in User.objects.filter(family_id__in=family_ids, is_active=True).order_by(
-        "-pk"
+        "pk"
     ):
-        logins[user.family_id] = user  # the first one comes last
+        logins.setdefault(user.family_id, user)
     return logins
 
 
@@ -328,8 +328,14 @@ class _PdfJoin:
         self.output.write(b"\nstartxref\n%d\n%%%%EOF\n" % start)
 
 
-def invoices_pdf_write(invoices: Iterable[Invoice], output: BinaryIO) -> int:
-    """Write `invoices_pdf(invoices)` to `output`; returns its pages.
+class Printed(NamedTuple):
+    invoices: int
+    pages: int
+
+
+def invoices_pdf_write(invoices: Iterable[Invoice], output: BinaryIO) -> Printed:
+    """Write `invoices_pdf(invoices)` to `output`; returns how many invoices
+    and pages it holds.
 
     A queryset is read a chunk at a time, not kept whole: its result cache
     would hold every invoice with its lines until the end. Each chunk is
@@ -345,10 +351,11 @@ def invoices_pdf_write(invoices: Iterable[Invoice], output: BinaryIO) -> int:
     document = _render(chunk, first_page=1, last=not following)
     if not following:
         document.write_pdf(output)
-        return len(document.pages)
+        return Printed(invoices=len(chunk), pages=len(document.pages))
     join = _PdfJoin(output)
-    pages = 0
+    printed, pages = 0, 0
     while True:
+        printed += len(chunk)
         pages += len(document.pages)
         join.append(PdfReader(io.BytesIO(document.write_pdf())))
         if not following:
@@ -356,7 +363,7 @@ def invoices_pdf_write(invoices: Iterable[Invoice], output: BinaryIO) -> int:
         chunk, following = following, list(islice(remaining, CHUNK_SIZE))
         document = _render(chunk, first_page=pages + 1, last=not following)
     join.close()
-    return pages
+    return Printed(invoices=printed, pages=pages)
 
 
 def invoice_pdf(invoice: Invoice) -> bytes:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime
 import logging
 import tempfile
-from collections.abc import Iterator
 
 from django.core.exceptions import ValidationError
 from django.core.files import File
@@ -22,6 +21,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from factures.models import PAPER_BATCH_KEEP, Invoice, InvoiceQuerySet, PaperBatch
+from factures.services import month_label
 from familles.models import User
 
 logger = logging.getLogger("factures.printing")
@@ -43,7 +43,7 @@ def paper_batch_request(*, period: datetime.date, requested_by: User) -> PaperBa
     """Queue the month's paper batch. Refused, with the reason in French,
     when the month has no paper invoice or its batch is already on its way.
     (Two agents asking in the same instant get two batches: harmless.)"""
-    month = formats.date_format(period, "F Y")
+    month = month_label(period)
     if not paper_invoices(period).exists():
         raise ValidationError(
             _("No paper invoice for %(month)s.") % {"month": month}, code="empty"
@@ -75,19 +75,13 @@ def paper_batch_request(*, period: datetime.date, requested_by: User) -> PaperBa
     return batch
 
 
-def _counted(invoices: Iterator[Invoice], counter: list[int]) -> Iterator[Invoice]:
-    for invoice in invoices:
-        counter[0] += 1
-        yield invoice
-
-
 def paper_batch_print(batch: PaperBatch) -> PaperBatch:
     """Print the batch's invoices into its file (the task's work). The
     invoices are those of the month when the batch is printed, not when it
     was asked for. A batch no longer waiting (a task delivered twice), or
     waiting for so long that it was taken for lost (the agent may have asked
     again), is left alone. A failure is recorded on the batch, then raised."""
-    from factures.pdf import CHUNK_SIZE, invoices_pdf_write
+    from factures.pdf import invoices_pdf_write
 
     started = (
         PaperBatch.objects.on_its_way()
@@ -100,21 +94,14 @@ def paper_batch_print(batch: PaperBatch) -> PaperBatch:
             extra={"event": "paper_batch_skipped", "batch": batch.pk},
         )
         return batch
-    counter = [0]
     try:
         with tempfile.TemporaryFile() as output:
-            pages = invoices_pdf_write(
-                _counted(
-                    paper_invoices(batch.period).iterator(chunk_size=CHUNK_SIZE),
-                    counter,
-                ),
-                output,
-            )
+            printed = invoices_pdf_write(paper_invoices(batch.period), output)
             output.seek(0)
             batch.file.save(batch.filename, File(output), save=False)
         batch.status = PaperBatch.Status.READY
-        batch.invoice_count = counter[0]
-        batch.pages = pages
+        batch.invoice_count = printed.invoices
+        batch.pages = printed.pages
         batch.finished_at = timezone.now()
         batch.save(
             update_fields=["status", "invoice_count", "pages", "file", "finished_at"]

@@ -461,7 +461,7 @@ def _attendance_link(lines: list[InvoiceLine], meals: list[list[_Meal]]) -> None
                 f"%s::bigint[], %s::int[]) AS u(id, line, child, activity, rank)) "
                 f"AS v WHERE {table}.id = v.id AND {still}",
                 [
-                    days[0].replace(day=1),
+                    month_start(days[0]),
                     *map(_array_literal, (ids, line_ids, children, activities)),
                     _array_literal(day.day - 1 for day in days),
                 ],

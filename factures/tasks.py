@@ -1,7 +1,6 @@
 """Background work of the invoices app (django.tasks)."""
 
 import logging
-import smtplib
 
 from django.conf import settings
 from django.tasks import task
@@ -9,7 +8,7 @@ from django.utils import translation
 
 from factures.models import Invoice, PaperBatch
 from factures.printing import paper_batch_print
-from familles.tasks import family_addresses, send_templated
+from familles.tasks import family_addresses, send_templated_or_log
 
 logger = logging.getLogger("factures.tasks")
 
@@ -27,17 +26,14 @@ def send_invoices_available(*, invoice_ids: list[int]) -> int:
         .prefetch_related("family__guardians")
         .order_by("number")
     ):
-        try:
-            sent += send_templated(
-                template="invoice_available",
-                to=family_addresses(invoice.family),
-                context={"invoice": invoice},
-            )
-        except (smtplib.SMTPException, OSError):
-            logger.exception(
-                "invoice e-mail not sent",
-                extra={"event": "invoice_mail_failed", "invoice": invoice.number},
-            )
+        sent += send_templated_or_log(
+            template="invoice_available",
+            to=family_addresses(invoice.family),
+            context={"invoice": invoice},
+            logger=logger,
+            message="invoice e-mail not sent",
+            extra={"event": "invoice_mail_failed", "invoice": invoice.number},
+        )
     return sent
 
 

@@ -72,11 +72,10 @@ def invoice_detail(request: HttpRequest, pk: int, *, family: Family) -> HttpResp
     children = []
     seen = set()
     weeks = month_weeks(invoice.period)
-    # The day's date ("3 octobre", as "j F") then "présent", the month
-    # formatted once. (Not translated inside the f-string: makemessages
-    # does not look there.)
-    attended_label = _("attended")
-    present = f"{formats.date_format(invoice.period, 'F')} : {attended_label}"
+    # The day then "octobre : présent", the month formatted once.
+    present = _("%(month)s: attended") % {
+        "month": formats.date_format(invoice.period, "F")
+    }
     for line in lines:
         if line.child_id in seen:
             continue

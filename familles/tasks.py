@@ -1,5 +1,7 @@
 """Background e-mails of the families app (django.tasks)."""
 
+import logging
+import smtplib
 from typing import Any
 
 from allauth.account.models import EmailAddress, EmailConfirmationHMAC
@@ -15,6 +17,19 @@ from familles.models import Family
 
 def family_addresses(family: Family) -> list[str]:
     return sorted({g.email for g in family.guardians.all() if g.email})
+
+
+def send_templated_or_log(
+    *, logger: logging.Logger, message: str, extra: dict, **email: Any
+) -> int:
+    """One e-mail of a batch (`send_templated(**email)`): sent, or its
+    failure logged so that the batch's other e-mails still go. Returns how
+    many were sent."""
+    try:
+        return send_templated(**email)
+    except (smtplib.SMTPException, OSError):
+        logger.exception(message, extra=extra)
+        return 0
 
 
 def send_templated(*, template: str, to: list[str], context: dict[str, Any]) -> int:

@@ -1,13 +1,12 @@
 """Background e-mails of the payments app (django.tasks)."""
 
 import logging
-import smtplib
 
 from django.tasks import task
 
 from factures.models import Invoice
 from familles.models import Family
-from familles.tasks import family_addresses, send_templated
+from familles.tasks import family_addresses, send_templated, send_templated_or_log
 from paiements.models import Payment
 from paiements.receipts import receipt_pdf
 from paiements.rules import family_block_state
@@ -46,20 +45,17 @@ def send_block_notices(*, notices: list[tuple[int, bool]]) -> int:
         family = families.get(family_id)
         if family is None:  # merged away since
             continue
-        try:
-            sent += send_templated(
-                template="payment_blocked" if blocked else "payment_unblocked",
-                to=family_addresses(family),
-                context={
-                    "family": family,
-                    "payment_block": family_block_state(family=family),
-                },
-            )
-        except (smtplib.SMTPException, OSError):
-            logger.exception(
-                "block notice not sent",
-                extra={"event": "block_notice_failed", "family": family.identifier},
-            )
+        sent += send_templated_or_log(
+            template="payment_blocked" if blocked else "payment_unblocked",
+            to=family_addresses(family),
+            context={
+                "family": family,
+                "payment_block": family_block_state(family=family),
+            },
+            logger=logger,
+            message="block notice not sent",
+            extra={"event": "block_notice_failed", "family": family.identifier},
+        )
     return sent
 
 

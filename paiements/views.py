@@ -50,9 +50,6 @@ class PaymentLine:
     receipt: str
 
 
-METHOD_LABELS = dict(Payment.Method.choices)
-
-
 def payment_history(family: Family) -> list[PaymentLine]:
     """The family's payments, newest first, with the invoices each one paid
     (the page `payment_list`).
@@ -73,15 +70,19 @@ def payment_history(family: Family) -> list[PaymentLine]:
     )
     payments: dict[int, list] = {}
     paid: dict[int, list[str]] = defaultdict(list)
+    allocation = _("%(number)s: %(amount)s")  # "F2026-000012 : 54,00 €"
     for pk, *payment, invoice_number, allocated in rows:
         payments.setdefault(pk, payment)
         if invoice_number is not None:
-            paid[pk].append(f"{invoice_number} : {format_euros(allocated)}")
+            paid[pk].append(
+                allocation
+                % {"number": invoice_number, "amount": format_euros(allocated)}
+            )
     return [
         PaymentLine(
             pk=pk,
             received=formats.date_format(timezone.localtime(received_at), "j F Y"),
-            method=capfirst(METHOD_LABELS.get(method, method)),
+            method=capfirst(Payment.Method(method).label),
             amount=format_euros(amount),
             cancels=_("cancels %(number)s") % {"number": reversed_number}
             if reversed_number

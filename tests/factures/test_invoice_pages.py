@@ -94,10 +94,13 @@ def test_a_credit_note_shows_on_its_invoice_page_and_pdf_only(client, parent, in
     page = client.get(reverse("factures:detail", args=[september.pk])).text
     pdf = pdf_text(client.get(reverse("factures:pdf", args=[september.pk])).content)
     other = client.get(reverse("factures:detail", args=[october.pk])).text
+    other_pdf = pdf_text(client.get(reverse("factures:pdf", args=[october.pk])).content)
 
     assert note.number in page and "Absence justifiée" in page
     assert "<h2>Avoirs</h2>" in page and "<h2>Avoirs</h2>" not in other
     assert note.number in pdf and "Absence justifiée" in pdf
+    assert october.number in other_pdf  # the other invoice's own PDF
+    assert note.number not in other_pdf and "Absence justifiée" not in other_pdf
 
 
 def test_the_pdf_carries_identifier_amounts_and_payment_dates(client, parent, invoices):

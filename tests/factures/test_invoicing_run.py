@@ -273,17 +273,21 @@ def test_the_run_tells_the_families_it_blocks_and_only_them(
     assert len([m for m in mail.outbox if "facture" in m.subject.lower()]) == 3
 
 
-def fail_the_first_send(monkeypatch, tasks) -> list:  # noqa: ANN001
-    """Make the first e-mail a tasks module sends fail as a lost connection;
-    returns the recipients of every attempt, in order."""
+def fail_the_first_send(monkeypatch, *templates: str) -> list:  # noqa: ANN001
+    """Make the first of the e-mails with these templates that a batch sends
+    (through `familles.tasks.send_templated_or_log`) fail as a lost
+    connection; returns the recipients of every attempt at them, in order."""
     import smtplib
+
+    from familles import tasks
 
     real_send, calls = tasks.send_templated, []
 
     def send_failing_first(**kwargs):  # noqa: ANN003, ANN202
-        calls.append(kwargs["to"])
-        if len(calls) == 1:
-            raise smtplib.SMTPServerDisconnected("connexion perdue")
+        if kwargs["template"] in templates:
+            calls.append(kwargs["to"])
+            if len(calls) == 1:
+                raise smtplib.SMTPServerDisconnected("connexion perdue")
         return real_send(**kwargs)
 
     monkeypatch.setattr(tasks, "send_templated", send_failing_first)
@@ -294,13 +298,11 @@ def fail_the_first_send(monkeypatch, tasks) -> list:  # noqa: ANN001
 def test_an_invoice_e_mail_that_fails_does_not_stop_the_others(
     prices, canteen, monkeypatch
 ):
-    from factures import tasks
-
     families = [FamilyFactory(bracket=prices["B"]) for _ in range(3)]
     for family in families:
         GuardianFactory(family=family, email=f"{family.identifier}@example.org")
         attend(ChildFactory(family=family), canteen, 1)
-    calls = fail_the_first_send(monkeypatch, tasks)
+    calls = fail_the_first_send(monkeypatch, "invoice_available")
 
     result = run()
 
@@ -312,15 +314,13 @@ def test_an_invoice_e_mail_that_fails_does_not_stop_the_others(
 def test_a_block_notice_that_fails_does_not_stop_the_others(
     prices, canteen, monkeypatch, django_capture_on_commit_callbacks
 ):
-    from paiements import tasks
-
     behind = [FamilyFactory(bracket=prices["B"]) for _ in range(3)]
     for family in behind:
         GuardianFactory(family=family, email=f"{family.identifier}@example.org")
         attend(ChildFactory(family=family), canteen, 1)
         for _ in range(2):
             InvoiceFactory(family=family)
-    calls = fail_the_first_send(monkeypatch, tasks)
+    calls = fail_the_first_send(monkeypatch, "payment_blocked", "payment_unblocked")
 
     with django_capture_on_commit_callbacks(execute=True):
         run()
@@ -396,6 +396,35 @@ def test_a_meal_changed_during_the_run_cancels_its_batch_with_a_message(
     monkeypatch.setattr(services, "_group_meals", real_group)
     assert run().created_count == 1
     assert Invoice.objects.get(family=second).lines.get().quantity == 3
+
+
+@pytest.mark.parametrize("change", ["child", "activity"])
+def test_a_meal_given_to_another_child_or_activity_during_the_run_is_not_billed(
+    prices, canteen, after_school, monkeypatch, change
+):
+    """The mark checks the meal's child and activity too, not only its day:
+    a day moved to a sibling, or to the after-school club, while its batch
+    is being invoiced cancels the batch."""
+    from factures import services
+
+    family = FamilyFactory(bracket=prices["B"])
+    attend(ChildFactory(family=family), canteen, 1, 2, 5)
+    sibling = ChildFactory(family=family)
+    real_group = services._group_meals
+
+    def group_then_change(meals, tariffs, activities):  # noqa: ANN001, ANN202
+        groups = real_group(meals, tariffs, activities)
+        moved = {"child": sibling} if change == "child" else {"activity": after_school}
+        Attendance.objects.filter(pk=meals[-1].pk).update(**moved)  # the agent
+        return groups
+
+    monkeypatch.setattr(services, "_group_meals", group_then_change)
+
+    with pytest.raises(ValidationError):
+        run()
+
+    assert not Invoice.objects.exists()
+    assert not Attendance.objects.filter(invoice_line__isnull=False).exists()
 
 
 def test_a_meal_moved_during_the_run_is_not_billed_where_it_was(

@@ -217,6 +217,7 @@ def test_a_task_delivered_twice_prints_once(
 
     batch.refresh_from_db()
     assert batch.status == PaperBatch.Status.READY
+    assert (batch.invoice_count, batch.pages) == (2, 2)  # one chunk
     assert batch.file.name == printed
     assert batch.file.storage.listdir("impressions")[1] == [printed.split("/")[-1]]
 
@@ -239,3 +240,31 @@ def test_housekeeping_deletes_batches_after_a_week(
     assert not PaperBatch.objects.filter(pk=old.pk).exists()
     assert PaperBatch.objects.count() == 1
     assert not storage.exists(name)
+
+
+def test_lost_is_the_same_rule_in_python_and_in_sql(staff_client):
+    """`PaperBatch.lost` and `on_its_way()` say the same of every batch that
+    is waiting or being printed, on both sides of the hour."""
+    now = timezone.now()
+    for status in PaperBatch.Status.values:
+        for minutes in (1, 59, 60, 61, 600):
+            PaperBatch.objects.create(
+                period=OCTOBER,
+                status=status,
+                requested_at=now - datetime.timedelta(minutes=minutes),
+            )
+    on_its_way = set(PaperBatch.objects.on_its_way().values_list("pk", flat=True))
+    waiting = [
+        batch
+        for batch in PaperBatch.objects.all()
+        if batch.status in (PaperBatch.Status.QUEUED, PaperBatch.Status.RUNNING)
+    ]
+
+    assert {batch.pk for batch in waiting if not batch.lost} == on_its_way
+    assert len(on_its_way) == 4  # queued and running, at 1 and 59 minutes
+    assert not any(
+        batch.lost
+        for batch in PaperBatch.objects.filter(
+            status__in=[PaperBatch.Status.READY, PaperBatch.Status.FAILED]
+        )
+    )
