@@ -266,7 +266,7 @@ def families_blocked(family_ids: Iterable[int]) -> dict[int, bool]:
 
     family_ids = list(family_ids)
     unpaid = dict(
-        Invoice.objects.filter(family_id__in=family_ids)
+        Invoice.objects.filter(family_id__any=family_ids)
         .unpaid()
         .values("family_id")
         .annotate(n=Count("pk"))
@@ -274,7 +274,7 @@ def families_blocked(family_ids: Iterable[int]) -> dict[int, bool]:
     )
     overrides = dict(
         PaymentOverride.objects.filter(
-            family_id__in=family_ids, cleared_at__isnull=True
+            family_id__any=family_ids, cleared_at__isnull=True
         ).values_list("family_id", "state")
     )
     return {

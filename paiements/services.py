@@ -583,7 +583,7 @@ def block_state_changes(*, family_ids: Iterable[int]) -> dict[int, bool]:
     told (no notice yet: told "not blocked"), with their state now."""
     family_ids = list(family_ids)
     known = dict(
-        BlockNotice.objects.filter(family_id__in=family_ids).values_list(
+        BlockNotice.objects.filter(family_id__any=family_ids).values_list(
             "family_id", "blocked"
         )
     )
@@ -604,7 +604,7 @@ def block_states_notify(*, family_ids: Iterable[int]) -> dict[int, bool]:
     with transaction.atomic():
         locked = list(
             Family.objects.select_for_update()
-            .filter(pk__in=list(family_ids))
+            .filter(pk__any=list(family_ids))
             .order_by("pk")
             .values_list("pk", flat=True)
         )

@@ -5,3 +5,11 @@ from django.utils.translation import gettext_lazy as _
 class PortailConfig(AppConfig):
     name = "portail"
     verbose_name = _("Family portal")
+
+    def ready(self) -> None:
+        from django.db.models import ForeignKey, IntegerField
+
+        from portail.lookups import AnyOf
+
+        IntegerField.register_lookup(AnyOf)
+        ForeignKey.register_lookup(AnyOf)
