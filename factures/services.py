@@ -5,6 +5,7 @@ transaction, under row locks, so that doing it twice does it once."""
 from __future__ import annotations
 
 import datetime
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -161,57 +162,68 @@ def invoice_issue_month(
 
 
 class PriceBook:
-    """Every bracket and price, read once per run; a price looked up once per
-    bracket, activity and day."""
+    """Every bracket and price, read once per run."""
 
     def __init__(self) -> None:
         self.brackets = TariffBracket.objects.in_bulk()
         self.prices: dict[tuple[int, int], list[Price]] = defaultdict(list)
+        # The days a price starts, for each activity (in order).
+        self.price_starts: dict[int, list[datetime.date]] = defaultdict(list)
         for price in Price.objects.order_by("valid_from"):
             self.prices[(price.bracket_id, price.activity_id)].append(price)
-        self._on: dict[tuple[int, int, datetime.date], Price | None] = {}
+            self.price_starts[price.activity_id].append(price.valid_from)
 
     def price_on(
         self, bracket: TariffBracket, activity: Activity, day: datetime.date
     ) -> Price | None:
         """The price in force on `day`: the latest from that day or earlier."""
-        key = (bracket.pk, activity.pk, day)
-        if key not in self._on:
-            valid = [p for p in self.prices.get(key[:2], []) if p.valid_from <= day]
-            self._on[key] = valid[-1] if valid else None
-        return self._on[key]
+        prices = self.prices.get((bracket.pk, activity.pk), [])
+        valid = [price for price in prices if price.valid_from <= day]
+        return valid[-1] if valid else None
 
 
 class FamilyTariffs:
-    """The family's bracket history, read once per batch instead of twice per
-    meal: the bracket in force on the day of the meal (as
-    `Family.bracket_on`: the latest assignment from that day or earlier)."""
+    """The family's bracket history, read once per batch: the bracket in
+    force on a day (as `Family.bracket_on`: the latest assignment from that
+    day or earlier), and the days on which a tariff may change."""
 
     def __init__(
         self, assignments: list[tuple[datetime.date, int]], book: PriceBook
     ) -> None:
         self.assignments = sorted(assignments)  # (valid_from, bracket id)
         self.book = book
-        self._on: dict[datetime.date, TariffBracket | None] = {}
 
     def bracket_on(self, day: datetime.date) -> TariffBracket | None:
-        if day not in self._on:
-            valid = [bracket for start, bracket in self.assignments if start <= day]
-            self._on[day] = self.book.brackets[valid[-1]] if valid else None
-        return self._on[day]
+        valid = [bracket for start, bracket in self.assignments if start <= day]
+        return self.book.brackets[valid[-1]] if valid else None
 
     def price_on(
         self, bracket: TariffBracket, activity: Activity, day: datetime.date
     ) -> Price | None:
         return self.book.price_on(bracket, activity, day)
 
+    def changes(
+        self, activity_id: int, first: datetime.date, last: datetime.date
+    ) -> list[datetime.date]:
+        """The days after `first`, up to `last`, on which the tariff of the
+        activity may change: the family's bracket changes, or a price starts.
+        Between two of them, both the bracket and the price hold."""
+        starts = {start for start, _ in self.assignments}
+        starts.update(self.book.price_starts.get(activity_id, ()))
+        return sorted(day for day in starts if first < day <= last)
 
-class _Meal(NamedTuple):
-    pk: int
-    child_id: int
-    family_id: int
-    activity_id: int
-    date: datetime.date
+
+# A family's meals in the month: the days of each child and activity.
+_Days = dict[tuple[int, int], list[datetime.date]]
+
+
+class _Run(NamedTuple):
+    """Days of meals that one line bills, the first to the last: every meal
+    of the line's child and activity between them, `count` in all."""
+
+    first: datetime.date
+    last: datetime.date
+    count: int
 
 
 def _invoice_families_month(
@@ -234,38 +246,40 @@ def _invoice_families_month(
         families = {
             family.pk: family
             for family in Family.objects.select_for_update()
-            .filter(pk__in=family_ids)
+            .filter(pk__any=family_ids)
             .order_by("pk")
         }
         invoiced = set(
             Invoice.objects.filter(
-                family_id__in=family_ids, period=period, replaces__isnull=True
+                family_id__any=family_ids, period=period, replaces__isnull=True
             ).values_list("family_id", flat=True)
         )
         result.already_invoiced += len(invoiced)
         to_invoice = [pk for pk in family_ids if pk in families and pk not in invoiced]
-        meals: dict[int, list[_Meal]] = defaultdict(list)
-        for row in (
+        # Each child's family and name, then the days of the meals: no join
+        # to the child per meal, and no meal's id (a meal is marked by its
+        # child, activity and day, which `attendance_once_a_day` makes unique).
+        children = {
+            pk: (family_id, first_name, last_name)
+            for pk, family_id, first_name, last_name in Child.objects.filter(
+                family_id__any=to_invoice
+            ).values_list("pk", "family_id", "first_name", "last_name")
+        }
+        meals: dict[int, _Days] = defaultdict(lambda: defaultdict(list))
+        for child_id, activity_id, day in (
             Attendance.objects.filter(
-                child__family_id__in=to_invoice,
+                child__family_id__any=to_invoice,
                 date__gte=period,
                 date__lte=month_end(period),
                 invoice_line__isnull=True,
             )
-            .order_by("date", "pk")
-            .values_list("pk", "child_id", "child__family_id", "activity_id", "date")
+            .order_by()
+            .values_list("child_id", "activity_id", "date")
         ):
-            meal = _Meal(*row)
-            meals[meal.family_id].append(meal)
-        names = {
-            pk: (first_name, last_name)
-            for pk, first_name, last_name in Child.objects.filter(
-                pk__in={m.child_id for rows in meals.values() for m in rows}
-            ).values_list("pk", "first_name", "last_name")
-        }
+            meals[children[child_id][0]][(child_id, activity_id)].append(day)
         assignments: dict[int, list[tuple[datetime.date, int]]] = defaultdict(list)
         for family_id, valid_from, bracket_id in BracketAssignment.objects.filter(
-            family_id__in=to_invoice
+            family_id__any=to_invoice
         ).values_list("family_id", "valid_from", "bracket_id"):
             assignments[family_id].append((valid_from, bracket_id))
 
@@ -287,7 +301,7 @@ def _invoice_families_month(
         numbers = next_numbers(
             series=INVOICE_SERIES, year=period.year, count=len(drafts)
         )
-        invoices, lines, meals_of_line = [], [], []
+        invoices, lines, runs_of_line = [], [], []
         for number, (family, groups) in zip(numbers, drafts, strict=True):
             invoice = Invoice(
                 number=number,
@@ -300,34 +314,35 @@ def _invoice_families_month(
                 billing_address=family.postal_address,
                 paperless=family.paperless,
             )
-            for (child_id, activity_id, bracket_label, unit_price), rows in sorted(
+            for (child_id, activity_id, bracket_label, unit_price), runs in sorted(
                 groups.items(),
-                key=lambda item: (names[item[0][0]][0], item[0][1], item[0][3]),
+                key=lambda item: (children[item[0][0]][1], item[0][1], item[0][3]),
             ):
                 activity = activities[activity_id]
-                amount = round_money(unit_price * len(rows))
+                quantity = sum(run.count for run in runs)
+                amount = round_money(unit_price * quantity)
                 invoice.total += amount
                 lines.append(
                     InvoiceLine(
                         invoice=invoice,
                         child_id=child_id,
                         activity=activity,
-                        child_name=" ".join(names[child_id]),
+                        child_name=" ".join(children[child_id][1:]),
                         label=activity.label,
                         bracket_label=bracket_label,
-                        quantity=len(rows),
+                        quantity=quantity,
                         unit_price=unit_price,
                         amount=amount,
                     )
                 )
-                meals_of_line.append(rows)
+                runs_of_line.append(runs)
             invoices.append(invoice)
         Invoice.objects.bulk_create(invoices)
         history_of_created(Invoice, [invoice.pk for invoice in invoices], issued_by)
         for line in lines:
             line.invoice_id = line.invoice.pk
         InvoiceLine.objects.bulk_create(lines)
-        _attendance_link(lines, meals_of_line)
+        _attendance_link(lines, runs_of_line)
         # A new invoice can block card payment: the families it blocks are
         # told with it, while they are still locked (`block_state_notify`
         # for the batch).
@@ -371,19 +386,29 @@ def history_of_created(
 
 
 def _group_meals(
-    meals: list[_Meal], tariffs: FamilyTariffs, activities: dict[int, Activity]
-) -> dict[tuple, list[_Meal]]:
+    meals: _Days, tariffs: FamilyTariffs, activities: dict[int, Activity]
+) -> dict[tuple, list[_Run]]:
     """One group of meals per line of the invoice: child, activity, bracket,
-    price. The bracket and price are looked up once per activity and day."""
-    groups: dict[tuple, list[_Meal]] = defaultdict(list)
-    tariff_of: dict[tuple[int, datetime.date], tuple[str, Decimal]] = {}
-    for meal in meals:
-        tariff = tariff_of.get((meal.activity_id, meal.date))
-        if tariff is None:
-            tariff = tariff_of[(meal.activity_id, meal.date)] = _tariff(
-                tariffs, activities[meal.activity_id], meal.date
-            )
-        groups[(meal.child_id, meal.activity_id, *tariff)].append(meal)
+    price; each group as the runs of days that have its tariff. The tariff
+    is looked up once per run: a child's days in an activity are cut only
+    where the tariff may change (`FamilyTariffs.changes`), most months
+    nowhere."""
+    groups: dict[tuple, list[_Run]] = defaultdict(list)
+    for (child_id, activity_id), days in meals.items():
+        days.sort()
+        activity = activities[activity_id]
+        start = 0
+        cuts = [
+            bisect_left(days, day)
+            for day in tariffs.changes(activity_id, days[0], days[-1])
+        ]
+        for end in [*cuts, len(days)]:
+            if end > start:
+                tariff = _tariff(tariffs, activity, days[start])
+                groups[(child_id, activity_id, *tariff)].append(
+                    _Run(days[start], days[end - 1], end - start)
+                )
+                start = end
     return groups
 
 
@@ -413,74 +438,73 @@ class _MealsChanged(Exception):
     """A meal read for a batch was changed before the batch marked it."""
 
 
-def _attendance_link(lines: list[InvoiceLine], meals: list[list[_Meal]]) -> None:
+def _attendance_link(lines: list[InvoiceLine], runs: list[list[_Run]]) -> None:
     """Mark each meal with the line that bills it, in one statement rather
-    than one per line, and check that each was marked.
+    than one per meal, and check that each was marked.
 
+    A line's meals are found as runs of days: every meal of its child, in its
+    activity, from a run's first day to its last, that is not yet billed
+    (`attendance_once_a_day` makes a meal's child, activity and day unique).
     The meals are not locked when read: another run waits on the families'
-    locks. The only other change, an agent deleting or editing an unbilled
-    day in the admin at that very moment, leaves a meal unmarked here: a
-    meal is marked only if it still has the child, activity and date it was
-    billed for. The batch is then cancelled with a message, rather than
-    billing a day that is gone or has moved (locking the month's meals first
-    cost a tenth of the run).
+    locks. The only other change, an agent adding, deleting or moving an
+    unbilled day in the admin at that very moment, marks more or fewer meals
+    than the lines bill; the batch is then cancelled with a message, rather
+    than billing a day that is gone or has moved (locking the month's meals
+    first cost a tenth of the run). A day moved inside a run is billed where
+    it now is.
 
     On PostgreSQL the values travel as array literals ("{1,2,3}"), which the
-    server parses: a VALUES list of a batch's thousands of meals, or
-    psycopg's list adapter, cost more in Python than the update. SQLite takes
-    a VALUES list, 2,000 meals at a time; both name its columns column1…"""
-    # Column by column: the meal, its line, and what the meal must still be.
-    # A line's meals are its child's, in its activity (how they were grouped).
-    ids: list[int] = []
-    line_ids: list[int] = []
-    children: list[int] = []
-    activities: list[int] = []
-    days: list[datetime.date] = []
-    for line, line_meals in zip(lines, meals, strict=True):
-        ids.extend(meal.pk for meal in line_meals)
-        line_ids.extend([line.pk] * len(line_meals))
-        children.extend([line.child_id] * len(line_meals))
-        activities.extend([line.activity_id] * len(line_meals))
-        days.extend(meal.date for meal in line_meals)
-    if not ids:
+    server parses: psycopg's list adapter cost more in Python than the
+    update. SQLite takes a VALUES list, 2,000 runs at a time; both name its
+    columns column1…"""
+    # Column by column: the line, its child and activity, and the run.
+    rows = [
+        (line.pk, line.child_id, line.activity_id, run.first, run.last)
+        for line, line_runs in zip(lines, runs, strict=True)
+        for run in line_runs
+    ]
+    if not rows:
         return
+    billed = sum(run.count for line_runs in runs for run in line_runs)
     table = connection.ops.quote_name(Attendance._meta.db_table)
-    still = (
-        f"{table}.invoice_line_id IS NULL AND {table}.child_id = v.child "
-        f"AND {table}.activity_id = v.activity AND {table}.date = v.day"
+    meal = (
+        f"{table}.child_id = v.child AND {table}.activity_id = v.activity "
+        f"AND {table}.date BETWEEN v.first AND v.last "
+        f"AND {table}.invoice_line_id IS NULL"
     )
     marked = 0
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # The days travel as their rank in the month (a batch is one
             # month): integers are cheaper to write and to parse than dates.
+            start = month_start(rows[0][3])
             cursor.execute(
                 f"UPDATE {table} SET invoice_line_id = v.line "  # noqa: S608 - no user input
-                f"FROM (SELECT id, line, child, activity, %s::date + rank AS day "
-                f"FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], "
-                f"%s::bigint[], %s::int[]) AS u(id, line, child, activity, rank)) "
-                f"AS v WHERE {table}.id = v.id AND {still}",
+                f"FROM (SELECT line, child, activity, %s::date + first AS first, "
+                f"%s::date + last AS last FROM unnest(%s::bigint[], %s::bigint[], "
+                f"%s::bigint[], %s::int[], %s::int[]) "
+                f"AS u(line, child, activity, first, last)) AS v WHERE {meal}",
                 [
-                    month_start(days[0]),
-                    *map(_array_literal, (ids, line_ids, children, activities)),
-                    _array_literal(day.day - 1 for day in days),
+                    start,
+                    start,
+                    *(_array_literal(row[i] for row in rows) for i in range(3)),
+                    *(_array_literal(row[i].day - 1 for row in rows) for i in (3, 4)),
                 ],
             )
             marked = cursor.rowcount
         else:
-            rows = list(zip(ids, line_ids, children, activities, days, strict=True))
-            for start in range(0, len(rows), 2_000):
-                chunk = rows[start : start + 2_000]
+            for begin in range(0, len(rows), 2_000):
+                chunk = rows[begin : begin + 2_000]
                 cursor.execute(
                     f"UPDATE {table} SET invoice_line_id = v.line "  # noqa: S608 - no user input
-                    f"FROM (SELECT column1 AS id, column2 AS line, column3 AS child, "
-                    f"column4 AS activity, column5 AS day FROM (VALUES "
-                    f"{', '.join(['(%s, %s, %s, %s, %s)'] * len(chunk))})) AS v "
-                    f"WHERE {table}.id = v.id AND {still}",
+                    f"FROM (SELECT column1 AS line, column2 AS child, "
+                    f"column3 AS activity, column4 AS first, column5 AS last FROM "
+                    f"(VALUES {', '.join(['(%s, %s, %s, %s, %s)'] * len(chunk))})) "
+                    f"AS v WHERE {meal}",
                     [value for row in chunk for value in row],
                 )
                 marked += cursor.rowcount
-    if marked != len(ids):
+    if marked != billed:
         raise _MealsChanged  # rolls the batch back
 
 

@@ -121,6 +121,34 @@ def test_a_bracket_change_in_the_middle_of_the_month_bills_each_day_at_its_price
     assert invoice.total == Decimal("5.60")
 
 
+def test_a_bracket_that_comes_back_in_the_month_bills_one_line_and_marks_each_day(
+    dorville, canteen, prices
+):
+    """B, then A from the 10th, then B again from the 20th: the B days are one
+    line, and each day is marked with the line of its own tariff."""
+    for day, bracket in ((10, "A"), (20, "B")):
+        BracketAssignment.objects.create(
+            family=dorville,
+            bracket=prices[bracket],
+            valid_from=datetime.date(2026, 10, day),
+        )
+    attend(ChildFactory(family=dorville), canteen, 8, 9, 12, 22)
+
+    invoice = run().created[0]
+
+    billed = {
+        day.day: label
+        for day, label in Attendance.objects.values_list(
+            "date", "invoice_line__bracket_label"
+        )
+    }
+    assert billed == {8: "Tranche B", 9: "Tranche B", 12: "Tranche A", 22: "Tranche B"}
+    assert sorted(
+        (line.bracket_label, line.quantity) for line in invoice.lines.all()
+    ) == [("Tranche A", 1), ("Tranche B", 3)]
+    assert invoice.total == Decimal("6.40")
+
+
 def test_a_price_change_applies_from_its_date(dorville, canteen, prices):
     Price.objects.create(
         bracket=prices["B"],
@@ -358,6 +386,15 @@ def test_the_runs_history_rows_are_those_simple_history_writes(staff):
     assert {row["history_type"] for row in expected} == {"+"}
 
 
+def a_meal(meals):  # noqa: ANN001, ANN201
+    """The attendance row of one meal the run has read for a family (the
+    days of each child and activity)."""
+    (child_id, activity_id), days = next(iter(meals.items()))
+    return Attendance.objects.filter(
+        child_id=child_id, activity_id=activity_id, date=max(days)
+    )
+
+
 def test_a_meal_changed_during_the_run_cancels_its_batch_with_a_message(
     prices, canteen, monkeypatch
 ):
@@ -368,14 +405,15 @@ def test_a_meal_changed_during_the_run_cancels_its_batch_with_a_message(
 
     first, second = (FamilyFactory(bracket=prices["B"]) for _ in range(2))
     attend(ChildFactory(family=first), canteen, 1, 2)
-    attend(ChildFactory(family=second), canteen, 1, 2, 5)
+    second_child = ChildFactory(family=second)
+    attend(second_child, canteen, 1, 2, 5)
     monkeypatch.setattr(services, "INVOICING_BATCH", 1)
     real_group = services._group_meals
 
     def group_then_delete(meals, tariffs, activities):  # noqa: ANN001, ANN202
         groups = real_group(meals, tariffs, activities)
-        if meals[0].family_id == second.pk:
-            Attendance.objects.filter(pk=meals[-1].pk).delete()  # the agent
+        if next(iter(meals))[0] == second_child.pk:
+            a_meal(meals).delete()  # the agent
         return groups
 
     monkeypatch.setattr(services, "_group_meals", group_then_delete)
@@ -415,7 +453,7 @@ def test_a_meal_given_to_another_child_or_activity_during_the_run_is_not_billed(
     def group_then_change(meals, tariffs, activities):  # noqa: ANN001, ANN202
         groups = real_group(meals, tariffs, activities)
         moved = {"child": sibling} if change == "child" else {"activity": after_school}
-        Attendance.objects.filter(pk=meals[-1].pk).update(**moved)  # the agent
+        a_meal(meals).update(**moved)  # the agent
         return groups
 
     monkeypatch.setattr(services, "_group_meals", group_then_change)
@@ -441,9 +479,7 @@ def test_a_meal_moved_during_the_run_is_not_billed_where_it_was(
 
     def group_then_move(meals, tariffs, activities):  # noqa: ANN001, ANN202
         groups = real_group(meals, tariffs, activities)
-        Attendance.objects.filter(pk=meals[-1].pk).update(  # the agent
-            date=OCTOBER.replace(day=6)
-        )
+        a_meal(meals).update(date=OCTOBER.replace(day=6))  # the agent
         return groups
 
     monkeypatch.setattr(services, "_group_meals", group_then_move)
@@ -458,3 +494,51 @@ def test_a_meal_moved_during_the_run_is_not_billed_where_it_was(
     run()
     billed = Attendance.objects.filter(invoice_line__isnull=False)
     assert sorted(day.day for day in billed.values_list("date", flat=True)) == [1, 2, 6]
+
+
+def test_a_day_added_during_the_run_between_billed_days_cancels_the_batch(
+    prices, canteen, monkeypatch
+):
+    """The days 1 and 5 are billed; an agent adds the 3rd while the batch is
+    being invoiced: it is not billed silently, the batch is cancelled."""
+    from factures import services
+
+    family = FamilyFactory(bracket=prices["B"])
+    child = ChildFactory(family=family)
+    attend(child, canteen, 1, 5)
+    real_group = services._group_meals
+
+    def group_then_add(meals, tariffs, activities):  # noqa: ANN001, ANN202
+        groups = real_group(meals, tariffs, activities)
+        attend(child, canteen, 3)  # the agent
+        return groups
+
+    monkeypatch.setattr(services, "_group_meals", group_then_add)
+    with pytest.raises(ValidationError):
+        run()
+    assert not Invoice.objects.exists()
+    assert not Attendance.objects.filter(invoice_line__isnull=False).exists()
+
+
+def test_a_day_moved_between_billed_days_during_the_run_is_billed_where_it_is(
+    prices, canteen, monkeypatch
+):
+    """The 5th moved to the 3rd while its batch is invoiced, with the same
+    tariff: the same number of meals, billed on the days they now have."""
+    from factures import services
+
+    family = FamilyFactory(bracket=prices["B"])
+    attend(ChildFactory(family=family), canteen, 1, 2, 5)
+    real_group = services._group_meals
+
+    def group_then_move(meals, tariffs, activities):  # noqa: ANN001, ANN202
+        groups = real_group(meals, tariffs, activities)
+        a_meal(meals).update(date=OCTOBER.replace(day=3))  # the agent
+        return groups
+
+    monkeypatch.setattr(services, "_group_meals", group_then_move)
+    invoice = run().created[0]
+
+    assert invoice.lines.get().quantity == 3
+    billed = Attendance.objects.filter(invoice_line__invoice=invoice)
+    assert sorted(day.day for day in billed.values_list("date", flat=True)) == [1, 2, 3]
