@@ -136,7 +136,9 @@ class BracketAssignment(models.Model):
     class Meta:
         verbose_name = _("bracket assignment")
         verbose_name_plural = _("bracket history")
-        ordering = ["family", "-valid_from"]
+        # By the foreign key's column: ordering by the relation itself joins
+        # its table to sort by its own ordering, on every read.
+        ordering = ["family_id", "-valid_from"]
         constraints = [
             models.UniqueConstraint(
                 fields=["family", "valid_from"], name="bracketassignment_one_per_day"
@@ -519,7 +521,9 @@ class InvoiceLine(models.Model):
     class Meta:
         verbose_name = _("invoice line")
         verbose_name_plural = _("invoice lines")
-        ordering = ["invoice", "child_name", "activity", "pk"]
+        # By the foreign key's column: ordering by the relation itself joins
+        # its table to sort by its own ordering, on every read.
+        ordering = ["invoice_id", "child_name", "activity_id", "pk"]
 
     def __str__(self) -> str:
         return f"{self.child_name} – {self.label} × {self.quantity}"
@@ -585,7 +589,9 @@ class CreditNoteLine(models.Model):
     class Meta:
         verbose_name = _("credit note line")
         verbose_name_plural = _("credit note lines")
-        ordering = ["credit_note", "pk"]
+        # By the foreign key's column: ordering by the relation itself joins
+        # its table to sort by its own ordering, on every read.
+        ordering = ["credit_note_id", "pk"]
 
     def __str__(self) -> str:
         return f"{self.label} × {self.quantity}"

@@ -390,6 +390,7 @@ class FamilyAdmin(SimpleHistoryAdmin):
 class GuardianAdmin(SimpleHistoryAdmin):
     list_display = ["last_name", "first_name", "family", "email", "phone_mobile"]
     list_select_related = ["family"]
+    ordering = ["family__identifier", "pk"]
     search_fields = [
         "last_name",
         "first_name",
@@ -411,6 +412,7 @@ class ChildAdmin(SimpleHistoryAdmin):
         "family",
     ]
     list_select_related = ["family"]
+    ordering = ["family__identifier", "birth_date", "first_name"]
     list_filter = ["school", "school_class"]
     search_fields = ["last_name", "first_name", "family__identifier"]
     autocomplete_fields = ["family"]

@@ -124,7 +124,9 @@ class Guardian(models.Model):
     class Meta:
         verbose_name = _("guardian")
         verbose_name_plural = _("guardians")
-        ordering = ["family", "pk"]
+        # By the foreign key's column: ordering by the relation itself joins
+        # its table to sort by its own ordering, on every read.
+        ordering = ["family_id", "pk"]
 
     def __str__(self) -> str:
         return f"{self.first_name} {self.last_name}"
@@ -148,7 +150,9 @@ class Child(models.Model):
     class Meta:
         verbose_name = _("child")
         verbose_name_plural = _("children")
-        ordering = ["family", "birth_date", "first_name"]
+        # By the foreign key's column: ordering by the relation itself joins
+        # its table to sort by its own ordering, on every read.
+        ordering = ["family_id", "birth_date", "first_name"]
 
     def __str__(self) -> str:
         return f"{self.first_name} {self.last_name}"
