@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from factures.money import ZERO
+from factures.periods import month_end
 
 
 class Activity(models.Model):
@@ -231,6 +232,46 @@ class _PerInvoice(models.Func):
             f"WHERE r.{column} = %(expressions)s{condition})"
         )
         super().__init__(models.F("pk"), **extra)
+
+
+class AttendedDays(models.Func):
+    """The days of the meals an invoice line bills, in `month`, as one string
+    ("2026-10-01,2026-10-02"), by a correlated subquery on each line: the
+    invoice page reads its lines and their days in one query.
+
+    A line's meals are found by its child, activity and the month's days,
+    which the index `attendance_once_a_day` serves (the mark, `invoice_line`,
+    has no index of its own)."""
+
+    output_field = models.TextField()
+
+    def __init__(self, month: datetime.date) -> None:
+        self.month = month
+        super().__init__(models.F("pk"), models.F("child_id"), models.F("activity_id"))
+
+    def as_sql(  # type: ignore[override]
+        self, compiler: Any, connection: Any, **extra_context: Any
+    ) -> tuple[str, tuple]:
+        line, child, activity = (
+            compiler.compile(expression) for expression in self.source_expressions
+        )
+        days = (
+            "string_agg(CAST(a.date AS text), ',')"
+            if connection.vendor == "postgresql"
+            else "group_concat(a.date, ',')"
+        )
+        sql = (
+            f"(SELECT {days} FROM {Attendance._meta.db_table} a "  # noqa: S608 - names from the models
+            f"WHERE a.child_id = {child[0]} AND a.activity_id = {activity[0]} "
+            f"AND a.date BETWEEN %s AND %s AND a.invoice_line_id = {line[0]})"
+        )
+        return sql, (
+            *child[1],
+            *activity[1],
+            connection.ops.adapt_datefield_value(self.month),
+            connection.ops.adapt_datefield_value(month_end(self.month)),
+            *line[1],
+        )
 
 
 def balance_state(

@@ -7,9 +7,9 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
-from factures.models import Attendance, Invoice
+from factures.models import AttendedDays, Invoice
 from factures.pdf import invoice_pdf
-from factures.periods import month_end, month_weeks
+from factures.periods import month_weeks
 from familles.access import family_required
 from familles.models import Family
 from paiements.rules import payment_rules
@@ -54,21 +54,14 @@ def _calendar_row(
 @family_required
 def invoice_detail(request: HttpRequest, pk: int, *, family: Family) -> HttpResponse:
     invoice = _family_invoice(family, pk)
-    lines = list(invoice.lines.all())  # names and labels are copied on the line
-    attended: dict[int, set] = {}
-    # Found by child, activity and date (the index attendance_once_a_day):
-    # the link to the line has no index of its own.
-    for child_id, day in (
-        Attendance.objects.filter(
-            child_id__in={line.child_id for line in lines},
-            activity_id__in={line.activity_id for line in lines},
-            date__range=(invoice.period, month_end(invoice.period)),
-            invoice_line__in=lines,
+    # Names and labels are copied on the line; the days it bills come with it.
+    lines = list(invoice.lines.annotate(days=AttendedDays(invoice.period)))
+    attended: dict[int, set[datetime.date]] = {}
+    for line in lines:
+        days = line.days.split(",") if line.days else []
+        attended.setdefault(line.child_id, set()).update(
+            map(datetime.date.fromisoformat, days)
         )
-        .order_by()
-        .values_list("child_id", "date")
-    ):  # unordered: no join
-        attended.setdefault(child_id, set()).add(day)
     children = []
     seen = set()
     weeks = month_weeks(invoice.period)

@@ -79,6 +79,36 @@ def test_the_detail_shows_lines_and_a_calendar_of_the_days_attended(
     assert "3 octobre : présent" in page  # what a screen reader says
 
 
+def test_the_calendar_shows_the_days_of_every_line_and_only_the_billed_ones(
+    client, parent, invoices, prices, canteen
+):
+    """A bracket change in the month gives the child two lines: the calendar
+    shows the days of both. A day entered after the run is not billed, and
+    not shown as attended."""
+    from factures.models import BracketAssignment, Invoice
+
+    kenzo = parent.family.children.get(first_name="Kenzo")
+    november = datetime.date(2026, 11, 1)
+    BracketAssignment.objects.create(
+        family=parent.family, bracket=prices["A"], valid_from=november.replace(day=4)
+    )
+    attend(kenzo, canteen, 2, 3, 4, 5, month=november)
+    invoice_issue_month(
+        period=november, issued_by=None, today=datetime.date(2026, 12, 1)
+    )
+    attend(kenzo, canteen, 6, month=november)  # after the run: not billed
+    invoice = Invoice.objects.get(family=parent.family, period=november)
+    assert invoice.lines.count() == 2
+    client.force_login(parent)
+
+    page = client.get(reverse("factures:detail", args=[invoice.pk])).text
+
+    attended = re.findall(r'<td class="present"><span aria-hidden="true">(\d+)<', page)
+    assert [int(day) for day in attended] == [2, 3, 4, 5]
+    assert "<td>6</td>" in page
+    assert "4 jours de présence." in page
+
+
 def test_a_credit_note_shows_on_its_invoice_page_and_pdf_only(client, parent, invoices):
     """The pages skip reading credit notes when nothing is credited: a
     credited invoice must still show its note."""
