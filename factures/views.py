@@ -1,10 +1,12 @@
 import datetime
+from functools import lru_cache
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import formats
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from factures.models import AttendedDays, Invoice
@@ -51,6 +53,22 @@ def _calendar_row(
     return mark_safe("".join(cells))  # noqa: S308 - each cell is escaped above
 
 
+@lru_cache(maxsize=8)
+def _weekday_header(language: str) -> SafeString:
+    """The calendar's head row, written once per process and language (in
+    the template it was fourteen translations a child)."""
+    days = [
+        (_("Monday"), _("Mon")),
+        (_("Tuesday"), _("Tue")),
+        (_("Wednesday"), _("Wed")),
+        (_("Thursday"), _("Thu")),
+        (_("Friday"), _("Fri")),
+        (_("Saturday"), _("Sat")),
+        (_("Sunday"), _("Sun")),
+    ]
+    return format_html_join("", '<th scope="col" abbr="{}">{}</th>', days)
+
+
 @family_required
 def invoice_detail(request: HttpRequest, pk: int, *, family: Family) -> HttpResponse:
     invoice = _family_invoice(family, pk)
@@ -92,6 +110,7 @@ def invoice_detail(request: HttpRequest, pk: int, *, family: Family) -> HttpResp
             "lines": lines,
             "credit_notes": invoice.credit_notes_to_show(),
             "children": children,
+            "weekday_header": _weekday_header(get_language()),
             "rules": payment_rules(),
         },
     )

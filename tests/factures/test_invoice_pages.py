@@ -77,6 +77,8 @@ def test_the_detail_shows_lines_and_a_calendar_of_the_days_attended(
     assert "<td>31</td>" in page  # October's last day, not attended
     assert page.count('class="present"') == 30
     assert "3 octobre : présent" in page  # what a screen reader says
+    assert '<th scope="col" abbr="lundi">lun.</th>' in page
+    assert '<th scope="col" abbr="dimanche">dim.</th>' in page
 
 
 def test_the_calendar_shows_the_days_of_every_line_and_only_the_billed_ones(
