@@ -396,6 +396,15 @@ class InvoiceQuerySet(models.QuerySet["Invoice"]):
         queryset._iterable_class = _BalanceIterable
         return queryset
 
+    def owing(self) -> InvoiceQuerySet:
+        """`with_amounts()` of the invoices that payments do not cover yet
+        (`paid < total`). Every unpaid or disputed invoice is among them:
+        what is due is total - credited - paid, and credit notes are
+        positive. Some credited or cancelled ones are too; their state
+        tells them apart. A family's pages read these rather than the
+        family's whole history, which grows by ten invoices a year."""
+        return self.with_amounts().filter(paid__lt=models.F("total"))
+
     def with_state(self, state: str) -> InvoiceQuerySet:
         return self.with_balance().filter(state=state)
 

@@ -109,14 +109,13 @@ def family_unpaid(
     *, family: Family, invoices: Iterable[Invoice] | None = None
 ) -> list[Invoice]:
     """The family's unpaid invoices, oldest first: the same as
-    `Invoice.objects.unpaid()`, read with `with_amounts()` (cheaper for one
+    `Invoice.objects.unpaid()`, read with `owing()` (cheaper for one
     family's few invoices than the state's SQL). `invoices`: the family's
-    invoices read with `with_amounts()`, when the caller has them."""
+    invoices read with `owing()` or `with_amounts()`, when the caller has
+    them."""
     if invoices is None:
         invoices = (
-            Invoice.objects.filter(family=family)
-            .with_amounts()
-            .order_by("period", "number")
+            Invoice.objects.filter(family=family).owing().order_by("period", "number")
         )
     return [invoice for invoice in invoices if invoice.state in Invoice.UNPAID_STATES]
 

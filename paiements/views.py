@@ -98,10 +98,9 @@ def payment_history(family: Family) -> list[PaymentLine]:
 
 @family_required
 def payment_home(request: HttpRequest, *, family: Family) -> HttpResponse:
-    # The family's invoices are read once; the rules decide on the unpaid ones.
-    invoices = list(
-        Invoice.objects.filter(family=family).with_amounts().order_by("period")
-    )
+    # The family's invoices not paid in full are read once; the rules decide
+    # which are unpaid, the page shows the disputed ones too.
+    invoices = list(Invoice.objects.filter(family=family).owing().order_by("period"))
     unpaid = family_unpaid(family=family, invoices=invoices)
     decision = card_payment_decision(family=family, invoices=unpaid, unpaid=unpaid)
     return render(

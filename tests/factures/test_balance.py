@@ -89,3 +89,16 @@ def test_both_ways_give_the_same_due_and_state():
     assert len(unpaid) == 4  # to pay, partly paid, credited in part, closed dispute
     assert in_sql[cases["credited in part"].pk][0] == Decimal("25.00")
     assert in_sql[cases["overpaid"].pk][0] == Decimal("0.00")
+    owing = {
+        invoice.pk: (invoice.due, invoice.state)
+        for invoice in Invoice.objects.filter(family=family).owing()
+    }
+    # Every invoice still to pay or disputed, with its due and state as the
+    # SQL says; and none that payments cover.
+    assert {
+        pk: due_state
+        for pk, due_state in in_sql.items()
+        if due_state[1] in (*Invoice.UNPAID_STATES, Invoice.Status.DISPUTED)
+    }.items() <= owing.items()
+    assert owing.items() <= in_sql.items()
+    assert cases["paid"].pk not in owing and cases["overpaid"].pk not in owing
