@@ -184,8 +184,8 @@ class PriceBook:
 
 class FamilyTariffs:
     """The family's bracket history, read once per batch: the bracket in
-    force on a day (as `Family.bracket_on`: the latest assignment from that
-    day or earlier), and the days on which a tariff may change."""
+    force on a day (as `Family._assignments_on`: the latest assignment from
+    that day or earlier), and the days on which a tariff may change."""
 
     def __init__(
         self, assignments: list[tuple[datetime.date, int]], book: PriceBook

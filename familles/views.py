@@ -59,7 +59,7 @@ def dossier(request: HttpRequest, *, family: Family) -> HttpResponse:
             "family": family,
             "guardians": family.guardians.all(),
             "children": family.children.all(),
-            "current_bracket": family.current_bracket,
+            "current_bracket": family.current_bracket_label,
             "requests": family.address_requests.prefetch_related("proofs"),
             "paperless_form": PaperlessForm(
                 initial={"paperless": "1" if family.paperless else "0"}

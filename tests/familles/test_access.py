@@ -1,9 +1,11 @@
 """A parent only ever reaches their own family's data."""
 
+import datetime
 from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from paiements.models import Payment
 from paiements.services import payment_record_desk
@@ -77,6 +79,27 @@ def test_the_dossier_shows_the_familys_own_data(client, parent):
     assert "0690 12 34 56" in page
     assert "Kenzo" in page and "Inaya" in page
     assert "Tranche B" in page
+
+
+def test_the_dossier_shows_the_bracket_in_force_today(client, parent):
+    """Not one that starts tomorrow; and "not set" without any."""
+    from factures.models import BracketAssignment
+    from tests.factories import TariffBracketFactory
+
+    tomorrow = timezone.localdate() + datetime.timedelta(days=1)
+    BracketAssignment.objects.create(
+        family=parent.family,
+        bracket=TariffBracketFactory(code="C", label="Tranche C"),
+        valid_from=tomorrow,
+    )
+    client.force_login(parent)
+
+    page = client.get(reverse("familles:dossier")).text
+    assert "Tranche B" in page and "Tranche C" not in page
+
+    BracketAssignment.objects.filter(family=parent.family).delete()
+    page = client.get(reverse("familles:dossier")).text
+    assert "Tranche B" not in page and "non renseignée" in page
 
 
 def test_parent_urls_take_no_family_from_the_request(client, parent, other_parent):
