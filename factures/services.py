@@ -252,7 +252,9 @@ def _invoice_families_month(
         invoiced = set(
             Invoice.objects.filter(
                 family_id__any=family_ids, period=period, replaces__isnull=True
-            ).values_list("family_id", flat=True)
+            )
+            .order_by()
+            .values_list("family_id", flat=True)
         )
         result.already_invoiced += len(invoiced)
         to_invoice = [pk for pk in family_ids if pk in families and pk not in invoiced]
@@ -263,7 +265,9 @@ def _invoice_families_month(
             pk: (family_id, first_name, last_name)
             for pk, family_id, first_name, last_name in Child.objects.filter(
                 family_id__any=to_invoice
-            ).values_list("pk", "family_id", "first_name", "last_name")
+            )
+            .order_by()
+            .values_list("pk", "family_id", "first_name", "last_name")
         }
         meals: dict[int, _Days] = defaultdict(lambda: defaultdict(list))
         for child_id, activity_id, day in (
@@ -278,9 +282,11 @@ def _invoice_families_month(
         ):
             meals[children[child_id][0]][(child_id, activity_id)].append(day)
         assignments: dict[int, list[tuple[datetime.date, int]]] = defaultdict(list)
-        for family_id, valid_from, bracket_id in BracketAssignment.objects.filter(
-            family_id__any=to_invoice
-        ).values_list("family_id", "valid_from", "bracket_id"):
+        for family_id, valid_from, bracket_id in (
+            BracketAssignment.objects.filter(family_id__any=to_invoice)
+            .order_by()
+            .values_list("family_id", "valid_from", "bracket_id")
+        ):
             assignments[family_id].append((valid_from, bracket_id))
 
         drafts = []  # (family, groups), in the identifiers' order
