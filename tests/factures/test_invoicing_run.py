@@ -395,6 +395,23 @@ def a_meal(meals):  # noqa: ANN001, ANN201
     )
 
 
+def while_grouping(monkeypatch, agent):  # noqa: ANN001, ANN201
+    """Call `agent(meals)`, an agent's change in the admin, each time the run
+    has grouped a family's meals, before its batch marks them. Returns what
+    puts the run back as it is."""
+    from factures import services
+
+    real_group = services._group_meals
+
+    def group_then_change(meals, tariffs, activities):  # noqa: ANN001, ANN202
+        groups = real_group(meals, tariffs, activities)
+        agent(meals)
+        return groups
+
+    monkeypatch.setattr(services, "_group_meals", group_then_change)
+    return lambda: monkeypatch.setattr(services, "_group_meals", real_group)
+
+
 def test_a_meal_changed_during_the_run_cancels_its_batch_with_a_message(
     prices, canteen, monkeypatch
 ):
@@ -408,15 +425,12 @@ def test_a_meal_changed_during_the_run_cancels_its_batch_with_a_message(
     second_child = ChildFactory(family=second)
     attend(second_child, canteen, 1, 2, 5)
     monkeypatch.setattr(services, "INVOICING_BATCH", 1)
-    real_group = services._group_meals
 
-    def group_then_delete(meals, tariffs, activities):  # noqa: ANN001, ANN202
-        groups = real_group(meals, tariffs, activities)
+    def delete(meals):  # noqa: ANN001, ANN202
         if next(iter(meals))[0] == second_child.pk:
-            a_meal(meals).delete()  # the agent
-        return groups
+            a_meal(meals).delete()
 
-    monkeypatch.setattr(services, "_group_meals", group_then_delete)
+    stop = while_grouping(monkeypatch, delete)
 
     with pytest.raises(ValidationError) as refused:
         run()
@@ -431,7 +445,7 @@ def test_a_meal_changed_during_the_run_cancels_its_batch_with_a_message(
     ).exists()
     assert Attendance.objects.filter(child__family=second).count() == 3
 
-    monkeypatch.setattr(services, "_group_meals", real_group)
+    stop()
     assert run().created_count == 1
     assert Invoice.objects.get(family=second).lines.get().quantity == 3
 
@@ -443,20 +457,11 @@ def test_a_meal_given_to_another_child_or_activity_during_the_run_is_not_billed(
     """The mark checks the meal's child and activity too, not only its day:
     a day moved to a sibling, or to the after-school club, while its batch
     is being invoiced cancels the batch."""
-    from factures import services
-
     family = FamilyFactory(bracket=prices["B"])
     attend(ChildFactory(family=family), canteen, 1, 2, 5)
     sibling = ChildFactory(family=family)
-    real_group = services._group_meals
-
-    def group_then_change(meals, tariffs, activities):  # noqa: ANN001, ANN202
-        groups = real_group(meals, tariffs, activities)
-        moved = {"child": sibling} if change == "child" else {"activity": after_school}
-        a_meal(meals).update(**moved)  # the agent
-        return groups
-
-    monkeypatch.setattr(services, "_group_meals", group_then_change)
+    moved = {"child": sibling} if change == "child" else {"activity": after_school}
+    while_grouping(monkeypatch, lambda meals: a_meal(meals).update(**moved))
 
     with pytest.raises(ValidationError):
         run()
@@ -471,23 +476,16 @@ def test_a_meal_moved_during_the_run_is_not_billed_where_it_was(
     """An agent moves an unbilled day to another date while its batch is
     being invoiced: the batch is cancelled, nothing is billed for the old
     date, and running again bills the day where it now is."""
-    from factures import services
-
     family = FamilyFactory(bracket=prices["B"])
     attend(ChildFactory(family=family), canteen, 1, 2, 5)
-    real_group = services._group_meals
-
-    def group_then_move(meals, tariffs, activities):  # noqa: ANN001, ANN202
-        groups = real_group(meals, tariffs, activities)
-        a_meal(meals).update(date=OCTOBER.replace(day=6))  # the agent
-        return groups
-
-    monkeypatch.setattr(services, "_group_meals", group_then_move)
+    stop = while_grouping(
+        monkeypatch, lambda meals: a_meal(meals).update(date=OCTOBER.replace(day=6))
+    )
     with pytest.raises(ValidationError):
         run()
     assert not Invoice.objects.exists()
 
-    monkeypatch.setattr(services, "_group_meals", real_group)
+    stop()
     Attendance.objects.filter(date=OCTOBER.replace(day=5)).update(
         date=OCTOBER.replace(day=6)
     )  # what the agent's change left, once committed
@@ -501,19 +499,10 @@ def test_a_day_added_during_the_run_between_billed_days_cancels_the_batch(
 ):
     """The days 1 and 5 are billed; an agent adds the 3rd while the batch is
     being invoiced: it is not billed silently, the batch is cancelled."""
-    from factures import services
-
     family = FamilyFactory(bracket=prices["B"])
     child = ChildFactory(family=family)
     attend(child, canteen, 1, 5)
-    real_group = services._group_meals
-
-    def group_then_add(meals, tariffs, activities):  # noqa: ANN001, ANN202
-        groups = real_group(meals, tariffs, activities)
-        attend(child, canteen, 3)  # the agent
-        return groups
-
-    monkeypatch.setattr(services, "_group_meals", group_then_add)
+    while_grouping(monkeypatch, lambda _meals: attend(child, canteen, 3))
     with pytest.raises(ValidationError):
         run()
     assert not Invoice.objects.exists()
@@ -525,18 +514,11 @@ def test_a_day_moved_between_billed_days_during_the_run_is_billed_where_it_is(
 ):
     """The 5th moved to the 3rd while its batch is invoiced, with the same
     tariff: the same number of meals, billed on the days they now have."""
-    from factures import services
-
     family = FamilyFactory(bracket=prices["B"])
     attend(ChildFactory(family=family), canteen, 1, 2, 5)
-    real_group = services._group_meals
-
-    def group_then_move(meals, tariffs, activities):  # noqa: ANN001, ANN202
-        groups = real_group(meals, tariffs, activities)
-        a_meal(meals).update(date=OCTOBER.replace(day=3))  # the agent
-        return groups
-
-    monkeypatch.setattr(services, "_group_meals", group_then_move)
+    while_grouping(
+        monkeypatch, lambda meals: a_meal(meals).update(date=OCTOBER.replace(day=3))
+    )
     invoice = run().created[0]
 
     assert invoice.lines.get().quantity == 3
