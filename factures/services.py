@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime
 from bisect import bisect_left
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -184,8 +184,8 @@ class PriceBook:
 
 class FamilyTariffs:
     """The family's bracket history, read once per batch: the bracket in
-    force on a day (as `Family._assignments_on`: the latest assignment from
-    that day or earlier), and the days on which a tariff may change."""
+    force on a day (the latest assignment from that day or earlier, as the
+    family file reads it), and the days on which a tariff may change."""
 
     def __init__(
         self, assignments: list[tuple[datetime.date, int]], book: PriceBook
@@ -258,9 +258,10 @@ def _invoice_families_month(
         )
         result.already_invoiced += len(invoiced)
         to_invoice = [pk for pk in family_ids if pk in families and pk not in invoiced]
-        # Each child's family and name, then the days of the meals: no join
-        # to the child per meal, and no meal's id (a meal is marked by its
-        # child, activity and day, which `attendance_once_a_day` makes unique).
+        # Each child's family and name, then the days of these children's
+        # meals: no join to the child per meal, and no meal's id (a meal is
+        # marked by its child, activity and day, which `attendance_once_a_day`
+        # makes unique).
         children = {
             pk: (family_id, first_name, last_name)
             for pk, family_id, first_name, last_name in Child.objects.filter(
@@ -272,7 +273,7 @@ def _invoice_families_month(
         meals: dict[int, _Days] = defaultdict(lambda: defaultdict(list))
         for child_id, activity_id, day in (
             Attendance.objects.filter(
-                child__family_id__any=to_invoice,
+                child_id__any=list(children),
                 date__gte=period,
                 date__lte=month_end(period),
                 invoice_line__isnull=True,
@@ -399,10 +400,9 @@ def _group_meals(
     is looked up once per run: a child's days in an activity are cut only
     where the tariff may change (`FamilyTariffs.changes`), most months
     nowhere."""
-    groups: dict[tuple, list[_Run]] = defaultdict(list)
+    runs = []  # (run, child, activity)
     for (child_id, activity_id), days in meals.items():
         days.sort()
-        activity = activities[activity_id]
         start = 0
         cuts = [
             bisect_left(days, day)
@@ -410,11 +410,20 @@ def _group_meals(
         ]
         for end in [*cuts, len(days)]:
             if end > start:
-                tariff = _tariff(tariffs, activity, days[start])
-                groups[(child_id, activity_id, *tariff)].append(
-                    _Run(days[start], days[end - 1], end - start)
+                runs.append(
+                    (
+                        _Run(days[start], days[end - 1], end - start),
+                        child_id,
+                        activity_id,
+                    )
                 )
                 start = end
+    groups: dict[tuple, list[_Run]] = defaultdict(list)
+    # In the order of the days: a family that cannot be invoiced is told
+    # about its first day without a tariff.
+    for run, child_id, activity_id in sorted(runs):
+        tariff = _tariff(tariffs, activities[activity_id], run.first)
+        groups[(child_id, activity_id, *tariff)].append(run)
     return groups
 
 
@@ -446,18 +455,22 @@ class _MealsChanged(Exception):
 
 def _attendance_link(lines: list[InvoiceLine], runs: list[list[_Run]]) -> None:
     """Mark each meal with the line that bills it, in one statement rather
-    than one per meal, and check that each was marked.
+    than one per meal, and check that each line marked as many meals as it
+    bills.
 
     A line's meals are found as runs of days: every meal of its child, in its
     activity, from a run's first day to its last, that is not yet billed
     (`attendance_once_a_day` makes a meal's child, activity and day unique).
-    The meals are not locked when read: another run waits on the families'
-    locks. The only other change, an agent adding, deleting or moving an
-    unbilled day in the admin at that very moment, marks more or fewer meals
-    than the lines bill; the batch is then cancelled with a message, rather
-    than billing a day that is gone or has moved (locking the month's meals
-    first cost a tenth of the run). A day moved inside a run is billed where
-    it now is.
+    Every day of a run has the line's tariff (runs are cut where a tariff
+    may change). The meals are not locked when read: another run waits on
+    the families' locks. The only other change, an agent adding, deleting or
+    moving an unbilled day in the admin at that very moment, makes some line
+    mark more or fewer meals than it bills, even when another line's change
+    makes up for it in the batch's total; the batch is then cancelled with a
+    message, rather than billing a day that is gone or has moved (locking
+    the month's meals first cost a tenth of the run). A day moved inside a
+    run, or one deleted and another added there, is billed where it now is:
+    the line's quantity is still the number of its meals.
 
     On PostgreSQL the values travel as array literals ("{1,2,3}"), which the
     server parses: psycopg's list adapter cost more in Python than the
@@ -471,25 +484,26 @@ def _attendance_link(lines: list[InvoiceLine], runs: list[list[_Run]]) -> None:
     ]
     if not rows:
         return
-    billed = sum(run.count for line_runs in runs for run in line_runs)
+    billed = {line.pk: line.quantity for line in lines}
     table = connection.ops.quote_name(Attendance._meta.db_table)
     meal = (
         f"{table}.child_id = v.child AND {table}.activity_id = v.activity "
         f"AND {table}.date BETWEEN v.first AND v.last "
         f"AND {table}.invoice_line_id IS NULL"
     )
-    marked = 0
+    marked: Counter[int] = Counter()  # meals marked, by line
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # The days travel as their rank in the month (a batch is one
             # month): integers are cheaper to write and to parse than dates.
             start = month_start(rows[0][3])
             cursor.execute(
-                f"UPDATE {table} SET invoice_line_id = v.line "  # noqa: S608 - no user input
+                f"WITH marked AS (UPDATE {table} SET invoice_line_id = v.line "  # noqa: S608 - no user input
                 f"FROM (SELECT line, child, activity, %s::date + first AS first, "
                 f"%s::date + last AS last FROM unnest(%s::bigint[], %s::bigint[], "
                 f"%s::bigint[], %s::int[], %s::int[]) "
-                f"AS u(line, child, activity, first, last)) AS v WHERE {meal}",
+                f"AS u(line, child, activity, first, last)) AS v WHERE {meal} "
+                f"RETURNING v.line) SELECT line, count(*) FROM marked GROUP BY line",
                 [
                     start,
                     start,
@@ -497,7 +511,7 @@ def _attendance_link(lines: list[InvoiceLine], runs: list[list[_Run]]) -> None:
                     *(_array_literal(row[i].day - 1 for row in rows) for i in (3, 4)),
                 ],
             )
-            marked = cursor.rowcount
+            marked.update(dict(cursor.fetchall()))
         else:
             for begin in range(0, len(rows), 2_000):
                 chunk = rows[begin : begin + 2_000]
@@ -506,10 +520,10 @@ def _attendance_link(lines: list[InvoiceLine], runs: list[list[_Run]]) -> None:
                     f"FROM (SELECT column1 AS line, column2 AS child, "
                     f"column3 AS activity, column4 AS first, column5 AS last FROM "
                     f"(VALUES {', '.join(['(%s, %s, %s, %s, %s)'] * len(chunk))})) "
-                    f"AS v WHERE {meal}",
+                    f"AS v WHERE {meal} RETURNING invoice_line_id",
                     [value for row in chunk for value in row],
                 )
-                marked += cursor.rowcount
+                marked.update(line for (line,) in cursor.fetchall())
     if marked != billed:
         raise _MealsChanged  # rolls the batch back
 

@@ -454,14 +454,23 @@ def test_a_meal_changed_during_the_run_cancels_its_batch_with_a_message(
 def test_a_meal_given_to_another_child_or_activity_during_the_run_is_not_billed(
     prices, canteen, after_school, monkeypatch, change
 ):
-    """The mark checks the meal's child and activity too, not only its day:
-    a day moved to a sibling, or to the after-school club, while its batch
-    is being invoiced cancels the batch."""
+    """A day moved to a sibling, or to the after-school club, while its batch
+    is being invoiced cancels the batch: even when it lands inside the run of
+    days that the sibling's (or the club's) line bills, so that the batch
+    still marks as many meals in all as it bills."""
     family = FamilyFactory(bracket=prices["B"])
-    attend(ChildFactory(family=family), canteen, 1, 2, 5)
-    sibling = ChildFactory(family=family)
-    moved = {"child": sibling} if change == "child" else {"activity": after_school}
-    while_grouping(monkeypatch, lambda meals: a_meal(meals).update(**moved))
+    child, sibling = ChildFactory(family=family), ChildFactory(family=family)
+    attend(child, canteen, 1, 2, 5)
+    if change == "child":
+        attend(sibling, canteen, 4, 6)
+        moved = {"child": sibling}
+    else:
+        attend(child, after_school, 4, 6)
+        moved = {"activity": after_school}
+    fifth = Attendance.objects.filter(
+        child=child, activity=canteen, date=OCTOBER.replace(day=5)
+    )
+    while_grouping(monkeypatch, lambda _meals: fifth.update(**moved))
 
     with pytest.raises(ValidationError):
         run()
@@ -509,6 +518,31 @@ def test_a_day_added_during_the_run_between_billed_days_cancels_the_batch(
     assert not Attendance.objects.filter(invoice_line__isnull=False).exists()
 
 
+def test_a_meal_deleted_in_one_family_and_added_in_another_cancels_the_batch(
+    prices, canteen, monkeypatch
+):
+    """Two families in one batch: an agent deletes a day of the first and
+    adds one inside a run of the second. The batch's total is unchanged, but
+    each family's line no longer has the meals it bills: cancelled."""
+    first, second = (FamilyFactory(bracket=prices["B"]) for _ in range(2))
+    first_child, second_child = ChildFactory(family=first), ChildFactory(family=second)
+    attend(first_child, canteen, 1, 2)
+    attend(second_child, canteen, 1, 5)
+
+    def agent(meals):  # noqa: ANN001, ANN202
+        if next(iter(meals))[0] == second_child.pk:
+            Attendance.objects.filter(
+                child=first_child, date=OCTOBER.replace(day=2)
+            ).delete()
+            attend(second_child, canteen, 3)
+
+    while_grouping(monkeypatch, agent)
+    with pytest.raises(ValidationError):
+        run()
+    assert not Invoice.objects.exists()
+    assert not Attendance.objects.filter(invoice_line__isnull=False).exists()
+
+
 def test_a_day_moved_between_billed_days_during_the_run_is_billed_where_it_is(
     prices, canteen, monkeypatch
 ):
@@ -524,3 +558,49 @@ def test_a_day_moved_between_billed_days_during_the_run_is_billed_where_it_is(
     assert invoice.lines.get().quantity == 3
     billed = Attendance.objects.filter(invoice_line__invoice=invoice)
     assert sorted(day.day for day in billed.values_list("date", flat=True)) == [1, 2, 3]
+
+
+def test_each_run_of_days_has_the_tariff_of_every_day_in_it(dorville, canteen, prices):
+    """The runs are cut only where a bracket or a price may change
+    (`FamilyTariffs.changes`): every day inside a run, attended or not, has
+    the run's tariff as `_tariff` finds it day by day. Brackets change on
+    the 10th and 20th, a price on the 15th."""
+    from factures import services
+    from factures.periods import month_end
+
+    for day, bracket in ((10, "A"), (20, "B")):
+        BracketAssignment.objects.create(
+            family=dorville,
+            bracket=prices[bracket],
+            valid_from=OCTOBER.replace(day=day),
+        )
+    Price.objects.create(
+        bracket=prices["A"],
+        activity=canteen,
+        unit_price=Decimal("1.10"),
+        valid_from=OCTOBER.replace(day=15),
+    )
+    child = ChildFactory(family=dorville)
+    days = [OCTOBER.replace(day=day) for day in (1, 3, 9, 11, 14, 16, 19, 22, 31)]
+    book = services.PriceBook()
+    tariffs = services.FamilyTariffs(
+        list(dorville.bracket_assignments.values_list("valid_from", "bracket_id")),
+        book,
+    )
+
+    groups = services._group_meals(
+        {(child.pk, canteen.pk): list(days)}, tariffs, {canteen.pk: canteen}
+    )
+
+    assert sum(run.count for runs in groups.values() for run in runs) == len(days)
+    seen = set()
+    for (_child, _activity, *tariff), runs in groups.items():
+        for run in runs:
+            assert run.last <= month_end(OCTOBER)
+            day = run.first
+            while day <= run.last:
+                assert list(services._tariff(tariffs, canteen, day)) == tariff
+                seen.add(day)
+                day += datetime.timedelta(days=1)
+    assert set(days) <= seen
+    assert len(groups) == 3  # B, A at 1.00, A at 1.10
