@@ -111,6 +111,14 @@ class AttendanceAdmin(admin.ModelAdmin):
     list_display = ["date", "child", "family_identifier", "activity", "billed"]
     list_filter = ["activity", ("date", admin.DateFieldListFilter)]
     list_select_related = ["child__family", "activity", "invoice_line__invoice"]
+    # Children by family identifier within a day, as before their model's
+    # ordering went by the family's id.
+    ordering = [
+        "-date",
+        "child__family__identifier",
+        "child__birth_date",
+        "child__first_name",
+    ]
     search_fields = [
         "child__first_name",
         "child__last_name",

@@ -256,7 +256,7 @@ class AttendedDays(models.Func):
             compiler.compile(expression) for expression in self.source_expressions
         )
         days = (
-            "string_agg(CAST(a.date AS text), ',')"
+            "string_agg(to_char(a.date, 'YYYY-MM-DD'), ',')"  # whatever DateStyle
             if connection.vendor == "postgresql"
             else "group_concat(a.date, ',')"
         )
@@ -313,6 +313,12 @@ class _BalanceIterable(models.query.ModelIterable):
                 has_cancellation=invoice.has_cancellation,
             )
             yield invoice
+
+
+# Payments do not cover the invoice yet. Every invoice still to pay, in part
+# or in full, or disputed, is among these: what is due is total - credited -
+# paid, and credit notes are positive.
+_NOT_PAID_IN_FULL = Q(paid__lt=models.F("total"))
 
 
 class InvoiceQuerySet(models.QuerySet["Invoice"]):
@@ -398,12 +404,11 @@ class InvoiceQuerySet(models.QuerySet["Invoice"]):
 
     def owing(self) -> InvoiceQuerySet:
         """`with_amounts()` of the invoices that payments do not cover yet
-        (`paid < total`). Every unpaid or disputed invoice is among them:
-        what is due is total - credited - paid, and credit notes are
-        positive. Some credited or cancelled ones are too; their state
-        tells them apart. A family's pages read these rather than the
-        family's whole history, which grows by ten invoices a year."""
-        return self.with_amounts().filter(paid__lt=models.F("total"))
+        (`_NOT_PAID_IN_FULL`): every unpaid or disputed invoice, and some
+        credited or cancelled ones that their state tells apart. A family's
+        pages read these rather than the family's whole history, which grows
+        by ten invoices a year."""
+        return self.with_amounts().filter(_NOT_PAID_IN_FULL)
 
     def with_state(self, state: str) -> InvoiceQuerySet:
         return self.with_balance().filter(state=state)
@@ -411,13 +416,12 @@ class InvoiceQuerySet(models.QuerySet["Invoice"]):
     def unpaid(self) -> InvoiceQuerySet:
         """Invoices that still wait for money and are not disputed.
 
-        `paid < total` says nothing more (an unpaid invoice has something
-        due, and credit notes are positive), but it is one subquery where the
-        state is several: PostgreSQL tests the cheaper condition first and
-        works out the state only for the invoices not paid in full, a quarter
-        of them (the invoicing run's block states, bench/invoicing.py)."""
+        `_NOT_PAID_IN_FULL` says nothing more, but it is one subquery where
+        the state is several: PostgreSQL tests the cheaper condition first
+        and works out the state only for the invoices not paid in full, a
+        quarter of them (the invoicing run's block states, bench/invoicing.py)."""
         return self.with_balance().filter(
-            paid__lt=models.F("total"), state__in=Invoice.UNPAID_STATES
+            _NOT_PAID_IN_FULL, state__in=Invoice.UNPAID_STATES
         )
 
 

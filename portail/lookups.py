@@ -10,6 +10,8 @@ literal, `= ANY(%s::bigint[])`, which PostgreSQL plans as it plans `IN`
 (both are a `ScalarArrayOpExpr`). Other databases get `IN` as before.
 
 Registered for every integer field and foreign key in `PortailConfig.ready`.
+It takes ids (integers), as the hot paths have them: not model instances
+nor expressions, which `__in` takes.
 """
 
 from typing import Any

@@ -36,6 +36,8 @@ def test_any_finds_the_rows_in_finds(families, values):  # noqa: ANN001
     in_finds = Family.objects.filter(pk__in=values).values_list("pk", flat=True)
     assert found == set(in_finds)
     assert found == {pk for pk in ids if pk in values}
+    left = set(Family.objects.exclude(pk__any=values).values_list("pk", flat=True))
+    assert left == set(ids) - found
 
 
 def test_any_on_a_foreign_key_and_across_a_join(families):  # noqa: ANN001
