@@ -261,7 +261,8 @@ def _invoice_families_month(
         # Each child's family and name, then the days of these children's
         # meals: no join to the child per meal, and no meal's id (a meal is
         # marked by its child, activity and day, which `attendance_once_a_day`
-        # makes unique).
+        # makes unique). A child moved to another family meanwhile (children
+        # are not locked) is billed with the family it had when read.
         children = {
             pk: (family_id, first_name, last_name)
             for pk, family_id, first_name, last_name in Child.objects.filter(
@@ -470,7 +471,9 @@ def _attendance_link(lines: list[InvoiceLine], runs: list[list[_Run]]) -> None:
     message, rather than billing a day that is gone or has moved (locking
     the month's meals first cost a tenth of the run). A day moved inside a
     run, or one deleted and another added there, is billed where it now is:
-    the line's quantity is still the number of its meals.
+    the line's quantity is still the number of its meals. A day added
+    outside every run is neither billed nor marked, like a day entered
+    after the run (the family then counts as invoiced for the month).
 
     On PostgreSQL the values travel as array literals ("{1,2,3}"), which the
     server parses: psycopg's list adapter cost more in Python than the
@@ -524,7 +527,7 @@ def _attendance_link(lines: list[InvoiceLine], runs: list[list[_Run]]) -> None:
                     [value for row in chunk for value in row],
                 )
                 marked.update(line for (line,) in cursor.fetchall())
-    if marked != billed:
+    if dict(marked) != billed:
         raise _MealsChanged  # rolls the batch back
 
 

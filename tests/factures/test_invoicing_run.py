@@ -581,7 +581,9 @@ def test_each_run_of_days_has_the_tariff_of_every_day_in_it(dorville, canteen, p
         valid_from=OCTOBER.replace(day=15),
     )
     child = ChildFactory(family=dorville)
-    days = [OCTOBER.replace(day=day) for day in (1, 3, 9, 11, 14, 16, 19, 22, 31)]
+    # Attended days on either side of each change, and on the change days.
+    attended = (1, 3, 9, 10, 11, 14, 15, 16, 19, 20, 22, 31)
+    days = [OCTOBER.replace(day=day) for day in attended]
     book = services.PriceBook()
     tariffs = services.FamilyTariffs(
         list(dorville.bracket_assignments.values_list("valid_from", "bracket_id")),
