@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from factures.money import ZERO
+from factures.money import ZERO, round_money
 from factures.periods import month_end
 
 
@@ -514,7 +514,7 @@ class Invoice(models.Model):
 
     @property
     def amount_credited(self) -> Decimal:
-        return self._annotated("credited")
+        return round_money(self._annotated("credited"))
 
     @property
     def may_have_credit_notes(self) -> bool:
@@ -529,12 +529,14 @@ class Invoice(models.Model):
 
     @property
     def amount_paid(self) -> Decimal:
-        return self._annotated("paid")
+        return round_money(self._annotated("paid"))
 
     @property
     def amount_due(self) -> Decimal:
-        """What is still owed (never below zero); see `with_balance`."""
-        return self._annotated("due")
+        """What is still owed (never below zero); see `with_balance`. To the
+        cent: SQLite computes the SQL's amounts in floating point, which came
+        back as 57.6000000000000 and showed so in the admin's list."""
+        return round_money(self._annotated("due"))
 
     @property
     def status(self) -> Invoice.Status:

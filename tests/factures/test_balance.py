@@ -102,3 +102,19 @@ def test_both_ways_give_the_same_due_and_state():
     }.items() <= owing.items()
     assert owing.items() <= in_sql.items()
     assert cases["paid"].pk not in owing and cases["overpaid"].pk not in owing
+
+
+def test_the_amounts_are_to_the_cent_read_either_way():
+    """SQLite computes the SQL's sums and differences in floating point: the
+    amounts an invoice shows are still to the cent (57,60, not
+    57,6000000000000 as the admin's list once showed)."""
+    family = FamilyFactory()
+    invoice = InvoiceFactory(family=family, total=Decimal("57.60"))
+    pay(invoice, "0.10")
+    credit(invoice, "0.20")
+
+    for read in (Invoice.objects.with_balance(), Invoice.objects.with_amounts()):
+        found = read.get(pk=invoice.pk)
+        amounts = (found.amount_due, found.amount_paid, found.amount_credited)
+        assert amounts == (Decimal("57.30"), Decimal("0.10"), Decimal("0.20"))
+        assert {amount.as_tuple().exponent for amount in amounts} == {-2}
