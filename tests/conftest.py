@@ -1,6 +1,7 @@
 import os
 
 import pytest
+import time_machine
 from django.core.cache import cache
 from django.db import connection
 
@@ -16,6 +17,28 @@ from tests.factories import (
 # instead of being skipped, so locking tests can never be skipped silently.
 REQUIRE_POSTGRES = os.environ.get("PORTAIL_REQUIRE_POSTGRES") == "1"
 
+# PORTAIL_TEST_TODAY moves the whole suite's clock, and that of every Python
+# process it starts (tests/clock.py), to a moment chosen to replay a run.
+TEST_TODAY = os.environ.get("PORTAIL_TEST_TODAY", "").strip()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not TEST_TODAY:
+        return
+    from tests import clock
+
+    moment = clock.parse(TEST_TODAY)
+    os.environ.update(clock.child_env(dict(os.environ), moment))
+    time_machine.travel(moment.timestamp(), tick=True).start()
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    if not TEST_TODAY:
+        return "clock: today (PORTAIL_TEST_TODAY=2027-03-15T23:30-04:00 moves it)"
+    from tests import clock
+
+    return f"clock: PORTAIL_TEST_TODAY={TEST_TODAY} ({clock.parse(TEST_TODAY)})"
+
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
     if item.get_closest_marker("postgres") is None:
@@ -24,6 +47,20 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         if REQUIRE_POSTGRES:
             pytest.fail("This test needs PostgreSQL (DATABASE_URL=postgres://...).")
         pytest.skip("needs PostgreSQL: run with DATABASE_URL=postgres://...")
+
+
+@pytest.fixture(autouse=True)
+def _moment(request: pytest.FixtureRequest):  # noqa: ANN202
+    """`@pytest.mark.now("2026-11-05 09:00 -04:00")`: the test and its
+    fixtures (logins, data) happen at that moment, the clock ticking."""
+    marker = request.node.get_closest_marker("now")
+    if marker is None:
+        yield
+        return
+    from tests import clock
+
+    with time_machine.travel(clock.parse(marker.args[0]), tick=True):
+        yield
 
 
 @pytest.fixture(autouse=True)

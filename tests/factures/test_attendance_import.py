@@ -116,6 +116,7 @@ def test_missing_columns_and_empty_files_are_refused(kenzo):
     assert parse(HEADER).errors == ["Le fichier ne contient aucune ligne de données."]
 
 
+@pytest.mark.now("2026-11-05 09:00 -04:00")  # October is a month to choose
 def test_agent_imports_through_preview_and_confirmation(staff_client, kenzo):
     url = reverse("admin:factures_attendance_import")
     upload = SimpleUploadedFile(

@@ -1,6 +1,7 @@
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.core.exceptions import ValidationError
 
 from factures.models import CreditNote, Invoice
@@ -13,7 +14,8 @@ from factures.services import (
 from tests.factories import ChildFactory, FamilyFactory
 from tests.factures.conftest import OCTOBER, attend
 
-pytestmark = pytest.mark.django_db
+# October's invoices are issued and corrected in November 2026.
+pytestmark = [pytest.mark.django_db, pytest.mark.now("2026-11-02 10:00 -04:00")]
 
 
 @pytest.fixture
@@ -109,3 +111,16 @@ def test_bad_credit_notes_are_refused_and_change_nothing(invoice, staff, lines, 
     assert Invoice.objects.with_balance().get(pk=invoice.pk).amount_due == Decimal(
         "18.00"
     )
+
+
+def test_a_credit_note_on_new_years_eve_in_guadeloupe_is_numbered_in_that_year(
+    invoice, staff
+):
+    # 23:30 on 31 December in Guadeloupe is already 1 January in UTC.
+    with time_machine.travel("2026-12-31 23:30 -04:00", tick=False):
+        last_of_2026 = refund(invoice, staff, quantity=1)
+    with time_machine.travel("2027-01-01 00:00 -04:00", tick=False):
+        first_of_2027 = refund(invoice, staff, quantity=1)
+
+    assert last_of_2026.number == "AV2026-000001"
+    assert first_of_2027.number == "AV2027-000001"

@@ -1,7 +1,6 @@
 from decimal import Decimal
 
 import pytest
-import time_machine
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 
@@ -23,7 +22,7 @@ def october_attendance(prices, canteen):  # noqa: ANN001, ANN201
     return paper, online
 
 
-@time_machine.travel("2026-11-26 10:00 -04:00", tick=False)
+@pytest.mark.now("2026-11-26 10:00 -04:00")
 def test_administrator_runs_the_month_once(staff_client, october_attendance):
     url = reverse("admin:factures_invoice_run")
 
@@ -38,7 +37,7 @@ def test_administrator_runs_the_month_once(staff_client, october_attendance):
     assert response.context["batches"] == []  # running prints nothing
 
 
-@time_machine.travel("2026-11-26 10:00 -04:00", tick=False)
+@pytest.mark.now("2026-11-26 10:00 -04:00")
 def test_the_current_month_cannot_be_chosen(staff_client, october_attendance):
     response = staff_client.post(
         reverse("admin:factures_invoice_run"), {"month": "2026-11", "run": "1"}
@@ -49,6 +48,7 @@ def test_the_current_month_cannot_be_chosen(staff_client, october_attendance):
     assert Invoice.objects.count() == 0
 
 
+@pytest.mark.now("2026-11-26 10:00 -04:00")
 def test_an_agent_without_the_right_cannot_run_the_invoicing(
     client, october_attendance
 ):
@@ -56,16 +56,15 @@ def test_an_agent_without_the_right_cannot_run_the_invoicing(
     agent.user_permissions.set(Permission.objects.filter(codename="view_invoice"))
     staff_login_with_totp(client, agent, STAFF_PASSWORD, give_totp(agent))
 
-    with time_machine.travel("2026-11-26 10:00 -04:00", tick=False):
-        response = client.post(
-            reverse("admin:factures_invoice_run"), {"month": "2026-10", "run": "1"}
-        )
+    response = client.post(
+        reverse("admin:factures_invoice_run"), {"month": "2026-10", "run": "1"}
+    )
 
     assert response.status_code == 403
     assert Invoice.objects.count() == 0
 
 
-@time_machine.travel("2026-11-26 10:00 -04:00", tick=False)
+@pytest.mark.now("2026-11-26 10:00 -04:00")
 def test_invoices_cannot_be_added_edited_or_deleted_in_the_admin(
     staff_client, october_attendance
 ):
@@ -87,7 +86,7 @@ def test_invoices_cannot_be_added_edited_or_deleted_in_the_admin(
     assert staff_client.get(reverse("admin:factures_invoice_add")).status_code == 403
 
 
-@time_machine.travel("2026-11-26 10:00 -04:00", tick=False)
+@pytest.mark.now("2026-11-26 10:00 -04:00")
 def test_agent_issues_a_credit_note_from_the_invoice_page(
     staff_client, october_attendance
 ):

@@ -606,3 +606,26 @@ def test_each_run_of_days_has_the_tariff_of_every_day_in_it(dorville, canteen, p
                 day += datetime.timedelta(days=1)
     assert set(days) <= seen
     assert len(groups) == 3  # B, A at 1.00, A at 1.10
+
+
+@pytest.mark.parametrize(
+    ("when", "open_month"),
+    [
+        # Already January in UTC, still December here: December is not over.
+        ("2026-12-31 23:30 -04:00", datetime.date(2026, 11, 1)),
+        ("2027-01-01 00:00 -04:00", datetime.date(2026, 12, 1)),
+        ("2028-02-29 23:59 -04:00", datetime.date(2028, 1, 1)),
+        ("2028-03-01 00:00 -04:00", datetime.date(2028, 2, 1)),
+    ],
+)
+def test_the_last_month_that_can_be_invoiced_follows_the_local_date(when, open_month):
+    from django.utils import timezone
+
+    from factures.periods import next_month
+    from factures.services import invoicing_month_check
+
+    with time_machine.travel(when, tick=False):
+        today = timezone.localdate()
+        invoicing_month_check(period=open_month, today=today)
+        with pytest.raises(ValidationError, match="pas encore terminé"):
+            invoicing_month_check(period=next_month(open_month), today=today)

@@ -68,6 +68,7 @@ def test_two_families_never_see_each_other(client, parent, other_parent, page):
         assert my_payment.number in response.text
 
 
+@pytest.mark.now("2026-10-15 10:00 -04:00")  # the bracket starts on 1 September
 def test_the_dossier_shows_the_familys_own_data(client, parent):
     client.force_login(parent)
 
@@ -81,6 +82,7 @@ def test_the_dossier_shows_the_familys_own_data(client, parent):
     assert "Tranche B" in page
 
 
+@pytest.mark.now("2026-10-15 10:00 -04:00")
 def test_the_dossier_shows_the_bracket_in_force_today(client, parent):
     """Not one that starts tomorrow; and "not set" without any."""
     from factures.models import BracketAssignment

@@ -35,6 +35,7 @@ def send(client, **data):  # noqa: ANN001, ANN003, ANN201
     return client.post(reverse("familles:report_new"), fields)
 
 
+@pytest.mark.now("2026-12-04 09:00 -04:00")
 def test_a_wrong_amount_report_sets_the_invoice_aside(client, parent, invoices, staff):
     client.force_login(parent)
     assert family_block_state(family=parent.family).blocked  # three unpaid

@@ -43,6 +43,8 @@ def due(invoice) -> Decimal:  # noqa: ANN001
 def test_a_parent_pays_two_invoices_in_one_card_payment(
     client, standin, paying_parent, two_invoices, django_capture_on_commit_callbacks
 ):
+    # Every step at the same moment: the session expires 35 minutes after
+    # it opens, on the portal's clock and on the stand-in's.
     with time_machine.travel(IN_WINDOW, tick=False):
         client.force_login(paying_parent)
         review = client.post(
@@ -55,29 +57,29 @@ def test_a_parent_pays_two_invoices_in_one_card_payment(
             reverse("paiements:checkout"),
             {"idempotency_key": key, "invoices": [i.pk for i in two_invoices]},
         )
-    assert go.status_code == 302
-    checkout = CheckoutSession.objects.get()
-    assert go.url == checkout.url and go.url.startswith(standin.base_url)
-    assert checkout.items.count() == 2 and checkout.amount == Decimal("60.00")
+        assert go.status_code == 302
+        checkout = CheckoutSession.objects.get()
+        assert go.url == checkout.url and go.url.startswith(standin.base_url)
+        assert checkout.items.count() == 2 and checkout.amount == Decimal("60.00")
 
-    assert standin.pay(checkout.stripe_id) == "paid"
-    with django_capture_on_commit_callbacks(execute=True):
-        responses = deliver(client, standin)
+        assert standin.pay(checkout.stripe_id) == "paid"
+        with django_capture_on_commit_callbacks(execute=True):
+            responses = deliver(client, standin)
 
-    assert [r.status_code for r in responses] == [200]
-    payment = Payment.objects.get()
-    assert payment.amount == Decimal("60.00")
-    assert payment.method == Payment.Method.CARD_ONLINE
-    assert all(due(invoice) == 0 for invoice in two_invoices)
-    assert all(
-        Invoice.objects.with_balance().get(pk=i.pk).status == Invoice.Status.PAID
-        for i in two_invoices
-    )
-    page = client.get(reverse("paiements:return"), {"paiement": checkout.pk})
-    assert "Payé" in page.text
-    receipt_mail = mail.outbox[-1]
-    assert receipt_mail.to == ["josiane@example.org"]
-    assert receipt_mail.attachments[0][0] == f"recu-{payment.number}.pdf"
+        assert [r.status_code for r in responses] == [200]
+        payment = Payment.objects.get()
+        assert payment.amount == Decimal("60.00")
+        assert payment.method == Payment.Method.CARD_ONLINE
+        assert all(due(invoice) == 0 for invoice in two_invoices)
+        assert all(
+            Invoice.objects.with_balance().get(pk=i.pk).status == Invoice.Status.PAID
+            for i in two_invoices
+        )
+        page = client.get(reverse("paiements:return"), {"paiement": checkout.pk})
+        assert "Payé" in page.text
+        receipt_mail = mail.outbox[-1]
+        assert receipt_mail.to == ["josiane@example.org"]
+        assert receipt_mail.attachments[0][0] == f"recu-{payment.number}.pdf"
 
 
 def test_a_double_click_makes_one_session(standin, paying_family, two_invoices):

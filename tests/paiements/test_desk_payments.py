@@ -2,9 +2,11 @@ import datetime
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.core import mail
 from django.core.exceptions import ValidationError
 from django.urls import reverse
+from django.utils import timezone
 
 from factures.models import Invoice
 from paiements.models import Allocation, BlockNotice, Payment, PaymentOverride
@@ -16,6 +18,7 @@ from paiements.services import (
     payment_record_desk,
     payment_reverse,
 )
+from tests import clock
 from tests.factories import FamilyFactory, InvoiceFactory
 
 pytestmark = pytest.mark.django_db
@@ -47,13 +50,32 @@ def state(invoice) -> Invoice:  # noqa: ANN001
 def test_a_partial_desk_payment_leaves_the_invoice_partly_paid(
     paying_family, three_unpaid, staff
 ):
-    payment = record(paying_family, [(three_unpaid[0], "10.00")], agent=staff)
+    with time_machine.travel("2026-12-15 10:00 -04:00"):
+        payment = record(paying_family, [(three_unpaid[0], "10.00")], agent=staff)
 
     invoice = state(three_unpaid[0])
     assert invoice.status == Invoice.Status.PARTLY_PAID
     assert invoice.due == Decimal("20.00")
     assert payment.number.startswith("R2026-")
     assert payment.recorded_by == staff
+
+
+@pytest.mark.parametrize(
+    ("moment", "year"),
+    [
+        ("2026-12-31 23:30 -04:00", 2026),  # already 2027 in UTC
+        ("2027-01-01 00:00 -04:00", 2027),
+        ("2028-02-29 12:00 -04:00", 2028),
+    ],
+)
+def test_a_receipt_is_numbered_in_the_local_year(
+    paying_family, three_unpaid, moment, year
+):
+    with time_machine.travel(moment, tick=False):
+        payment = record(paying_family, [(three_unpaid[0], "5.00")])
+
+    assert payment.number == f"R{year}-000001"
+    assert timezone.localdate(payment.received_at) == clock.parse(moment).date()
 
 
 def test_one_payment_can_settle_several_invoices_and_keep_a_credit(

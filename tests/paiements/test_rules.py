@@ -46,6 +46,9 @@ def decide(family, invoices, when: str):  # noqa: ANN001, ANN201
             True,
         ),  # already the 11th in UTC, still the 10th here
         ("2026-12-01 03:59 +00:00", False),  # 1 December in UTC, 30 November here
+        ("2026-12-31 23:30 -04:00", False),  # already 1 January in UTC
+        ("2027-01-01 00:00 -04:00", True),  # a new year's first minute here
+        ("2028-02-29 12:00 -04:00", False),  # a leap day
     ],
 )
 def test_card_payment_window_follows_the_local_date(family, when, allowed):
@@ -64,6 +67,22 @@ def test_outside_the_window_the_reason_says_when_it_opens_again(family):
     assert "1 janvier 2027" in decision.reason
     assert decision.opens_on == datetime.date(2027, 1, 1)
     assert not decision.window_open
+
+
+@pytest.mark.parametrize(
+    ("when", "opens_on"),
+    [
+        ("2026-12-31 23:30 -04:00", datetime.date(2027, 1, 1)),
+        ("2028-02-29 12:00 -04:00", datetime.date(2028, 3, 1)),
+        ("2028-02-11 00:00 -04:00", datetime.date(2028, 3, 1)),
+        ("2027-02-28 23:59 -04:00", datetime.date(2027, 3, 1)),
+    ],
+)
+def test_the_window_opens_again_on_the_next_months_first(family, when, opens_on):
+    decision = decide(family, invoices_for(family, 1), when)
+
+    assert decision.opens_on == opens_on
+    assert not decision.allowed
 
 
 @pytest.mark.parametrize(("count", "allowed"), [(1, True), (2, True), (3, False)])

@@ -17,6 +17,7 @@ import pytest
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.db import connection
 
+from tests import clock
 from tests.factories import ParentFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -60,7 +61,7 @@ def servers():  # noqa: ANN201
                 "1",
             ],
             cwd=ROOT,
-            env=env,
+            env=clock.child_env(env),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
