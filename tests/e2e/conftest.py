@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from tests import clock
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("PORTAIL_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = ROOT / "docs" / "screenshots"
@@ -26,8 +28,8 @@ VIEWPORTS = {
     "desktop": {"width": 1280, "height": 900},
     "phone": {"width": 360, "height": 740},
 }
-IN_WINDOW = "2026-12-05 10:00 -04:00"
-OUT_OF_WINDOW = "2026-12-15 10:00 -04:00"
+IN_WINDOW = "2026-12-05T10:00-04:00"
+OUT_OF_WINDOW = "2026-12-15T10:00-04:00"
 
 
 def pytest_collection_modifyitems(
@@ -75,11 +77,12 @@ class Portal:
 
 @pytest.fixture(scope="session")
 def seeded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
-    """One demo database, copied for each server."""
+    """One demo database, copied for each server, seeded on the day the
+    journeys happen (the demo is built from the day it is loaded)."""
     if not Path(CHROMIUM).exists():
         pytest.skip(f"no Chromium at {CHROMIUM}")
     var_dir = tmp_path_factory.mktemp("seed")
-    env = portal_env(var_dir)
+    env = clock.child_env(portal_env(var_dir), clock.parse(IN_WINDOW))
     python = [sys.executable, "manage.py"]
     for command in (["migrate", "--noinput", "-v0"], ["createcachetable"]):
         subprocess.run([*python, *command], cwd=ROOT, env=env, check=True)  # noqa: S603
@@ -108,10 +111,9 @@ def serve(
             str(ROOT / "tests/e2e/serve.py"),
             str(port),
             str(standin_port),
-            fake_now,
         ],
         cwd=ROOT,
-        env=portal_env(var_dir),
+        env=clock.child_env(portal_env(var_dir), clock.parse(fake_now)),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

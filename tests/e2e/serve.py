@@ -1,8 +1,8 @@
 """Serve the portal for the browser journeys: runserver on PORT with the
-local Stripe stand-in on STANDIN_PORT delivering its webhooks to it, the
-clock optionally set to FAKE_NOW (the journeys about payment windows).
+local Stripe stand-in on STANDIN_PORT delivering its webhooks to it. The
+journeys set its clock through PORTAIL_TEST_CLOCK (tests/clock.py).
 
-Usage: python tests/e2e/serve.py PORT STANDIN_PORT [FAKE_NOW]
+Usage: python tests/e2e/serve.py PORT STANDIN_PORT
 Test-only: it is never used by the portal itself.
 """
 
@@ -16,10 +16,6 @@ sys.path.insert(0, str(ROOT))
 
 def main() -> None:
     port, standin_port = int(sys.argv[1]), int(sys.argv[2])
-    if len(sys.argv) > 3:
-        import time_machine
-
-        time_machine.travel(sys.argv[3], tick=True).start()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portail.settings")
     os.environ["STRIPE_API_BASE"] = f"http://127.0.0.1:{standin_port}"
     import django

@@ -94,7 +94,9 @@ def test_paying_two_invoices_by_card_then_finding_the_receipt(page, portal, view
     assert "Payé" in page.inner_text("main")
     assert_accessible(page, "payment return")
     page.goto(portal.url + "/factures/")
-    assert page.inner_text("table.invoices").count("Payée") == 4
+    rows = page.locator("table.invoices tbody tr")
+    assert rows.count() >= 2  # a year of history: every invoice now paid
+    assert page.inner_text("table.invoices tbody").count("Payée") == rows.count()
     page.goto(portal.url + "/paiements/")
     page.click("text=Tous mes paiements et reçus")
     assert page.locator("text=Reçu R").count() >= 2
@@ -127,7 +129,7 @@ def test_keyboard_only_payment(page, portal, viewport):
 
 def test_a_blocked_family_sees_why_and_cannot_pay_by_card(page, portal, viewport):
     login(page, portal, "PB-000004")
-    assert "4 factures impayées" in page.inner_text("main")
+    assert "3 factures impayées" in page.inner_text("main")
     page.goto(portal.url + "/paiements/")
     assert_accessible(page, "payments blocked")
     shot(page, "payment-blocked", viewport)

@@ -21,7 +21,7 @@ from factures.models import (
     Price,
     TariffBracket,
 )
-from factures.periods import next_month
+from factures.periods import previous_month
 from factures.services import (
     CreditLine,
     credit_note_issue,
@@ -37,6 +37,7 @@ from familles.services import (
     report_submit,
 )
 from paiements.models import Payment
+from paiements.rules import next_online_window, payment_rules
 from paiements.services import payment_record_desk
 
 FAMILY_COUNT = 30
@@ -138,15 +139,21 @@ STREETS = [
 ]
 
 
-def demo_start() -> datetime.date:
-    """The demo's history starts in May of the previous school year, so that
-    some families have several months of invoices."""
-    return school_year_start().replace(month=5)
+HISTORY_MONTHS = 12
 
 
-def school_year_start() -> datetime.date:
-    today = timezone.localdate()
-    return datetime.date(today.year if today.month >= 9 else today.year - 1, 9, 1)
+def demo_months(today: datetime.date) -> list[datetime.date]:
+    """The demo's history: the twelve finished months before `today`'s,
+    oldest first. The demo is the same story whatever day it is loaded."""
+    months = [previous_month(today)]
+    while len(months) < HISTORY_MONTHS:
+        months.insert(0, previous_month(months[0]))
+    return months
+
+
+def invoiced_periods() -> list[datetime.date]:
+    """The months that have invoices, oldest first (summer has none)."""
+    return sorted(set(Invoice.objects.values_list("period", flat=True)))
 
 
 class Command(BaseCommand):
@@ -158,6 +165,12 @@ class Command(BaseCommand):
             action="store_true",
             help="Load even with DEBUG off (never on a production database).",
         )
+        parser.add_argument(
+            "--logins-only",
+            action="store_true",
+            help="Load nothing: print the demo logins and today's payment window "
+            "(make run prints them last, once the servers are up).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.DEBUG and not options["allow_without_debug"]:
@@ -165,6 +178,13 @@ class Command(BaseCommand):
                 "seed_demo loads fake families and known passwords: it runs only "
                 "with DJANGO_DEBUG=1 (or --allow-without-debug on a scratch database)."
             )
+        # One day for the whole load, should it run across midnight.
+        self.today = timezone.localdate()
+        self.months = demo_months(self.today)
+        if options["logins_only"]:
+            self.print_logins()
+            return
+        already = Family.objects.exists()
         with transaction.atomic():
             brackets = self.seed_brackets()
             families = self.seed_families(brackets)
@@ -173,7 +193,10 @@ class Command(BaseCommand):
             self.seed_invoices()
             self.seed_reports()
             self.seed_duplicate()
-        self.print_logins(families)
+        if already:
+            self.warn_if_stale()
+        if options["verbosity"] > 0:
+            self.print_logins()
 
     def seed_brackets(self) -> list[TariffBracket]:
         activities = [
@@ -192,7 +215,7 @@ class Command(BaseCommand):
                         bracket=bracket,
                         activity=activity,
                         unit_price=Decimal(price),
-                        valid_from=demo_start(),
+                        valid_from=self.months[0],
                     )
         return brackets
 
@@ -219,17 +242,17 @@ class Command(BaseCommand):
             if not created:
                 continue
             BracketAssignment.objects.create(
-                family=family, bracket=bracket, valid_from=demo_start()
+                family=family, bracket=bracket, valid_from=self.months[0]
             )
             if number == 7:
                 # A quotient familial revised in the middle of a month.
                 BracketAssignment.objects.create(
                     family=family,
                     bracket=brackets[0],
-                    valid_from=school_year_start() + datetime.timedelta(days=44),
+                    valid_from=self.months[-4] + datetime.timedelta(days=14),
                 )
-            for index in range(1 if number % 4 == 0 else 2):
-                first = rng.choice(FIRST_NAMES_ADULT)
+            adults = rng.sample(FIRST_NAMES_ADULT, 1 if number % 4 == 0 else 2)
+            for index, first in enumerate(adults):
                 slug = f"{first}.{last_name}".lower().replace(" ", "").replace("ë", "e")
                 slug = slug.replace("é", "e").replace("è", "e").replace("ï", "i")
                 Guardian.objects.create(
@@ -243,14 +266,16 @@ class Command(BaseCommand):
                     if index == 0
                     else "",
                 )
-            for _ in range(rng.randrange(1, 4)):
+            # Siblings never share a first name.
+            for first_name in rng.sample(FIRST_NAMES_CHILD, rng.randrange(1, 4)):
                 school, classes = rng.choice(SCHOOLS)
                 child = Child.objects.create(
                     family=family,
-                    first_name=rng.choice(FIRST_NAMES_CHILD),
+                    first_name=first_name,
                     last_name=last_name,
+                    # Of school age, whatever the year.
                     birth_date=datetime.date(
-                        rng.randrange(2014, 2023),
+                        self.today.year - rng.randrange(4, 12),
                         rng.randrange(1, 13),
                         rng.randrange(1, 29),
                     ),
@@ -261,10 +286,10 @@ class Command(BaseCommand):
         return families
 
     def seed_attendance(self, child: Child, rng: random.Random) -> None:
-        """School days since the start of the school year until yesterday."""
+        """School days from the start of the demo's history until yesterday."""
         canteen, after_school = Activity.objects.order_by("pk")[:2]
-        yesterday = timezone.localdate() - datetime.timedelta(days=1)
-        day = demo_start()
+        yesterday = self.today - datetime.timedelta(days=1)
+        day = self.months[0]
         rows = []
         while day <= yesterday:
             in_term = day.month not in SUMMER_MONTHS
@@ -278,15 +303,16 @@ class Command(BaseCommand):
         Attendance.objects.bulk_create(rows)
 
     def seed_invoices(self) -> None:
-        """Invoice every finished month of the school year, then correct a few
-        invoices so that the demo shows every state."""
+        """Invoice every finished month of the history, then correct two
+        invoices so that the demo shows every state: a credit note on
+        PB-000003's last invoice, PB-000005's third-last cancelled."""
         admin = User.objects.get(username="admin")
-        period = demo_start()
-        while next_month(period) <= timezone.localdate():
-            invoice_issue_month(period=period, issued_by=admin)
-            period = next_month(period)
-        first_month = Invoice.objects.filter(period=school_year_start())
-        refunded = first_month.filter(family__identifier__endswith="03").first()
+        for period in self.months:
+            invoice_issue_month(period=period, issued_by=admin, today=self.today)
+        periods = invoiced_periods()
+        refunded = Invoice.objects.filter(
+            family__identifier__endswith="03", period=periods[-1]
+        ).first()
         if refunded is not None and not refunded.credit_notes.exists():
             line = refunded.lines.first()
             credit_note_issue(
@@ -301,7 +327,9 @@ class Command(BaseCommand):
                 reason="Absence pour maladie signalée avec certificat.",
                 agent=admin,
             )
-        cancelled = first_month.filter(family__identifier__endswith="05").first()
+        cancelled = Invoice.objects.filter(
+            family__identifier__endswith="05", period=periods[-3]
+        ).first()
         if cancelled is not None and not cancelled.credit_notes.exists():
             invoice_cancel(
                 invoice=cancelled,
@@ -329,7 +357,7 @@ class Command(BaseCommand):
         BracketAssignment.objects.create(
             family=twin,
             bracket=original.bracket_assignments.first().bracket,
-            valid_from=demo_start(),
+            valid_from=self.months[0],
         )
         guardian = original.guardians.first()
         Guardian.objects.create(
@@ -374,9 +402,7 @@ class Command(BaseCommand):
         ]:
             family = Family.objects.get(identifier=identifier)
             invoice = (
-                family.invoices.filter(period__gte=school_year_start())
-                .order_by("-period")
-                .first()
+                family.invoices.order_by("-period").first()
                 if kind == Report.Kind.WRONG_AMOUNT
                 else None
             )
@@ -390,24 +416,26 @@ class Command(BaseCommand):
             )
 
     def seed_payments(self, admin: User) -> None:
-        """Most families paid last school year's invoices at the desk; every
-        fifth family (PB-000004, PB-000009…) paid nothing and is blocked
-        online; PB-000002 paid part of an invoice."""
+        """Families paid at the desk all but their last two months, so that
+        PB-000001 can pay two invoices online; every fifth family (PB-000004,
+        PB-000009…) left its last three unpaid and is blocked online;
+        PB-000002 paid part of one."""
         if Payment.objects.exists():
             return
+        periods = invoiced_periods()
         for family in Family.objects.order_by("identifier"):
             number = int(family.identifier[-6:])
-            if number % 5 == 4:
-                continue
+            left_unpaid = periods[-3:] if number % 5 == 4 else periods[-2:]
             old = list(
                 Invoice.objects.with_balance()
-                .filter(family=family, period__lt=school_year_start(), due__gt=0)
+                .filter(family=family, due__gt=0)
+                .exclude(period__in=left_unpaid)
                 .order_by("period")
             )
             allocations = {invoice.pk: invoice.due for invoice in old}
             if number == 2:
                 recent = Invoice.objects.with_balance().filter(
-                    family=family, period=school_year_start()
+                    family=family, period=periods[-1]
                 )
                 allocations.update({invoice.pk: Decimal("10.00") for invoice in recent})
             if not allocations:
@@ -467,20 +495,54 @@ class Command(BaseCommand):
         ):
             family_login_create(family=last, agent=User.objects.get(username="admin"))
 
-    def print_logins(self, families: list[Family]) -> None:
-        last = families[-1]
-        pending = activation_code_pending(user=last.logins.get())
+    def warn_if_stale(self) -> None:
+        """A demo database loaded in an earlier month tells another story
+        (more months unpaid, other windows): say how to load today's."""
+        invoiced = [month for month in self.months if month.month not in SUMMER_MONTHS]
+        if invoiced and invoiced_periods()[-1:] != invoiced[-1:]:
+            self.stderr.write(
+                self.style.WARNING(
+                    "The demo data were loaded on an earlier day: its last invoices "
+                    f"are not for {invoiced[-1]:%m/%Y}. To load today's demo, delete "
+                    "the demo database: make demo-reset"
+                )
+            )
+
+    def print_logins(self) -> None:
+        prefix = settings.FAMILY_IDENTIFIER_PREFIX
+        first, last = f"{prefix}-000001", f"{prefix}-{FAMILY_COUNT:06d}"
+        login = User.objects.filter(username=last).first()
+        if login is None:
+            raise CommandError("No demo data: run seed_demo first.")
+        pending = activation_code_pending(user=login)
         code = pending[1] if pending else "(none: this login was activated)"
         self.stdout.write(
-            self.style.SUCCESS("Demo data ready.")
+            self.style.SUCCESS(
+                f"Portail Familles (demo): {settings.PORTAIL_COMMUNE['portal_url']}/"
+            )
             + f"""
-  Families {families[0].identifier} … {families[-2].identifier}:
-    password {DEMO_FAMILY_PASSWORD}
-  First login of {last.identifier}: activation code {code}
+  Families {first} … {prefix}-{FAMILY_COUNT - 1:06d}: password {DEMO_FAMILY_PASSWORD}
+    {first} owes two invoices; {prefix}-000004 is blocked online (3 unpaid).
+  First login of {last}: activation code {code}
   Administrator: admin / {DEMO_STAFF_PASSWORDS["admin"]}
   Canteen agent: agent / {DEMO_STAFF_PASSWORDS["agent"]}
-  Staff log in on the same page, then reach /admin/. In the demo (DEBUG on)
-  the second factor is off; in production (PORTAIL_STAFF_REQUIRE_2FA, on
-  by default) staff must set up an authenticator app (TOTP) first.
+    Staff log in on the same page, then open /admin/ (no second factor
+    in the demo; production asks for an authenticator app).
+  {self.window_text()}
 """
+        )
+
+    def window_text(self) -> str:
+        rules = payment_rules()
+        days = rules.online_days
+        if self.today.day in days:
+            return (
+                f"Card payment is open today ({self.today:%d/%m}; days {days.first}"
+                f"-{days.last} of each month): test card 4242 4242 4242 4242."
+            )
+        opens = next_online_window(self.today, rules)
+        return (
+            f"Card payment is closed today ({self.today:%d/%m}): it opens on "
+            f"{opens:%d/%m/%Y}.\n  To try it now: "
+            "PORTAIL_ONLINE_PAYMENT_DAYS=1-31 make run"
         )
