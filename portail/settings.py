@@ -395,8 +395,16 @@ PORTAIL_COMMUNE = {
     "address": env_str("PORTAIL_SERVICE_ADDRESS", "Hôtel de ville, 97170 Petit-Bourg"),
     "phone": env_str("PORTAIL_SERVICE_PHONE", ""),
     "email": env_str("PORTAIL_SERVICE_EMAIL", ""),
-    "portal_url": env_str("PORTAIL_PUBLIC_URL", "http://127.0.0.1:8000"),
+    # The portal's public address, printed on PDFs, letters and e-mails.
+    "portal_url": env_str(
+        "PORTAIL_PUBLIC_URL", "http://127.0.0.1:8000" if DEBUG or TESTING else None
+    ).rstrip("/"),
 }
+if not PORTAIL_COMMUNE["portal_url"].startswith(("https://", "http://")):
+    raise ImproperlyConfigured(
+        "PORTAIL_PUBLIC_URL must be the portal's address as families type it, "
+        f"like https://portail.example.org; got {PORTAIL_COMMUNE['portal_url']!r}."
+    )
 # Payment rules (read through paiements.rules, never from here directly):
 # the days of the month when families pay online and at the canteen desk, and
 # how many unpaid invoices may still be paid online.

@@ -152,6 +152,20 @@ def test_the_pdf_carries_identifier_amounts_and_payment_dates(client, parent, in
     assert "Kenzo" in text
 
 
+def test_the_pdf_prints_the_portals_own_address_on_one_line(
+    client, parent, invoices, settings
+):
+    address = "https://portail-familles.petit-bourg.example.org"
+    settings.PORTAIL_COMMUNE = {**settings.PORTAIL_COMMUNE, "portal_url": address}
+    client.force_login(parent)
+
+    content = client.get(reverse("factures:pdf", args=[invoices[1].pk])).content
+
+    lines = PdfReader(io.BytesIO(content)).pages[0].extract_text().splitlines()
+    assert address in [line.strip() for line in lines]
+    assert "127.0.0.1" not in pdf_text(content)
+
+
 def test_payment_dates_on_the_pdf_follow_the_settings(
     client, parent, invoices, settings
 ):

@@ -52,6 +52,7 @@ def test_production_settings_pass_the_deploy_check():
         DJANGO_ALLOWED_HOSTS="portail.example.org",
         STRIPE_SECRET_KEY="sk_live_example",
         STRIPE_WEBHOOK_SECRET="whsec_example",
+        PORTAIL_PUBLIC_URL="https://portail.example.org",
     )
 
     assert result.returncode == 0, result.stderr
@@ -59,13 +60,15 @@ def test_production_settings_pass_the_deploy_check():
 
 def test_production_refuses_to_start_without_stripe_keys_or_with_the_stand_in():
     secret = "x" * 20 + "production-like-secret-with-enough-entropy-1234567890"
-    without_keys = run_django(
-        "check", DJANGO_SECRET_KEY=secret, DJANGO_ALLOWED_HOSTS="portail.example.org"
-    )
+    site = {
+        "DJANGO_SECRET_KEY": secret,
+        "DJANGO_ALLOWED_HOSTS": "portail.example.org",
+        "PORTAIL_PUBLIC_URL": "https://portail.example.org",
+    }
+    without_keys = run_django("check", **site)
     with_standin = run_django(
         "check",
-        DJANGO_SECRET_KEY=secret,
-        DJANGO_ALLOWED_HOSTS="portail.example.org",
+        **site,
         STRIPE_SECRET_KEY="sk_live_example",
         STRIPE_WEBHOOK_SECRET="whsec_example",
         STRIPE_API_BASE="http://127.0.0.1:12111",
@@ -99,6 +102,8 @@ STRONG = "k8Jq2vX9mP4rT7wZ1yB6nC3dF5gH0jL-a_sdfQWERTYuiopZXCVbnm1234567890"
         ({"STRIPE_WEBHOOK_SECRET": ""}, "STRIPE_WEBHOOK_SECRET"),
         ({"STRIPE_API_BASE": "http://127.0.0.1:12111"}, "stand-in"),
         ({"PORTAIL_LOG_FORMAT": "xml"}, "PORTAIL_LOG_FORMAT"),
+        ({"PORTAIL_PUBLIC_URL": ""}, "PORTAIL_PUBLIC_URL"),
+        ({"PORTAIL_PUBLIC_URL": "portail.example.org"}, "PORTAIL_PUBLIC_URL"),
     ],
 )
 def test_unsafe_production_configurations_are_refused(env, named):
@@ -107,6 +112,7 @@ def test_unsafe_production_configurations_are_refused(env, named):
         "DJANGO_ALLOWED_HOSTS": "portail.example.org",
         "STRIPE_SECRET_KEY": "sk_live_example",
         "STRIPE_WEBHOOK_SECRET": "whsec_example",
+        "PORTAIL_PUBLIC_URL": "https://portail.example.org",
         "PORTAIL_ENV": "production",
     }
     base.update(env)
