@@ -69,6 +69,36 @@ def test_seed_demo_twice_changes_nothing():
     assert first_output == second_output  # the same logins, the same code
 
 
+def test_a_demo_loaded_in_an_earlier_month_is_left_as_it_is_and_says_so():
+    with time_machine.travel(parse("2026-12-05T10:00")):
+        run_seed()
+    before = snapshot()
+
+    err = StringIO()
+    with time_machine.travel(parse("2027-01-04T10:00")):
+        call_command(
+            "seed_demo", "--allow-without-debug", stdout=StringIO(), stderr=err
+        )
+
+    assert "make demo-reset" in err.getvalue()
+    assert snapshot() == before
+
+
+def test_logins_only_prints_the_logins_and_the_window_and_loads_nothing():
+    with time_machine.travel(parse("2026-12-05T10:00")):
+        run_seed()
+    before = snapshot()
+
+    with time_machine.travel(parse("2026-12-15T10:00")):
+        out = StringIO()
+        call_command("seed_demo", "--allow-without-debug", "--logins-only", stdout=out)
+
+    assert snapshot() == before
+    assert "PB-000001" in out.getvalue() and "activation code " in out.getvalue()
+    assert "closed today (15/12): it opens on 01/01/2027" in out.getvalue()
+    assert "PORTAIL_ONLINE_PAYMENT_DAYS=1-31 make run" in out.getvalue()
+
+
 def test_demo_logins_printed_by_seed_demo_work(client):
     output = run_seed()
     code = output.split("activation code ")[1].split()[0]

@@ -184,7 +184,21 @@ class Command(BaseCommand):
         if options["logins_only"]:
             self.print_logins()
             return
-        already = Family.objects.exists()
+        if Family.objects.exists() and self.stale():
+            # Invoicing the months since would tell another story (meals
+            # stop on the day it was loaded): say how to load today's.
+            self.stderr.write(
+                self.style.WARNING(
+                    "The demo data were loaded in an earlier month and tell that "
+                    "month's story. To load today's demo: make demo-reset"
+                )
+            )
+        else:
+            self.seed()
+        if options["verbosity"] > 0:
+            self.print_logins()
+
+    def seed(self) -> None:
         with transaction.atomic():
             brackets = self.seed_brackets()
             families = self.seed_families(brackets)
@@ -193,10 +207,6 @@ class Command(BaseCommand):
             self.seed_invoices()
             self.seed_reports()
             self.seed_duplicate()
-        if already:
-            self.warn_if_stale()
-        if options["verbosity"] > 0:
-            self.print_logins()
 
     def seed_brackets(self) -> list[TariffBracket]:
         activities = [
@@ -495,18 +505,13 @@ class Command(BaseCommand):
         ):
             family_login_create(family=last, agent=User.objects.get(username="admin"))
 
-    def warn_if_stale(self) -> None:
-        """A demo database loaded in an earlier month tells another story
-        (more months unpaid, other windows): say how to load today's."""
-        invoiced = [month for month in self.months if month.month not in SUMMER_MONTHS]
-        if invoiced and invoiced_periods()[-1:] != invoiced[-1:]:
-            self.stderr.write(
-                self.style.WARNING(
-                    "The demo data were loaded on an earlier day: its last invoices "
-                    f"are not for {invoiced[-1]:%m/%Y}. To load today's demo, delete "
-                    "the demo database: make demo-reset"
-                )
-            )
+    def stale(self) -> bool:
+        """Whether the demo in the database was loaded in an earlier month:
+        its last invoices are not for the last month with meals."""
+        with_meals = [
+            month for month in self.months if month.month not in SUMMER_MONTHS
+        ]
+        return invoiced_periods()[-1:] != with_meals[-1:]
 
     def print_logins(self) -> None:
         prefix = settings.FAMILY_IDENTIFIER_PREFIX
