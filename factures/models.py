@@ -153,20 +153,10 @@ class BracketAssignment(models.Model):
 class Attendance(models.Model):
     """A *fréquentation*: a child took part in an activity on a day.
 
-    The largest table (two million rows for a commune of 10,000 families over
-    a year), and the invoicing run marks a month of it at once. So that this
-    rewrites only the rows and not their indexes (a "HOT" update, four times
-    faster in bench/invoicing.py), the marked column, `invoice_line`, has no
-    index, and on PostgreSQL the table's pages are only half filled, leaving
-    room for the new row versions (migration 0003). A line's meals are found
-    by child, activity and date, through `attendance_once_a_day`, which also
-    serves for the child's meals: the child gets no index of its own.
-
-    Nor is `invoice_line` checked by the database: checking a month's marks
-    at commit cost more than marking them. Only the invoicing run writes it,
-    with the lines it has just created, and it checks that it marked every
-    meal it billed; lines are never deleted (PROTECT, and the admin allows
-    no deletion)."""
+    The largest table; the invoicing run marks a month of it with the line
+    that bills each meal. The marked column has no index, so that marking
+    rewrites rows and not indexes (docs/PERFORMANCE.md); a line's meals are
+    found through `attendance_once_a_day` (child, activity, date)."""
 
     child = models.ForeignKey(
         "familles.Child",
@@ -187,8 +177,7 @@ class Attendance(models.Model):
         blank=True,
         editable=False,
         related_name="attendances",
-        db_index=False,  # see above
-        db_constraint=False,  # see above
+        db_index=False,  # lines are never deleted: nothing looks rows up by it
     )
     created_at = models.DateTimeField(_("recorded on"), default=timezone.now)
 

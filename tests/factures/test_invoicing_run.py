@@ -629,3 +629,18 @@ def test_the_last_month_that_can_be_invoiced_follows_the_local_date(when, open_m
         invoicing_month_check(period=open_month, today=today)
         with pytest.raises(ValidationError, match="pas encore terminé"):
             invoicing_month_check(period=next_month(open_month), today=today)
+
+
+def test_a_meal_can_only_point_at_an_invoice_line_that_exists(dorville, canteen):
+    from django.db import IntegrityError, connection, transaction
+
+    attend(ChildFactory(family=dorville), canteen, 1)
+    meal = Attendance.objects.get()
+    # Past the ORM, as a raw write would: the database itself refuses it.
+    Attendance.objects.filter(pk=meal.pk).update(invoice_line_id=987654)
+
+    try:
+        with pytest.raises(IntegrityError), transaction.atomic():
+            connection.check_constraints(table_names=[Attendance._meta.db_table])
+    finally:
+        Attendance.objects.filter(pk=meal.pk).update(invoice_line_id=None)
