@@ -349,7 +349,7 @@ class StripeNetwork:
     concurrent senders; retries 5xx and connection errors as Stripe does."""
 
     def __init__(self, portal_url: str, seed: int, senders: int) -> None:
-        from paiements.stripe_standin import StripeStandin
+        from devtools.stripe_standin import StripeStandin
 
         self.portal_url = portal_url
         self.signer = StripeStandin(webhook_secret=WEBHOOK_SECRET)
@@ -704,7 +704,7 @@ def standin_child(port: int, deliveries: Any, stop: Any) -> None:
     """The stand-in (as the tests start it), its webhooks handed to this
     script's StripeNetwork as soon as they are emitted: Stripe sends them
     concurrently, not one at a time as the stand-in's own sender does."""
-    from paiements.stripe_standin import StripeStandin
+    from devtools.stripe_standin import StripeStandin
 
     standin = StripeStandin(
         webhook_secret=WEBHOOK_SECRET, port=port, auto_deliver=False

@@ -112,6 +112,10 @@ INSTALLED_APPS = [
     "factures",
     "paiements",
 ]
+# The developers' tools (the Stripe stand-in's command) are never installed
+# in production.
+if DEBUG or TESTING:
+    INSTALLED_APPS.append("devtools")
 
 MIDDLEWARE = [
     "portail.logging.RequestLogMiddleware",

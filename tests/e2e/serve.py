@@ -24,7 +24,7 @@ def main() -> None:
     from django.conf import settings
     from django.core.management import call_command
 
-    from paiements.stripe_standin import StripeStandin
+    from devtools.stripe_standin import StripeStandin
 
     standin = StripeStandin(
         webhook_secret=settings.STRIPE_WEBHOOK_SECRET,

@@ -5,7 +5,7 @@ import urllib.request
 import pytest
 from django.urls import reverse
 
-from paiements.stripe_standin import StripeStandin
+from devtools.stripe_standin import StripeStandin
 from tests.factories import (
     FamilyFactory,
     GuardianFactory,

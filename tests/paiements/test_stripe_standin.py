@@ -23,8 +23,8 @@ import pytest
 import stripe
 from django.core.management import CommandError, call_command
 
-from paiements.management.commands import stripe_standin as command_module
-from paiements.stripe_standin import API_VERSION, StripeStandin, format_amount
+from devtools.management.commands import stripe_standin as command_module
+from devtools.stripe_standin import API_VERSION, StripeStandin, format_amount
 
 SECRET = "whsec_test_standin"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -114,10 +114,15 @@ def receiver(request: pytest.FixtureRequest) -> Receiver:
 def delivering(
     request: pytest.FixtureRequest,
 ) -> Iterator[Callable[[Receiver], tuple[StripeStandin, stripe.StripeClient]]]:
-    """Start a stand-in delivering webhooks to a receiver."""
+    """Start a stand-in delivering webhooks to a receiver; it retries a failed
+    delivery at once unless given a back-off."""
 
-    def start(endpoint: Receiver) -> tuple[StripeStandin, stripe.StripeClient]:
-        server = StripeStandin(webhook_secret=SECRET, webhook_url=endpoint.url)
+    def start(
+        endpoint: Receiver, backoff: tuple[float, ...] = (0.0,)
+    ) -> tuple[StripeStandin, stripe.StripeClient]:
+        server = StripeStandin(
+            webhook_secret=SECRET, webhook_url=endpoint.url, retry_backoff=backoff
+        )
         server.start()
         request.addfinalizer(server.stop)
         api = stripe.StripeClient("sk_test_x", base_addresses={"api": server.base_url})
@@ -307,7 +312,7 @@ def test_api_version_is_the_library_one():
 
 def test_module_imports_no_django():
     code = (
-        "import sys, paiements.stripe_standin; "
+        "import sys, devtools.stripe_standin; "
         "print(sorted({m.split('.')[0] for m in sys.modules} & {'django', 'stripe'}))"
     )
     # A fixed command with this interpreter.
@@ -614,6 +619,19 @@ def test_retries_after_a_server_error(request: pytest.FixtureRequest, delivering
     assert [status for _, _, status in received] == [500, 200]
     assert event_of(received[0][0])["id"] == event_of(received[1][0])["id"]
     assert session_ids(received) == [session.id, session.id]
+
+
+def test_a_retry_waits_its_back_off(request: pytest.FixtureRequest, delivering: Any):
+    endpoint = Receiver(statuses=[500])
+    request.addfinalizer(endpoint.close)
+    server, api = delivering(endpoint, backoff=(0.4,))
+    session = new_session(api)
+
+    started = time.monotonic()
+    server.pay(session.id)
+
+    assert len(endpoint.wait_for(2)) == 2
+    assert time.monotonic() - started >= 0.4
 
 
 def test_gives_up_after_five_attempts(request: pytest.FixtureRequest, delivering: Any):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import signal
-import threading
 import time
 import urllib.parse
 from typing import Any
@@ -11,7 +9,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from paiements.stripe_standin import StripeStandin
+from devtools.stripe_standin import StripeStandin
+from devtools.stripe_standin.server import run_in_foreground
 
 DEFAULT_API_BASE = "http://127.0.0.1:12111"
 DEFAULT_WEBHOOK_SECRET = "whsec_standin"  # noqa: S105 - the public dev default
@@ -39,10 +38,6 @@ def _listen_address(api_base: str) -> tuple[str, int]:
             f"like {DEFAULT_API_BASE}; got {api_base!r}."
         )
     return parts.hostname, 80 if port is None else port
-
-
-def _raise_interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
 
 
 class Command(BaseCommand):
@@ -88,18 +83,5 @@ class Command(BaseCommand):
             f"Stripe stand-in listening on {standin.base_url}, delivering webhooks "
             f"to {webhook_url} (Ctrl+C to stop)."
         )
-        in_main_thread = threading.current_thread() is threading.main_thread()
-        previous = None
-        if in_main_thread:
-            previous = signal.signal(signal.SIGTERM, _raise_interrupt)
-        try:
-            while True:
-                _tick()
-                standin.expire_due()
-        except KeyboardInterrupt:
-            pass
-        finally:
-            if in_main_thread:
-                signal.signal(signal.SIGTERM, previous)
-            standin.stop()
+        run_in_foreground(standin, tick=_tick)
         self.stdout.write("Stripe stand-in stopped.")

@@ -1,0 +1,42 @@
+"""A local stand-in of the Stripe API, enough for Stripe Checkout: a tool for
+developers and tests, outside the product.
+
+The portal talks to it through the official ``stripe`` library pointed at
+another API base, so card payments work offline and in tests:
+
+* ``/v1/checkout/sessions`` (create, retrieve, list, expire) and ``/v1/events``
+  (list, retrieve), form-encoded like Stripe, answering Stripe-shaped JSON;
+* a hosted checkout page ``/checkout/<id>`` (in French) where test cards pay,
+  are declined or are refused;
+* signed webhook deliveries (``Stripe-Signature``), sent by a background
+  thread with optional faults (drop, duplicate, delay, reorder), or queued for
+  tests to take.
+
+Standard library only: it must never import Django, so it runs anywhere.
+Never run it in production; it keeps everything in memory and knows no card.
+Run it with `python -m devtools.stripe_standin` or `manage.py stripe_standin`
+(development only). Its parts: `api` (the calls), `page` (the hosted page),
+`webhooks` (signing and delivery), `server` (the state and the HTTP server).
+"""
+
+from devtools.stripe_standin.common import (
+    API_VERSION,
+    DECLINED_CARD,
+    PAID_CARD,
+    Delivery,
+    StripeError,
+    format_amount,
+    parse_form,
+)
+from devtools.stripe_standin.server import StripeStandin
+
+__all__ = [
+    "API_VERSION",
+    "DECLINED_CARD",
+    "PAID_CARD",
+    "Delivery",
+    "StripeError",
+    "StripeStandin",
+    "format_amount",
+    "parse_form",
+]

@@ -1,0 +1,343 @@
+"""The stand-in itself: its state, served over HTTP on a local port."""
+
+from __future__ import annotations
+
+import copy
+import json
+import queue
+import re
+import signal
+import threading
+import time
+import urllib.parse
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from devtools.stripe_standin.api import ApiMixin
+from devtools.stripe_standin.common import (
+    API_VERSION,
+    DECLINED_CARD,
+    DELIVERY_TIMEOUT_SECONDS,
+    MAX_BODY_BYTES,
+    PAID_CARD,
+    RETRY_BACKOFF_SECONDS,
+    Delivery,
+    StripeError,
+    random_id,
+)
+from devtools.stripe_standin.page import PageMixin
+from devtools.stripe_standin.webhooks import WebhookMixin
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    standin: StripeStandin
+
+
+class StripeStandin(ApiMixin, PageMixin, WebhookMixin):
+    """In-memory Stripe Checkout, served over HTTP on a local port."""
+
+    def __init__(
+        self,
+        *,
+        webhook_secret: str,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        webhook_url: str | None = None,
+        auto_deliver: bool = True,
+        now: Callable[[], float] = time.time,
+        retry_backoff: Sequence[float] = RETRY_BACKOFF_SECONDS,
+    ) -> None:
+        if webhook_url and urllib.parse.urlsplit(webhook_url).scheme not in (
+            "http",
+            "https",
+        ):
+            raise ValueError(f"webhook_url must be an http(s) URL: {webhook_url!r}")
+        self.webhook_secret = webhook_secret
+        self.host = host
+        self.port = port
+        self.webhook_url = webhook_url
+        self.auto_deliver = auto_deliver
+        self.now = now
+        # Seconds to wait before each retry of a failed delivery (tests give
+        # zeros: Stripe's own back-off is hours, the stand-in's seconds).
+        self.retry_backoff = tuple(retry_backoff)
+        # Webhook faults, applied by the delivery thread (auto_deliver with a
+        # webhook_url) to the events created while they are set: drop (never
+        # send), duplicate (send twice), delay (seconds to wait before
+        # sending), reorder (hold a delivery back, send it after the next).
+        self.faults: dict[str, Any] = {
+            "drop": False,
+            "duplicate": False,
+            "delay": 0.0,
+            "reorder": False,
+        }
+        # Log every HTTP request to stderr (the management command sets it).
+        self.log_requests = False
+        self._lock = threading.RLock()
+        self._sessions: dict[str, dict[str, Any]] = {}
+        self._line_items: dict[str, list[dict[str, Any]]] = {}
+        self._events: list[dict[str, Any]] = []
+        self._pending: list[Delivery] = []
+        self._idempotency: OrderedDict[str, tuple[str, int, bytes]] = OrderedDict()
+        # Deliveries for the delivery thread, each with the faults in force
+        # when its event was created; None tells the thread to stop.
+        self._outbox: queue.Queue[tuple[Delivery, dict[str, Any]] | None] = (
+            queue.Queue()
+        )
+        self._stopping = threading.Event()
+        self._server: _Server | None = None
+        self._threads: list[threading.Thread] = []
+
+    # --- Lifecycle ------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        port = self._server.server_address[1] if self._server else self.port
+        return f"http://{self.host}:{port}"
+
+    def start(self) -> None:
+        """Listen, serve in a daemon thread and start the delivery thread."""
+        if self._server is not None:
+            raise RuntimeError("The Stripe stand-in is already started.")
+        server = _Server((self.host, self.port), _Handler)
+        server.standin = self
+        self._server = server
+        self._stopping.clear()
+        serving = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.1},
+            name="stripe-standin-http",
+            daemon=True,
+        )
+        delivering = threading.Thread(
+            target=self._deliver_loop, name="stripe-standin-webhooks", daemon=True
+        )
+        self._threads = [serving, delivering]
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self) -> None:
+        """Stop serving and delivering; undelivered webhooks are discarded."""
+        server, self._server = self._server, None
+        if server is None:
+            return
+        self._stopping.set()
+        self._outbox.put(None)
+        server.shutdown()
+        server.server_close()
+        for thread in self._threads:
+            thread.join(timeout=DELIVERY_TIMEOUT_SECONDS + 1)
+        self._threads = []
+        # Anything left (held back by a fault, or unsent) is discarded.
+        while not self._outbox.empty():
+            self._outbox.get_nowait()
+
+    def __enter__(self) -> StripeStandin:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    # --- Public helpers -------------------------------------------------------
+
+    def pay(self, session_id: str, card_number: str = PAID_CARD) -> str:
+        """What the hosted page does with a card: "paid", "declined",
+        "expired", "invalid_card" or "not_open". KeyError for an unknown id."""
+        return self._pay(session_id, card_number)
+
+    def take_deliveries(self) -> list[Delivery]:
+        """Pop the queued webhook deliveries, oldest first."""
+        with self._lock:
+            taken, self._pending = self._pending, []
+        return taken
+
+    def expire_due(self) -> int:
+        """Expire every open session whose expires_at has passed (emitting
+        checkout.session.expired); how many were expired."""
+        with self._lock:
+            return sum(self._refresh(s) for s in list(self._sessions.values()))
+
+    # --- State changes (callers hold the lock) --------------------------------
+
+    def _refresh(self, session: dict[str, Any]) -> bool:
+        if session["status"] != "open" or self.now() < session["expires_at"]:
+            return False
+        self._close(session, "expired")
+        return True
+
+    def _close(self, session: dict[str, Any], status: str) -> None:
+        session["status"] = status
+        session["url"] = None
+        event = "completed" if status == "complete" else status
+        self._emit(f"checkout.session.{event}", session)
+
+    def _emit(self, event_type: str, obj: dict[str, Any]) -> None:
+        event = {
+            "id": random_id("evt_"),
+            "object": "event",
+            "api_version": API_VERSION,
+            "created": int(self.now()),
+            "data": {"object": copy.deepcopy(obj)},
+            "livemode": False,
+            "pending_webhooks": 1,
+            "request": {"id": None, "idempotency_key": None},
+            "type": event_type,
+        }
+        self._events.append(event)
+        payload = json.dumps(event, indent=2).encode()
+        delivery = Delivery(
+            event_id=event["id"],
+            event_type=event_type,
+            payload=payload,
+            headers={
+                "Content-Type": "application/json",
+                "Stripe-Signature": self.sign(payload),
+            },
+        )
+        if self.auto_deliver and self.webhook_url:
+            self._outbox.put((delivery, dict(self.faults)))
+        else:
+            self._pending.append(delivery)
+
+    def _pay(self, session_id: str, card_number: str, name: str = "") -> str:
+        with self._lock:
+            session = self._sessions[session_id]
+            self._refresh(session)
+            if session["status"] == "expired":
+                return "expired"
+            if session["status"] != "open":
+                return "not_open"
+            digits = re.sub(r"[\s-]", "", card_number)
+            if digits == DECLINED_CARD:
+                return "declined"
+            if digits != PAID_CARD:
+                return "invalid_card"
+            session["payment_status"] = "paid"
+            session["payment_intent"] = random_id("pi_")
+            session["customer_details"] = {
+                "email": session["customer_email"],
+                "name": name.strip() or None,
+            }
+            self._close(session, "complete")
+            return "paid"
+
+
+def _raise_interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def run_in_foreground(standin: StripeStandin, tick: Callable[[], None]) -> None:
+    """Serve until Ctrl+C or SIGTERM, expiring the sessions whose time is up
+    after each `tick` (their checkout.session.expired webhooks go out then,
+    as Stripe sends them); then stop."""
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = None
+    if in_main_thread:
+        previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        while True:
+            tick()
+            standin.expire_due()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)
+        standin.stop()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    server_version = "StripeStandin/1.0"
+
+    def do_GET(self) -> None:
+        self._dispatch("GET")
+
+    def do_POST(self) -> None:
+        self._dispatch("POST")
+
+    def do_DELETE(self) -> None:
+        self._dispatch("DELETE")
+
+    def log_message(self, format: str, *args: Any) -> None:
+        if self.server.standin.log_requests:
+            super().log_message(format, *args)
+
+    def _dispatch(self, method: str) -> None:
+        standin = self.server.standin
+        split = urllib.parse.urlsplit(self.path)
+        path = split.path
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if length < 0 or length > MAX_BODY_BYTES:
+            self._api_error(StripeError("Request body too large.", status=413))
+            return
+        raw = self.rfile.read(length) if length else b""
+        body = raw.decode("utf-8", errors="replace")
+        if path.startswith("/v1/"):
+            scheme, _, key = (self.headers.get("Authorization") or "").partition(" ")
+            if scheme.lower() != "bearer" or not key.strip():
+                self._api_error(
+                    StripeError(
+                        "You did not provide an API key. You need to provide your "
+                        "API key in the Authorization header, using Bearer auth "
+                        "(e.g. 'Authorization: Bearer YOUR_SECRET_KEY').",
+                        status=401,
+                    )
+                )
+                return
+            status, payload, headers = standin._handle_api(
+                method,
+                path,
+                split.query,
+                body,
+                self.headers.get("Idempotency-Key") or "",
+            )
+            if status >= 400:
+                headers["Stripe-Should-Retry"] = "false"
+            self._respond(status, payload, "application/json", headers)
+            return
+        parts = path.strip("/").split("/")
+        if len(parts) == 2 and parts[0] == "checkout" and method in ("GET", "POST"):
+            status, payload, headers = standin._handle_page(method, parts[1], body)
+            headers.update(
+                {
+                    "Content-Security-Policy": (
+                        "default-src 'none'; style-src 'unsafe-inline'; "
+                        "base-uri 'none'; frame-ancestors 'none'"
+                    ),
+                    "Cache-Control": "no-store",
+                    "Referrer-Policy": "no-referrer",
+                    "X-Content-Type-Options": "nosniff",
+                }
+            )
+            self._respond(status, payload, "text/html; charset=utf-8", headers)
+            return
+        self._respond(404, b"Not found\n", "text/plain; charset=utf-8", {})
+
+    def _api_error(self, error: StripeError) -> None:
+        self._respond(
+            error.status,
+            json.dumps(error.body()).encode(),
+            "application/json",
+            {"Stripe-Should-Retry": "false"},
+        )
+
+    def _respond(
+        self, status: int, payload: bytes, content_type: str, headers: dict[str, str]
+    ) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(payload)))
+        self.send_header("Request-Id", random_id("req_", 14))
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
