@@ -37,6 +37,7 @@ from factures.models import (
 )
 from factures.money import csv_amount
 from factures.pdf import invoice_pdf
+from factures.periods import month_label
 from factures.printing import paper_batch_request
 from factures.services import (
     CreditLine,
@@ -44,8 +45,8 @@ from factures.services import (
     invoice_dispute_close,
     invoice_dispute_open,
     invoice_issue_month,
-    month_label,
 )
+from familles.admin import FamilyAdmin
 
 IMPORT_SALT = "factures.attendance-import"
 
@@ -104,6 +105,14 @@ class BracketAssignmentInline(admin.TabularInline):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+# The family page shows its bracket history, after the children.
+FamilyAdmin.inlines = [
+    *FamilyAdmin.inlines[:2],
+    BracketAssignmentInline,
+    *FamilyAdmin.inlines[2:],
+]
 
 
 @admin.register(Attendance)

@@ -29,7 +29,7 @@ from weasyprint.urls import URLFetcher
 from factures.models import Invoice
 from familles.models import User
 from familles.services import activation_code_pending
-from paiements.rules import payment_rules
+from portail.documents import document_extras
 
 # Invoices laid out per WeasyPrint render in a batch. Larger chunks share
 # more of the per-render cost; the working set grows with the chunk.
@@ -114,7 +114,7 @@ def _render(invoices: list[Invoice], *, first_page: int, last: bool) -> Document
                 for invoice in invoices
             ],
             "commune": settings.PORTAIL_COMMUNE,
-            "rules": payment_rules(),
+            **document_extras(),
             "first_page": first_page,
             "last": last,
         },

@@ -4,6 +4,8 @@ import calendar
 import datetime
 import re
 
+from django.utils import formats
+
 _PERIOD = re.compile(r"^(\d{4})-(\d{2})$")
 
 
@@ -40,3 +42,8 @@ def month_weeks(period: datetime.date) -> list[list[datetime.date | None]]:
     return [
         [day if day.month == period.month else None for day in week] for week in weeks
     ]
+
+
+def month_label(period: datetime.date) -> str:
+    """'octobre 2026', in the active language."""
+    return formats.date_format(period, "F Y")

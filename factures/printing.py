@@ -3,7 +3,7 @@ paperless invoices, printed as one PDF in the background.
 
 A thousand invoices take some forty seconds to lay out (bench/pdf.py): more
 than a web request may take. The agent asks for the batch on the invoicing
-page; a task (`factures.tasks.print_paper_batch`) writes the PDF to the
+page; a task (`print_paper_batch`, below) writes the PDF to the
 private file storage, and the page offers it for download once it is ready.
 Housekeeping deletes the batches after `PAPER_BATCH_KEEP`.
 """
@@ -14,14 +14,17 @@ import datetime
 import logging
 import tempfile
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import transaction
-from django.utils import formats, timezone
+from django.tasks import task
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
 from factures.models import PAPER_BATCH_KEEP, Invoice, InvoiceQuerySet, PaperBatch
-from factures.services import month_label
+from factures.pdf import invoices_pdf_write
+from factures.periods import month_label
 from familles.models import User
 
 logger = logging.getLogger("factures.printing")
@@ -66,12 +69,7 @@ def paper_batch_request(*, period: datetime.date, requested_by: User) -> PaperBa
             )
         batch = PaperBatch.objects.create(period=period, requested_by=requested_by)
 
-        def enqueue() -> None:
-            from factures.tasks import print_paper_batch
-
-            print_paper_batch.enqueue(batch_id=batch.pk)
-
-        transaction.on_commit(enqueue)
+        transaction.on_commit(lambda: print_paper_batch.enqueue(batch_id=batch.pk))
     return batch
 
 
@@ -81,8 +79,6 @@ def paper_batch_print(batch: PaperBatch) -> PaperBatch:
     was asked for. A batch no longer waiting (a task delivered twice), or
     waiting for so long that it was taken for lost (the agent may have asked
     again), is left alone. A failure is recorded on the batch, then raised."""
-    from factures.pdf import invoices_pdf_write
-
     started = (
         PaperBatch.objects.on_its_way()
         .filter(pk=batch.pk, status=PaperBatch.Status.QUEUED)
@@ -133,3 +129,17 @@ def paper_batches_purge() -> int:
             batch.file.delete(save=False)
         batch.delete()
     return len(old)
+
+
+@task()
+def print_paper_batch(*, batch_id: int) -> int:
+    """Print a month's paper batch, in French (the worker runs it).
+    Returns the number of invoices printed."""
+    batch = PaperBatch.objects.filter(pk=batch_id).first()
+    if batch is None:  # deleted by housekeeping before the worker came
+        logger.warning(
+            "paper batch gone", extra={"event": "paper_batch_gone", "batch": batch_id}
+        )
+        return 0
+    with translation.override(settings.LANGUAGE_CODE):
+        return paper_batch_print(batch).invoice_count

@@ -37,12 +37,10 @@ from factures.numbering import (
     next_number,
     next_numbers,
 )
-from factures.periods import month_end, month_start
+from factures.periods import month_end, month_label, month_start
+from factures.signals import invoices_changed
+from factures.tasks import send_invoices_available
 from familles.models import Child, Family, User
-
-
-def month_label(period: datetime.date) -> str:
-    return formats.date_format(period, "F Y")
 
 
 def bracket_assign(
@@ -238,8 +236,6 @@ def _invoice_families_month(
     """Invoice a batch of families in one transaction; returns the new
     invoices' ids. A family that cannot be invoiced is left out of the writes
     and reported in `result.errors`."""
-    from paiements.services import block_states_notify  # it imports this app
-
     with transaction.atomic():
         # Two overlapping runs meet here: the second waits, then finds the
         # invoices and leaves the families alone. Locked in one order.
@@ -352,9 +348,10 @@ def _invoice_families_month(
         InvoiceLine.objects.bulk_create(lines)
         _attendance_link(lines, runs_of_line)
         # A new invoice can block card payment: the families it blocks are
-        # told with it, while they are still locked (`block_state_notify`
-        # for the batch).
-        block_states_notify(family_ids=[invoice.family_id for invoice in invoices])
+        # told with it, while they are still locked.
+        invoices_changed.send(
+            sender=Invoice, family_ids=[invoice.family_id for invoice in invoices]
+        )
     return [invoice.pk for invoice in invoices]
 
 
@@ -538,8 +535,6 @@ def _array_literal(values: Iterable[int]) -> str:
 
 def _announce_invoices(invoice_ids: list[int]) -> None:
     """Queue the "invoice available" e-mails of a batch of new invoices."""
-    from factures.tasks import send_invoices_available
-
     if invoice_ids:
         send_invoices_available.enqueue(invoice_ids=invoice_ids)
 
@@ -547,9 +542,9 @@ def _announce_invoices(invoice_ids: list[int]) -> None:
 def _block_state_changed(family: Family) -> None:
     """A new invoice, or a dispute opened or closed, may block or unblock the
     family's card payments: it is told by e-mail."""
-    from paiements.services import block_state_notify
-
-    transaction.on_commit(lambda: block_state_notify(family=family))
+    transaction.on_commit(
+        lambda: invoices_changed.send(sender=Invoice, family_ids=[family.pk])
+    )
 
 
 def invoice_dispute_open(

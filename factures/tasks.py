@@ -2,12 +2,10 @@
 
 import logging
 
-from django.conf import settings
 from django.tasks import task
-from django.utils import translation
 
-from factures.models import Invoice, PaperBatch
-from factures.printing import paper_batch_print
+from factures import printing
+from factures.models import Invoice
 from familles.tasks import family_addresses, send_templated_or_log
 
 logger = logging.getLogger("factures.tasks")
@@ -37,15 +35,5 @@ def send_invoices_available(*, invoice_ids: list[int]) -> int:
     return sent
 
 
-@task()
-def print_paper_batch(*, batch_id: int) -> int:
-    """Print a month's paper batch (`factures.printing`), in French.
-    Returns the number of invoices printed."""
-    batch = PaperBatch.objects.filter(pk=batch_id).first()
-    if batch is None:  # deleted by housekeeping before the worker came
-        logger.warning(
-            "paper batch gone", extra={"event": "paper_batch_gone", "batch": batch_id}
-        )
-        return 0
-    with translation.override(settings.LANGUAGE_CODE):
-        return paper_batch_print(batch).invoice_count
+# Paper batches queued by an earlier version under this module's name.
+print_paper_batch = printing.print_paper_batch

@@ -14,7 +14,7 @@ from factures.pdf import invoice_pdf
 from factures.periods import month_weeks
 from familles.access import family_required
 from familles.models import Family
-from paiements.rules import payment_rules
+from portail.documents import document_extras
 
 
 def _family_invoice(family: Family, pk: int) -> Invoice:
@@ -111,7 +111,7 @@ def invoice_detail(request: HttpRequest, pk: int, *, family: Family) -> HttpResp
             "credit_notes": invoice.credit_notes_to_show(),
             "children": children,
             "weekday_header": _weekday_header(get_language()),
-            "rules": payment_rules(),
+            **document_extras(),
         },
     )
 

@@ -15,10 +15,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from simple_history.admin import SimpleHistoryAdmin
 
-from factures.admin import BracketAssignmentInline
-from factures.models import BracketAssignment
-from familles.duplicates import suspected_duplicates
-from familles.forms import ReportAnswerForm
 from familles.letters import credentials_letter_pdf
 from familles.models import (
     ActivationCode,
@@ -28,23 +24,15 @@ from familles.models import (
     Family,
     Guardian,
     ProofDocument,
-    Report,
-    ReportAttachment,
-    ReportUpdate,
     User,
 )
 from familles.services import (
-    REPORT_KINDS_FOR_CREDIT,
     activation_code_pending,
     address_change_refuse,
     address_change_validate,
     dossier_changes_record,
     family_login_create,
     family_login_emails_sync,
-    family_merge,
-    family_merge_plan,
-    report_assign,
-    report_update,
 )
 from familles.views import proof_response
 
@@ -55,27 +43,6 @@ def _form_changes(form: Any) -> dict[str, tuple[object, object]]:
         for name in form.changed_data
         if name not in {"id", "family", "DELETE"}
     }
-
-
-class ReportedDuplicateFilter(admin.SimpleListFilter):
-    """Families that said, in a report still open, that they have several
-    accounts: the start of the agents' list of suspected duplicates."""
-
-    title = gettext_lazy("suspected duplicate")
-    parameter_name = "doublon"
-
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
-        return [("signale", gettext_lazy("reported by the family"))]
-
-    def queryset(
-        self, request: HttpRequest, queryset: QuerySet[Family]
-    ) -> QuerySet[Family]:
-        if self.value() == "signale":
-            return queryset.filter(
-                reports__kind=Report.Kind.SEVERAL_ACCOUNTS,
-                reports__status__in=[Report.Status.NEW, Report.Status.IN_PROGRESS],
-            ).distinct()
-        return queryset
 
 
 class LoginStateFilter(admin.SimpleListFilter):
@@ -145,12 +112,7 @@ class DossierChangeInline(admin.TabularInline):
 @admin.register(Family)
 class FamilyAdmin(SimpleHistoryAdmin):
     list_display = ["identifier", "name", "city", "paperless"]
-    list_filter = [
-        "paperless",
-        "bracket_assignments__bracket",
-        ReportedDuplicateFilter,
-        LoginStateFilter,
-    ]
+    list_filter = ["paperless", "bracket_assignments__bracket", LoginStateFilter]
     search_fields = [
         "identifier",
         "name",
@@ -161,14 +123,9 @@ class FamilyAdmin(SimpleHistoryAdmin):
         "children__last_name",
         "children__first_name",
     ]
-    inlines = [
-        GuardianInline,
-        ChildInline,
-        BracketAssignmentInline,
-        LoginInline,
-        DossierChangeInline,
-    ]
-    actions = ["issue_activation_codes", "merge_families"]
+    # The apps above add theirs (factures: the bracket history).
+    inlines = [GuardianInline, ChildInline, LoginInline, DossierChangeInline]
+    actions = ["issue_activation_codes"]
     readonly_fields = ["created_at", "paperless_changed_at"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
@@ -205,10 +162,8 @@ class FamilyAdmin(SimpleHistoryAdmin):
             if isinstance(f.instance, Guardian) and f.instance.pk and f.has_changed()
         ]
         for instance in formset.save(commit=False):
-            if (
-                isinstance(instance, BracketAssignment)
-                and instance.created_by_id is None
-            ):
+            # Rows that record who made them (a bracket assignment).
+            if getattr(instance, "created_by_id", False) is None:
                 instance.created_by = request.user
             instance.save()
         for guardian, changes in changed_guardians:
@@ -222,94 +177,8 @@ class FamilyAdmin(SimpleHistoryAdmin):
             obj.delete()
         formset.save_m2m()
 
-    @admin.action(
-        description=gettext_lazy("Merge the selected families (preview first)"),
-        permissions=["merge"],
-    )
-    def merge_families(self, request: HttpRequest, queryset: QuerySet[Family]) -> Any:
-        ids = ",".join(str(pk) for pk in queryset.values_list("pk", flat=True))
-        return redirect(f"{reverse('admin:familles_family_merge')}?ids={ids}")
-
-    def has_merge_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("familles.merge_family")
-
-    def merge_view(self, request: HttpRequest) -> HttpResponse:
-        """Preview what a merge does; the agent picks the family kept and
-        confirms."""
-        if not self.has_merge_permission(request):
-            return HttpResponse(status=403)
-        raw = request.POST.get("ids") or request.GET.get("ids", "")
-        ids = [int(part) for part in raw.split(",") if part.strip().isdigit()]
-        families = list(Family.objects.filter(pk__in=ids).order_by("identifier"))
-        if len(families) < 2:
-            self.message_user(
-                request, _("Choose at least two families."), messages.WARNING
-            )
-            return redirect("admin:familles_family_changelist")
-        chosen = request.POST.get("keep") or request.GET.get("keep")
-        keep = next((f for f in families if str(f.pk) == chosen), None) or max(
-            families,
-            key=lambda f: (f.logins.filter(last_login__isnull=False).exists(), -f.pk),
-        )
-        duplicates = [f for f in families if f.pk != keep.pk]
-        try:
-            plan = family_merge_plan(keep=keep, duplicates=duplicates)
-        except ValidationError as error:
-            self.message_user(request, " ".join(error.messages), messages.ERROR)
-            return redirect("admin:familles_family_changelist")
-        if request.method == "POST" and "confirm" in request.POST:
-            try:
-                family_merge(keep=keep, duplicates=duplicates, agent=request.user)
-            except ValidationError as error:
-                self.message_user(request, " ".join(error.messages), messages.ERROR)
-                return redirect("admin:familles_family_changelist")
-            self.message_user(
-                request,
-                _("%(merged)s merged into %(keep)s.")
-                % {"merged": ", ".join(f.identifier for f in duplicates), "keep": keep},
-                messages.SUCCESS,
-            )
-            return redirect(reverse("admin:familles_family_change", args=[keep.pk]))
-        return TemplateResponse(
-            request,
-            "admin/familles/merge_preview.html",
-            {
-                **self.admin_site.each_context(request),
-                "opts": self.model._meta,
-                "title": _("Merge families"),
-                "families": families,
-                "plan": plan,
-                "ids": ",".join(str(f.pk) for f in families),
-            },
-        )
-
-    def duplicates_view(self, request: HttpRequest) -> HttpResponse:
-        if not self.has_view_permission(request):
-            return HttpResponse(status=403)
-        return TemplateResponse(
-            request,
-            "admin/familles/suspected_duplicates.html",
-            {
-                **self.admin_site.each_context(request),
-                "opts": self.model._meta,
-                "title": _("Suspected duplicates"),
-                "groups": suspected_duplicates(),
-                "can_merge": self.has_merge_permission(request),
-            },
-        )
-
     def get_urls(self) -> list[Any]:
         return [
-            path(
-                "fusion/",
-                self.admin_site.admin_view(self.merge_view),
-                name="familles_family_merge",
-            ),
-            path(
-                "doublons/",
-                self.admin_site.admin_view(self.duplicates_view),
-                name="familles_family_duplicates",
-            ),
             path(
                 "<int:pk>/lettre-identifiants/",
                 self.admin_site.admin_view(self.credentials_letter_view),
@@ -629,182 +498,5 @@ class AddressChangeRequestAdmin(admin.ModelAdmin):
                 "queryset": queryset,
                 "opts": self.model._meta,
                 "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-            },
-        )
-
-
-class ReportAttachmentInline(DocumentInline):
-    model = ReportAttachment
-    download_view = "admin:familles_reportattachment_download"
-
-
-class ReportUpdateInline(admin.TabularInline):
-    model = ReportUpdate
-    fields = ["created_at", "author", "status_before", "status_after", "message"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
-@admin.register(Report)
-class ReportAdmin(admin.ModelAdmin):
-    list_display = [
-        "reference",
-        "created_at",
-        "family",
-        "kind",
-        "status",
-        "assigned_to",
-    ]
-    list_filter = [
-        "status",
-        "kind",
-        ("created_at", admin.DateFieldListFilter),
-        "assigned_to",
-    ]
-    list_select_related = ["family", "assigned_to"]
-    search_fields = ["reference", "family__identifier", "family__name", "message"]
-    date_hierarchy = "created_at"
-    inlines = [ReportAttachmentInline, ReportUpdateInline]
-    actions = ["assign_to_me"]
-    readonly_fields = [
-        "reference",
-        "family_link",
-        "kind",
-        "invoice_link",
-        "child",
-        "date_from",
-        "date_to",
-        "message",
-        "status",
-        "created_at",
-        "closed_at",
-        "family_money",
-    ]
-    fields = [*readonly_fields, "assigned_to"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def get_urls(self) -> list[Any]:
-        view = self.admin_site.admin_view
-        return [
-            path(
-                "<int:pk>/repondre/",
-                view(self.answer_view),
-                name="familles_report_answer",
-            ),
-            path(
-                "piece/<int:pk>/",
-                view(self.attachment_view),
-                name="familles_reportattachment_download",
-            ),
-            *super().get_urls(),
-        ]
-
-    @admin.display(description=gettext_lazy("family"))
-    def family_link(self, obj: Report) -> str:
-        url = reverse("admin:familles_family_change", args=[obj.family_id])
-        return format_html('<a href="{}">{}</a>', url, obj.family)
-
-    @admin.display(description=gettext_lazy("invoice"))
-    def invoice_link(self, obj: Report) -> str:
-        if obj.invoice_id is None:
-            return "—"
-        url = reverse("admin:factures_invoice_change", args=[obj.invoice_id])
-        return format_html('<a href="{}">{}</a>', url, obj.invoice)
-
-    @admin.display(description=gettext_lazy("the family's invoices and payments"))
-    def family_money(self, obj: Report) -> str:
-        invoices = reverse("admin:factures_invoice_changelist")
-        payments = reverse("admin:paiements_payment_changelist")
-        query = f"?q={obj.family.identifier}"
-        return format_html(
-            '<a href="{}{}">{}</a> · <a href="{}{}">{}</a>',
-            invoices,
-            query,
-            _("Invoices"),
-            payments,
-            query,
-            _("Payments"),
-        )
-
-    @admin.action(description=gettext_lazy("Assign to me"), permissions=["change"])
-    def assign_to_me(self, request: HttpRequest, queryset: QuerySet[Report]) -> None:
-        for report in queryset:
-            report_assign(report=report, agent=request.user)
-        self.message_user(request, _("Reports assigned to you."), messages.SUCCESS)
-
-    def attachment_view(self, request: HttpRequest, pk: int) -> HttpResponse:
-        if not self.has_view_permission(request):
-            return HttpResponse(status=403)
-        return proof_response(get_object_or_404(ReportAttachment, pk=pk))
-
-    def answer_view(self, request: HttpRequest, pk: int) -> HttpResponse:
-        """Answer the family, change the status and, for a refund, bracket,
-        attendance or amount report, issue the credit note in the same step."""
-        from factures.forms import CreditLineFormSet
-        from factures.services import CreditLine
-
-        report = get_object_or_404(
-            Report.objects.select_related("family", "invoice"), pk=pk
-        )
-        if not self.has_change_permission(request, report):
-            return HttpResponse(status=403)
-        can_credit = (
-            report.kind in REPORT_KINDS_FOR_CREDIT and report.invoice_id is not None
-        )
-        form = ReportAnswerForm(request.POST or None, initial={"status": report.status})
-        formset = (
-            CreditLineFormSet(request.POST or None, prefix="lines")
-            if can_credit
-            else None
-        )
-        if (
-            request.method == "POST"
-            and form.is_valid()
-            and (formset is None or formset.is_valid())
-        ):
-            lines = [
-                CreditLine(
-                    label=row["label"],
-                    quantity=row["quantity"],
-                    unit_price=row["unit_price"],
-                )
-                for row in (formset.cleaned_data if formset else [])
-                if row
-            ]
-            try:
-                report_update(
-                    report=report,
-                    agent=request.user,
-                    status=form.cleaned_data["status"],
-                    message=form.cleaned_data["message"],
-                    credit_lines=lines or None,
-                )
-            except ValidationError as error:
-                form.add_error(None, error)
-            else:
-                self.message_user(request, _("The family is told."), messages.SUCCESS)
-                return redirect(
-                    reverse("admin:familles_report_change", args=[report.pk])
-                )
-        return TemplateResponse(
-            request,
-            "admin/familles/report_answer.html",
-            {
-                **self.admin_site.each_context(request),
-                "opts": self.model._meta,
-                "title": _("Answer report %(reference)s")
-                % {"reference": report.reference},
-                "report": report,
-                "form": form,
-                "formset": formset,
             },
         )

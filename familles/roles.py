@@ -21,10 +21,12 @@ AGENT_PERMISSIONS: dict[str, dict[str, list[str]]] = {
         "addresschangerequest": ["view", "change"],
         "proofdocument": ["view"],
         "dossierchange": ["view"],
+        "familymerge": ["view"],
+    },
+    "signalements": {
         "report": ["view", "change"],
         "reportattachment": ["view"],
         "reportupdate": ["view"],
-        "familymerge": ["view"],
     },
     "factures": {
         "attendance": ["view", "add", "change", "delete"],
@@ -46,7 +48,7 @@ AGENT_PERMISSIONS: dict[str, dict[str, list[str]]] = {
 
 # On top of the agent's: every permission of the portal's apps, and staff
 # accounts and groups.
-ADMIN_APPS = ["familles", "factures", "paiements"]
+ADMIN_APPS = ["familles", "factures", "paiements", "signalements"]
 ADMIN_EXTRA = [("auth", "group"), ("mfa", "authenticator")]
 
 

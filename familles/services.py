@@ -1,5 +1,7 @@
 """Writes that touch several rows of the families app: logins and their
-activation codes."""
+activation codes, and the dossier (contact details, moving house, the
+paperless choice). Reports and merges, which reach into invoices and
+payments, are apps above (signalements, fusions)."""
 
 from __future__ import annotations
 
@@ -7,8 +9,7 @@ import datetime
 import logging
 import secrets
 from dataclasses import dataclass
-from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
@@ -23,25 +24,18 @@ from familles import crypto
 from familles.models import (
     ActivationCode,
     AddressChangeRequest,
-    Child,
     DossierChange,
     Family,
-    FamilyMerge,
     Guardian,
     PrivateDocument,
     ProofDocument,
-    Report,
-    ReportAttachment,
-    ReportUpdate,
     User,
     code_digest,
     normalize_code,
 )
 from familles.staging import StagedFile, is_staged
+from familles.tasks import send_confirmation_link, send_family_email
 from familles.uploads import CheckedFile
-
-if TYPE_CHECKING:
-    from factures.models import Invoice
 
 logger = logging.getLogger("portail.familles")
 
@@ -335,8 +329,6 @@ def guardian_contact_change(
 def _contact_change_notify(
     *, family: Family, guardian: Guardian, new_email: str, old_email: str
 ) -> None:
-    from familles.tasks import send_confirmation_link, send_family_email
-
     send_family_email.enqueue(
         family_id=family.pk,
         template="contact_changed",
@@ -391,8 +383,6 @@ def address_change_submit(
 
 
 def _request_notify(request: AddressChangeRequest, template: str) -> None:
-    from familles.tasks import send_family_email
-
     send_family_email.enqueue(
         family_id=request.family_id,
         template=template,
@@ -482,113 +472,10 @@ def new_request_key() -> str:
     return secrets.token_hex(16)
 
 
-# --- Reports (signalements) ----------------------------------------------------
-
-REPORT_KINDS_NEEDING_INVOICE = {
-    Report.Kind.WRONG_AMOUNT,
-    Report.Kind.PAID_UNPAID,
-    Report.Kind.REFUND,
-    Report.Kind.WRONG_ATTENDANCE,
-}
-# Kinds whose resolution may take money off an invoice with a credit note.
-REPORT_KINDS_FOR_CREDIT = {
-    Report.Kind.REFUND,
-    Report.Kind.WRONG_BRACKET,
-    Report.Kind.WRONG_ATTENDANCE,
-    Report.Kind.WRONG_AMOUNT,
-}
-
-
-@dataclass
-class ReportReceipt:
-    report: Report
-    created: bool
-    reconciled: int | None = None  # card payments found for a paid-unpaid report
-
-
-def report_submit(
-    *,
-    family: Family,
-    user: User | None,
-    kind: str,
-    message: str,
-    request_key: str,
-    invoice: Invoice | None = None,
-    child: Child | None = None,
-    date_from: datetime.date | None = None,
-    date_to: datetime.date | None = None,
-    attachments: list[CheckedFile] = (),
-) -> ReportReceipt:
-    """Record a family's report and act on it at once:
-
-    - a wrong amount puts the invoice under dispute (not payable online, not
-      counted towards the block) until the report is closed;
-    - "paid but shown unpaid" asks Stripe about the family's pending card
-      payments right now;
-    - "several accounts" puts the family on the agents' list of suspected
-      duplicates (an open report of that kind is the flag).
-
-    The same form sent twice (`request_key`), or the same report sent again
-    while the first is still new, gives the first one back.
-    """
-    from factures.numbering import next_number
-    from factures.services import invoice_dispute_open
-
-    if not message.strip():
-        raise ValidationError(_("Describe the problem in a few words."))
-    if invoice is not None and invoice.family_id != family.pk:
-        raise ValidationError(_("This invoice is not yours."))
-    if child is not None and child.family_id != family.pk:
-        raise ValidationError(_("This child is not in your family."))
-    previous = Report.objects.filter(request_key=request_key).first() or (
-        Report.objects.filter(
-            family=family,
-            kind=kind,
-            invoice=invoice,
-            message=message.strip(),
-            status=Report.Status.NEW,
-        ).first()
-    )
-    if previous is not None:
-        return ReportReceipt(report=previous, created=False)
-    with transaction.atomic():
-        Family.objects.select_for_update().get(pk=family.pk)
-        report = Report.objects.create(
-            reference=next_number(series="S", year=timezone.localdate().year),
-            family=family,
-            kind=kind,
-            invoice=invoice,
-            child=child,
-            date_from=date_from,
-            date_to=date_to,
-            message=message.strip(),
-            created_by=user,
-            request_key=request_key,
-        )
-        for checked in attachments:
-            _save_document(ReportAttachment(report=report), checked.upload, checked)
-        if kind == Report.Kind.WRONG_AMOUNT and invoice is not None:
-            report.dispute = invoice_dispute_open(
-                invoice=invoice,
-                reason=_("Report %(reference)s: %(message)s")
-                % {"reference": report.reference, "message": report.message},
-                user=user,
-            )
-            report.save(update_fields=["dispute"])
-        transaction.on_commit(lambda: _report_notify(report, "report_received"))
-    receipt = ReportReceipt(report=report, created=True)
-    if kind == Report.Kind.PAID_UNPAID:
-        from paiements.services import payments_reconcile
-
-        receipt.reconciled = len(
-            payments_reconcile(family=family, older_than=datetime.timedelta(0)).recorded
-        )
-    return receipt
-
-
-def _save_document(
+def private_document_save(
     document: PrivateDocument, upload: Any, checked: CheckedFile
 ) -> None:
+    """Store a checked upload as `document`, under a random name."""
     document.token = secrets.token_hex(16)
     document.original_name = (upload.name or "document")[:200]
     document.content_type = checked.content_type
@@ -596,322 +483,6 @@ def _save_document(
     upload.seek(0)
     document.file.save(document.token, File(upload), save=False)
     document.save()
-
-
-def report_update(
-    *,
-    report: Report,
-    agent: User | None,
-    status: str | None = None,
-    message: str = "",
-    credit_lines: list[Any] | None = None,
-) -> ReportUpdate:
-    """An agent answers and/or moves the report on. Closing it closes its
-    dispute; for a refund, bracket, attendance or amount report, credit note
-    lines given here are issued against the report's invoice in the same
-    step."""
-    from factures.services import credit_note_issue, invoice_dispute_close
-
-    status = status or report.status
-    if status not in Report.Status.values:
-        raise ValidationError(_("Unknown status."))
-    if not message.strip() and status == report.status and not credit_lines:
-        raise ValidationError(_("Write an answer or change the status."))
-    if status in Report.CLOSED and not message.strip():
-        raise ValidationError(_("Tell the family why the report is closed."))
-    with transaction.atomic():
-        locked = Report.objects.select_for_update().get(pk=report.pk)
-        if credit_lines:
-            if locked.kind not in REPORT_KINDS_FOR_CREDIT or locked.invoice is None:
-                raise ValidationError(_("This report names no invoice to credit."))
-            credit_note_issue(
-                invoice=locked.invoice,
-                lines=credit_lines,
-                reason=_("Report %(reference)s") % {"reference": locked.reference},
-                agent=agent,
-            )
-        update = ReportUpdate.objects.create(
-            report=locked,
-            author=agent,
-            message=message.strip(),
-            status_before=locked.status,
-            status_after=status,
-        )
-        if status != locked.status:
-            locked.status = status
-            locked.closed_at = timezone.now() if status in Report.CLOSED else None
-            locked.save(update_fields=["status", "closed_at"])
-            if status in Report.CLOSED and locked.dispute_id and locked.invoice_id:
-                invoice_dispute_close(invoice=locked.invoice, user=agent)
-        transaction.on_commit(lambda: _report_notify(locked, "report_updated", update))
-    report.status, report.closed_at = locked.status, locked.closed_at
-    return update
-
-
-def report_assign(*, report: Report, agent: User) -> None:
-    Report.objects.filter(pk=report.pk).update(assigned_to=agent)
-
-
-def _report_notify(
-    report: Report, template: str, update: ReportUpdate | None = None
-) -> None:
-    from familles.tasks import send_family_email
-
-    send_family_email.enqueue(
-        family_id=report.family_id,
-        template=template,
-        context={
-            "reference": report.reference,
-            "kind": str(report.get_kind_display()),
-            "status": str(report.get_status_display()),
-            "answer": update.message if update else "",
-        },
-    )
-
-
-# --- Merging duplicate families --------------------------------------------------
-
-
-def _same_guardian(a: Guardian, b: Guardian) -> bool:
-    """The same person: same names, and the same e-mail or one phone in common."""
-    if (a.first_name.strip().lower(), a.last_name.strip().lower()) != (
-        b.first_name.strip().lower(),
-        b.last_name.strip().lower(),
-    ):
-        return False
-    if a.email and a.email.lower() == (b.email or "").lower():
-        return True
-    phones_a = {str(p) for p in (a.phone_mobile, a.phone_home, a.phone_work) if p}
-    phones_b = {str(p) for p in (b.phone_mobile, b.phone_home, b.phone_work) if p}
-    return bool(phones_a & phones_b)
-
-
-def _same_child(a: Child, b: Child) -> bool:
-    return a.birth_date == b.birth_date and (
-        a.first_name.strip().lower(),
-        a.last_name.strip().lower(),
-    ) == (b.first_name.strip().lower(), b.last_name.strip().lower())
-
-
-@dataclass
-class MergePlan:
-    """What a merge does, shown to the agent before it is done."""
-
-    keep: Family
-    duplicates: list[Family]
-    same_guardians: list[tuple[Guardian, Guardian]]  # (merged away, kept)
-    moved_guardians: list[Guardian]
-    same_children: list[tuple[Child, Child]]
-    moved_children: list[Child]
-    counts: dict[str, int]
-    logins_disabled: list[User]
-
-
-def family_merge_plan(*, keep: Family, duplicates: list[Family]) -> MergePlan:
-    from factures.models import Attendance, CreditNote, Invoice
-    from paiements.models import CheckoutSession, Payment
-
-    if not duplicates:
-        raise ValidationError(_("Choose at least two families."))
-    if keep in duplicates:
-        raise ValidationError(_("The family kept cannot also be merged away."))
-    for family in [keep, *duplicates]:
-        if family.merged_into_id is not None:
-            raise ValidationError(
-                _("%(family)s was already merged into another family.")
-                % {"family": family}
-            )
-    kept_guardians = list(keep.guardians.all())
-    kept_children = list(keep.children.all())
-    same_guardians, moved_guardians, same_children, moved_children = [], [], [], []
-    for duplicate in duplicates:
-        for guardian in duplicate.guardians.all():
-            twin = next(
-                (g for g in kept_guardians if _same_guardian(g, guardian)), None
-            )
-            if twin is None:
-                moved_guardians.append(guardian)
-                kept_guardians.append(guardian)
-            else:
-                same_guardians.append((guardian, twin))
-        for child in duplicate.children.all():
-            twin = next((c for c in kept_children if _same_child(c, child)), None)
-            if twin is None:
-                moved_children.append(child)
-                kept_children.append(child)
-            else:
-                same_children.append((child, twin))
-    ids = [family.pk for family in duplicates]
-    counts = {
-        "invoices": Invoice.objects.filter(family_id__in=ids).count(),
-        "credit_notes": CreditNote.objects.filter(invoice__family_id__in=ids).count(),
-        "payments": Payment.objects.filter(family_id__in=ids).count(),
-        "attendance": Attendance.objects.filter(child__family_id__in=ids).count(),
-        "reports": Report.objects.filter(family_id__in=ids).count(),
-        "address_requests": AddressChangeRequest.objects.filter(
-            family_id__in=ids
-        ).count(),
-        "card_sessions": CheckoutSession.objects.filter(family_id__in=ids).count(),
-    }
-    return MergePlan(
-        keep=keep,
-        duplicates=list(duplicates),
-        same_guardians=same_guardians,
-        moved_guardians=moved_guardians,
-        same_children=same_children,
-        moved_children=moved_children,
-        counts=counts,
-        logins_disabled=list(User.objects.filter(family_id__in=ids, is_active=True)),
-    )
-
-
-def _money_totals(family_ids: list[int]) -> tuple[Decimal, Decimal]:
-    from django.db.models import Sum
-
-    from factures.models import Invoice
-    from paiements.models import Payment
-
-    invoices = Invoice.objects.filter(family_id__in=family_ids).aggregate(
-        s=Sum("total")
-    )["s"]
-    payments = Payment.objects.filter(family_id__in=family_ids).aggregate(
-        s=Sum("amount")
-    )["s"]
-    return (invoices or Decimal("0"), payments or Decimal("0"))
-
-
-def family_merge(
-    *, keep: Family, duplicates: list[Family], agent: User | None
-) -> MergePlan:
-    """Merge duplicate families into `keep`, in one transaction with every
-    family locked: guardians, children (with their attendance), invoices,
-    payments, card sessions, reports and requests move; the same person is
-    kept once; the other families' logins are disabled (their sessions end
-    with them); the families merged away stay, pointing to the one kept.
-    The totals of invoices and payments are the same before and after."""
-    from factures.models import Attendance, BracketAssignment, Invoice, InvoiceLine
-    from paiements.models import BlockNotice, CheckoutSession, Payment, PaymentOverride
-
-    ids = sorted({keep.pk, *(family.pk for family in duplicates)})
-    with transaction.atomic():
-        # Locked in primary-key order: two agents merging the same families
-        # queue up; the second then finds them merged and is told so.
-        locked = {
-            f.pk: f
-            for f in Family.objects.select_for_update()
-            .filter(pk__in=ids)
-            .order_by("pk")
-        }
-        keep = locked[keep.pk]
-        duplicates = [locked[family.pk] for family in duplicates]
-        plan = family_merge_plan(keep=keep, duplicates=duplicates)
-        before = _money_totals(ids)
-        now = timezone.now()
-        for guardian, twin in plan.same_guardians:
-            for field in CONTACT_FIELDS:
-                if not getattr(twin, field) and getattr(guardian, field):
-                    setattr(twin, field, getattr(guardian, field))
-            twin.save()
-            guardian.delete()
-        for guardian in plan.moved_guardians:
-            guardian.family = keep
-            guardian.save(update_fields=["family"])
-        for child, twin in plan.same_children:
-            for attendance in Attendance.objects.filter(child=child):
-                clash = Attendance.objects.filter(
-                    child=twin, activity=attendance.activity, date=attendance.date
-                ).first()
-                if clash is None:
-                    attendance.child = twin
-                    attendance.save(update_fields=["child"])
-                elif attendance.invoice_line_id is None:
-                    attendance.delete()  # the same day recorded twice
-                elif clash.invoice_line_id is None:
-                    clash.delete()
-                    attendance.child = twin
-                    attendance.save(update_fields=["child"])
-                else:
-                    raise ValidationError(
-                        _(
-                            "%(child)s was invoiced twice for %(date)s: issue a credit "
-                            "note on one of the invoices before merging."
-                        )
-                        % {"child": twin, "date": formats.date_format(attendance.date)}
-                    )
-            for line in InvoiceLine.objects.filter(child=child):
-                line.child = twin
-                line.save(update_fields=["child"])
-            Report.objects.filter(child=child).update(child=twin)
-            child.delete()
-        for child in plan.moved_children:
-            child.family = keep
-            child.save(update_fields=["family"])
-        for duplicate in duplicates:
-            for invoice in Invoice.objects.filter(family=duplicate):
-                invoice.family = keep
-                invoice.save(update_fields=["family"])
-            for payment in Payment.objects.filter(family=duplicate):
-                payment.family = keep
-                payment.save(update_fields=["family"])
-            CheckoutSession.objects.filter(family=duplicate).update(family=keep)
-            Report.objects.filter(family=duplicate).update(family=keep)
-            AddressChangeRequest.objects.filter(family=duplicate).update(family=keep)
-            DossierChange.objects.filter(family=duplicate).update(family=keep)
-            PaymentOverride.objects.filter(
-                family=duplicate, cleared_at__isnull=True
-            ).update(cleared_at=now, cleared_by=agent)
-            PaymentOverride.objects.filter(family=duplicate).update(family=keep)
-            BlockNotice.objects.filter(family=duplicate).delete()
-            kept_starts = set(
-                keep.bracket_assignments.values_list("valid_from", flat=True)
-            )
-            BracketAssignment.objects.filter(family=duplicate).exclude(
-                valid_from__in=kept_starts
-            ).update(family=keep)
-            for login in duplicate.logins.filter(is_active=True):
-                # An inactive login is refused at login and its open sessions
-                # are no longer recognised.
-                login.is_active = False
-                login.save(update_fields=["is_active"])
-            duplicate.merged_into = keep
-            duplicate.merged_at = now
-            duplicate.save(update_fields=["merged_into", "merged_at"])
-            FamilyMerge.objects.create(
-                kept=keep,
-                merged=duplicate,
-                merged_by=agent,
-                summary={
-                    **plan.counts,
-                    "guardians_merged": len(plan.same_guardians),
-                    "children_merged": len(plan.same_children),
-                },
-            )
-            logger.info(
-                "families merged",
-                extra={
-                    "event": "family_merged",
-                    "kept": keep.identifier,
-                    "merged": duplicate.identifier,
-                    "agent": agent.pk if agent else None,
-                },
-            )
-            _record(
-                family=keep,
-                field="merge",
-                old=duplicate.identifier,
-                new=keep.identifier,
-                user=agent,
-            )
-        family_login_emails_sync(family=keep)
-        after = _money_totals(ids)
-        if before != after or _money_totals([d.pk for d in duplicates]) != (0, 0):
-            raise ValidationError(
-                _("The merge would change the money totals: nothing was done.")
-            )
-        from paiements.services import block_state_notify
-
-        transaction.on_commit(lambda: block_state_notify(family=keep))
-    return plan
 
 
 def merged_family_for_login(*, username: str, password: str) -> Family | None:

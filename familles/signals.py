@@ -13,6 +13,8 @@ from familles.middleware import (
     SESSION_STARTED_AT,
 )
 from familles.models import User
+from familles.services import activation_codes_void
+from portail.logging import user_id
 
 
 @receiver(user_logged_in)
@@ -35,8 +37,6 @@ def void_codes_after_reset(
     sender: type, request: HttpRequest, user: User, **kwargs: Any
 ) -> None:
     """A password chosen through an e-mailed link makes pending codes useless."""
-    from familles.services import activation_codes_void
-
     activation_codes_void(user=user)
 
 
@@ -45,8 +45,6 @@ auth_logger = logging.getLogger("portail.auth")
 
 @receiver(user_logged_in)
 def log_login(sender: type, request: HttpRequest, user: User, **kwargs: Any) -> None:
-    from portail.logging import user_id
-
     user_id.set(str(user.pk))
     auth_logger.info(
         "login", extra={"event": "login_success", "username": user.get_username()}

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from familles.models import Family
+from portail.documents import document_extras
 
 
 def family_addresses(family: Family) -> list[str]:
@@ -37,12 +38,10 @@ def send_templated(*, template: str, to: list[str], context: dict[str, Any]) -> 
     them; the commune's facts are in every message."""
     if not to:
         return 0
-    from paiements.rules import payment_rules
-
     with translation.override(settings.LANGUAGE_CODE):
         context = {
             "commune": settings.PORTAIL_COMMUNE,
-            "rules": payment_rules(),
+            **document_extras(),
             **context,
         }
         subject = render_to_string(f"emails/{template}_subject.txt", context).strip()

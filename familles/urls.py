@@ -1,6 +1,6 @@
 from django.urls import path
 
-from familles import report_views, views
+from familles import views
 
 app_name = "familles"
 
@@ -25,12 +25,4 @@ urlpatterns = [
         name="proof_download",
     ),
     path("premiere-connexion/", views.activation, name="activation"),
-    path("signalements/", report_views.report_list, name="report_list"),
-    path("signalements/nouveau/", report_views.report_new, name="report_new"),
-    path("signalements/<int:pk>/", report_views.report_detail, name="report_detail"),
-    path(
-        "signalements/pieces/<int:pk>/",
-        report_views.report_attachment,
-        name="report_attachment",
-    ),
 ]

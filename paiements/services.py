@@ -36,6 +36,11 @@ from paiements.rules import (
     card_payment_decision,
     families_blocked,
 )
+from paiements.tasks import (
+    send_block_notices,
+    send_payment_receipt,
+    send_payment_reminder,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -521,8 +526,6 @@ def payment_reverse(*, payment: Payment, reason: str, agent: User | None) -> Pay
 
 
 def _after_payment(payment: Payment) -> None:
-    from paiements.tasks import send_payment_receipt
-
     logger.info(
         "payment recorded",
         extra={
@@ -599,8 +602,6 @@ def block_states_notify(*, family_ids: Iterable[int]) -> dict[int, bool]:
     the families are locked, their states decided in two queries, and each
     family whose state differs from its last notice is e-mailed. Returns the
     new state of the families notified."""
-    from paiements.tasks import send_block_notices
-
     with transaction.atomic():
         locked = list(
             Family.objects.select_for_update()
@@ -633,8 +634,6 @@ def block_states_notify(*, family_ids: Iterable[int]) -> dict[int, bool]:
 def payment_reminders_send(*, today: datetime.date | None = None) -> int:
     """On the reminder day, remind families that still have invoices to pay
     (once a month each); returns how many reminders were queued."""
-    from paiements.tasks import send_payment_reminder
-
     today = today or timezone.localdate()
     if today.day != settings.PORTAIL_REMINDER_DAY:
         return 0

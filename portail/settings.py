@@ -111,6 +111,8 @@ INSTALLED_APPS = [
     "familles",
     "factures",
     "paiements",
+    "signalements",
+    "fusions",
 ]
 # The developers' tools (the Stripe stand-in's command) are never installed
 # in production.

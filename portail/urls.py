@@ -18,6 +18,7 @@ urlpatterns = [
     path("", include("familles.urls")),
     path("factures/", include("factures.urls")),
     path("paiements/", include("paiements.urls")),
+    path("signalements/", include("signalements.urls")),
     path("compte/", include("allauth.urls")),
     path("admin/", admin.site.urls),
 ]

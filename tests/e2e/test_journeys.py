@@ -160,7 +160,7 @@ def test_a_wrong_amount_report_answered_by_an_agent(page, portal, viewport, brow
 
     agent = browser.new_page()
     login(agent, portal, "agent", "agent-demo-2026")
-    agent.goto(portal.url + "/admin/familles/report/?q=" + reference)
+    agent.goto(portal.url + "/admin/signalements/report/?q=" + reference)
     agent.click(f"#result_list a:has-text('{reference}')")
     agent.click("text=Répondre / changer le statut")
     agent.select_option("#id_status", "resolved")

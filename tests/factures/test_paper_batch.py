@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from pypdf import PdfReader
 
-from factures import pdf
+from factures import pdf, printing
 from factures.models import Invoice, PaperBatch
 from factures.printing import paper_batch_print
 from factures.services import invoice_cancel, invoice_issue_month
@@ -145,7 +145,7 @@ def test_a_failed_batch_is_shown_as_failed(
     def broken(invoices, output):  # noqa: ANN001, ANN202
         raise OSError("disk full")
 
-    monkeypatch.setattr(pdf, "invoices_pdf_write", broken)
+    monkeypatch.setattr(printing, "invoices_pdf_write", broken)
 
     with django_capture_on_commit_callbacks(execute=True):
         ask(staff_client)  # the worker logs the error; the agent sees the state

@@ -129,7 +129,7 @@ def test_demo_invoices_come_in_every_state_and_some_families_are_blocked():
 
 
 def test_the_demo_has_a_duplicate_for_the_agents_to_merge():
-    from familles.duplicates import suspected_duplicates
+    from fusions.duplicates import suspected_duplicates
 
     run_seed()
 
@@ -169,7 +169,7 @@ DEMO_DAYS = [
 
 @pytest.mark.parametrize("day", DEMO_DAYS)
 def test_the_readmes_promises_hold_whatever_the_day(day):
-    from familles.duplicates import suspected_duplicates
+    from fusions.duplicates import suspected_duplicates
     from paiements.rules import card_payment_decision, family_block_state
 
     moment = parse(day)

@@ -110,12 +110,12 @@ def test_families_without_an_activated_login_can_be_listed(staff_client, staff):
         "admin:familles_family_changelist",
         "admin:factures_invoice_changelist",
         "admin:paiements_payment_changelist",
-        "admin:familles_report_changelist",
+        "admin:signalements_report_changelist",
         "admin:familles_guardian_changelist",
     ],
 )
 def test_changelists_do_not_query_once_per_row(staff_client, changelist):
-    from familles.services import report_submit
+    from signalements.services import report_submit
 
     def add_rows(count):  # noqa: ANN001, ANN202
         for _ in range(count):

@@ -9,9 +9,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from familles.services import report_submit
 from paiements.models import Payment
 from paiements.services import payment_record_desk
+from signalements.services import report_submit
 from tests.factories import InvoiceFactory
 
 pytestmark = pytest.mark.django_db
@@ -22,7 +22,7 @@ PAGES = [
     "factures:list",
     "paiements:home",
     "paiements:list",
-    "familles:report_list",
+    "signalements:report_list",
 ]
 
 

@@ -4,7 +4,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from familles.models import FamilyMerge
-from familles.services import family_merge
+from fusions.services import family_merge
 from tests.factories import FamilyFactory, GuardianFactory, StaffFactory
 from tests.postgres.test_webhook_concurrency import run_together
 

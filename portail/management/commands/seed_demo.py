@@ -28,17 +28,18 @@ from factures.services import (
     invoice_cancel,
     invoice_issue_month,
 )
-from familles.models import Child, Family, Guardian, Report, User
+from familles.models import Child, Family, Guardian, User
 from familles.roles import AGENT_GROUP
 from familles.services import (
     activation_code_pending,
     family_login_create,
     family_login_emails_sync,
-    report_submit,
 )
 from paiements.models import Payment
 from paiements.rules import next_online_window, payment_rules
 from paiements.services import payment_record_desk
+from signalements.models import Report
+from signalements.services import report_submit
 
 FAMILY_COUNT = 30
 DEMO_FAMILY_PASSWORD = "cantine-demo-2026"  # noqa: S105 - printed demo login

@@ -10,9 +10,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from factures.models import CreditNote, Invoice
-from familles.models import Report
-from familles.services import report_update
 from paiements.rules import card_payment_decision, family_block_state
+from signalements.models import Report
+from signalements.services import report_update
 from tests.factories import InvoiceFactory
 
 # Real transactions: e-mails leave when the report is committed.
@@ -32,7 +32,7 @@ def invoices(family):  # noqa: ANN001, ANN201
 def send(client, **data):  # noqa: ANN001, ANN003, ANN201
     fields = {"kind": "other", "message": "Bonjour", "request_key": "a" * 32}
     fields.update(data)
-    return client.post(reverse("familles:report_new"), fields)
+    return client.post(reverse("signalements:report_new"), fields)
 
 
 @pytest.mark.now("2026-12-04 09:00 -04:00")
@@ -62,11 +62,11 @@ def test_a_wrong_amount_report_sets_the_invoice_aside(client, parent, invoices, 
         status="resolved",
         message="Montant corrigé par avoir.",
     )
-    listing = client.get(reverse("familles:report_list")).text
+    listing = client.get(reverse("signalements:report_list")).text
     assert "Montant corrigé par avoir." in listing  # the last answer, in the list
 
     assert Invoice.objects.with_balance().get(pk=invoices[2].pk).status == "to_pay"
-    page = client.get(reverse("familles:report_detail", args=[report.pk])).text
+    page = client.get(reverse("signalements:report_detail", args=[report.pk])).text
     assert "Montant corrigé par avoir." in page
     assert "Résolu" in page
     assert any("résolu" in m.subject for m in mail.outbox)
@@ -156,7 +156,7 @@ def test_resolving_a_refund_report_issues_the_credit_note(
     staff_login_with_totp(client, staff, STAFF_PASSWORD, give_totp(staff))
 
     answer = client.post(
-        reverse("admin:familles_report_answer", args=[report.pk]),
+        reverse("admin:signalements_report_answer", args=[report.pk]),
         {
             "status": "resolved",
             "message": "Deux repas remboursés.",
@@ -242,23 +242,23 @@ def test_another_familys_report_and_attachment_are_not_found(
     client.force_login(other_parent)
 
     assert (
-        client.get(reverse("familles:report_detail", args=[report.pk])).status_code
+        client.get(reverse("signalements:report_detail", args=[report.pk])).status_code
         == 404
     )
     attachment = report.attachments.get()
     assert (
         client.get(
-            reverse("familles:report_attachment", args=[attachment.pk])
+            reverse("signalements:report_attachment", args=[attachment.pk])
         ).status_code
         == 404
     )
-    assert report.reference not in client.get(reverse("familles:report_list")).text
+    assert report.reference not in client.get(reverse("signalements:report_list")).text
 
 
 def test_closing_a_report_needs_an_answer(parent, invoices, staff):
     from django.core.exceptions import ValidationError
 
-    from familles.services import report_submit
+    from signalements.services import report_submit
 
     report = report_submit(
         family=parent.family,

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from django.db.models import Count
 from django.utils.translation import gettext as _
 
-from familles.models import Child, Family, Guardian, Report
+from familles.models import Child, Family, Guardian
+from signalements.models import Report
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
 from familles.access import family_required
-from familles.forms import ReportForm
-from familles.models import Family, Report, ReportAttachment
-from familles.services import new_request_key, report_submit
+from familles.models import Family
+from familles.services import new_request_key
 from familles.views import proof_response
+from signalements.forms import ReportForm
+from signalements.models import Report, ReportAttachment
+from signalements.services import report_submit
 
 
 @family_required
@@ -19,7 +21,7 @@ def report_list(request: HttpRequest, *, family: Family) -> HttpResponse:
     for report in reports:
         answers = [update for update in report.updates.all() if update.message]
         report.last_answer = answers[-1] if answers else None
-    return render(request, "familles/report_list.html", {"reports": reports})
+    return render(request, "signalements/report_list.html", {"reports": reports})
 
 
 @family_required
@@ -76,9 +78,9 @@ def report_new(request: HttpRequest, *, family: Family) -> HttpResponse:
                             "canteen service will check your payment and answer you."
                         ),
                     )
-            return redirect("familles:report_detail", pk=receipt.report.pk)
+            return redirect("signalements:report_detail", pk=receipt.report.pk)
     return render(
-        request, "familles/report_form.html", {"form": form, "request_key": key}
+        request, "signalements/report_form.html", {"form": form, "request_key": key}
     )
 
 
@@ -89,7 +91,7 @@ def report_detail(request: HttpRequest, pk: int, *, family: Family) -> HttpRespo
     )
     return render(
         request,
-        "familles/report_detail.html",
+        "signalements/report_detail.html",
         {
             "report": report,
             "updates": report.updates.all(),

@@ -10,7 +10,6 @@ from django.test import Client
 from django.urls import reverse
 
 from factures.models import Attendance, Invoice
-from familles.duplicates import suspected_duplicates
 from familles.models import (
     AddressChangeRequest,
     Child,
@@ -19,7 +18,8 @@ from familles.models import (
     Guardian,
 )
 from familles.roles import ADMIN_GROUP, AGENT_GROUP
-from familles.services import family_merge
+from fusions.duplicates import suspected_duplicates
+from fusions.services import family_merge
 from paiements.models import CheckoutSession, Payment
 from paiements.services import payment_record_desk
 from tests.factories import (
@@ -213,7 +213,7 @@ def test_an_agent_cannot_merge_run_invoicing_or_manage_staff(twins):
     admin.groups.add(Group.objects.get(name=ADMIN_GROUP))
 
     assert agent.has_perm("paiements.add_payment")
-    assert agent.has_perm("familles.change_report")
+    assert agent.has_perm("signalements.change_report")
     assert not agent.has_perm("familles.merge_family")
     assert not agent.has_perm("factures.add_invoice")
     assert not agent.has_perm("factures.change_price")

@@ -1,0 +1,8 @@
+"""What the invoices app tells the apps above, without importing them."""
+
+from django.dispatch import Signal
+
+# Sent with `family_ids` when what these families owe changed (new invoices,
+# a dispute opened or closed): payments decide whether a family's card
+# payment is now blocked or unblocked, and tell it.
+invoices_changed = Signal()

@@ -1,0 +1,192 @@
+"""Reports: what a family's report does at once, and what an agent's answer
+does (keyword-only functions, as every service)."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from factures.models import Invoice
+from factures.numbering import next_number
+from factures.services import (
+    credit_note_issue,
+    invoice_dispute_close,
+    invoice_dispute_open,
+)
+from familles.models import Child, Family, User
+from familles.services import private_document_save
+from familles.tasks import send_family_email
+from familles.uploads import CheckedFile
+from paiements.services import payments_reconcile
+from signalements.models import Report, ReportAttachment, ReportUpdate
+
+REPORT_KINDS_NEEDING_INVOICE = {
+    Report.Kind.WRONG_AMOUNT,
+    Report.Kind.PAID_UNPAID,
+    Report.Kind.REFUND,
+    Report.Kind.WRONG_ATTENDANCE,
+}
+# Kinds whose resolution may take money off an invoice with a credit note.
+REPORT_KINDS_FOR_CREDIT = {
+    Report.Kind.REFUND,
+    Report.Kind.WRONG_BRACKET,
+    Report.Kind.WRONG_ATTENDANCE,
+    Report.Kind.WRONG_AMOUNT,
+}
+
+
+@dataclass
+class ReportReceipt:
+    report: Report
+    created: bool
+    reconciled: int | None = None  # card payments found for a paid-unpaid report
+
+
+def report_submit(
+    *,
+    family: Family,
+    user: User | None,
+    kind: str,
+    message: str,
+    request_key: str,
+    invoice: Invoice | None = None,
+    child: Child | None = None,
+    date_from: datetime.date | None = None,
+    date_to: datetime.date | None = None,
+    attachments: list[CheckedFile] = (),
+) -> ReportReceipt:
+    """Record a family's report and act on it at once:
+
+    - a wrong amount puts the invoice under dispute (not payable online, not
+      counted towards the block) until the report is closed;
+    - "paid but shown unpaid" asks Stripe about the family's pending card
+      payments right now;
+    - "several accounts" puts the family on the agents' list of suspected
+      duplicates (an open report of that kind is the flag).
+
+    The same form sent twice (`request_key`), or the same report sent again
+    while the first is still new, gives the first one back.
+    """
+    if not message.strip():
+        raise ValidationError(_("Describe the problem in a few words."))
+    if invoice is not None and invoice.family_id != family.pk:
+        raise ValidationError(_("This invoice is not yours."))
+    if child is not None and child.family_id != family.pk:
+        raise ValidationError(_("This child is not in your family."))
+    previous = Report.objects.filter(request_key=request_key).first() or (
+        Report.objects.filter(
+            family=family,
+            kind=kind,
+            invoice=invoice,
+            message=message.strip(),
+            status=Report.Status.NEW,
+        ).first()
+    )
+    if previous is not None:
+        return ReportReceipt(report=previous, created=False)
+    with transaction.atomic():
+        Family.objects.select_for_update().get(pk=family.pk)
+        report = Report.objects.create(
+            reference=next_number(series="S", year=timezone.localdate().year),
+            family=family,
+            kind=kind,
+            invoice=invoice,
+            child=child,
+            date_from=date_from,
+            date_to=date_to,
+            message=message.strip(),
+            created_by=user,
+            request_key=request_key,
+        )
+        for checked in attachments:
+            private_document_save(
+                ReportAttachment(report=report), checked.upload, checked
+            )
+        if kind == Report.Kind.WRONG_AMOUNT and invoice is not None:
+            report.dispute = invoice_dispute_open(
+                invoice=invoice,
+                reason=_("Report %(reference)s: %(message)s")
+                % {"reference": report.reference, "message": report.message},
+                user=user,
+            )
+            report.save(update_fields=["dispute"])
+        transaction.on_commit(lambda: _report_notify(report, "report_received"))
+    receipt = ReportReceipt(report=report, created=True)
+    if kind == Report.Kind.PAID_UNPAID:
+        receipt.reconciled = len(
+            payments_reconcile(family=family, older_than=datetime.timedelta(0)).recorded
+        )
+    return receipt
+
+
+def report_update(
+    *,
+    report: Report,
+    agent: User | None,
+    status: str | None = None,
+    message: str = "",
+    credit_lines: list[Any] | None = None,
+) -> ReportUpdate:
+    """An agent answers and/or moves the report on. Closing it closes its
+    dispute; for a refund, bracket, attendance or amount report, credit note
+    lines given here are issued against the report's invoice in the same
+    step."""
+    status = status or report.status
+    if status not in Report.Status.values:
+        raise ValidationError(_("Unknown status."))
+    if not message.strip() and status == report.status and not credit_lines:
+        raise ValidationError(_("Write an answer or change the status."))
+    if status in Report.CLOSED and not message.strip():
+        raise ValidationError(_("Tell the family why the report is closed."))
+    with transaction.atomic():
+        locked = Report.objects.select_for_update().get(pk=report.pk)
+        if credit_lines:
+            if locked.kind not in REPORT_KINDS_FOR_CREDIT or locked.invoice is None:
+                raise ValidationError(_("This report names no invoice to credit."))
+            credit_note_issue(
+                invoice=locked.invoice,
+                lines=credit_lines,
+                reason=_("Report %(reference)s") % {"reference": locked.reference},
+                agent=agent,
+            )
+        update = ReportUpdate.objects.create(
+            report=locked,
+            author=agent,
+            message=message.strip(),
+            status_before=locked.status,
+            status_after=status,
+        )
+        if status != locked.status:
+            locked.status = status
+            locked.closed_at = timezone.now() if status in Report.CLOSED else None
+            locked.save(update_fields=["status", "closed_at"])
+            if status in Report.CLOSED and locked.dispute_id and locked.invoice_id:
+                invoice_dispute_close(invoice=locked.invoice, user=agent)
+        transaction.on_commit(lambda: _report_notify(locked, "report_updated", update))
+    report.status, report.closed_at = locked.status, locked.closed_at
+    return update
+
+
+def report_assign(*, report: Report, agent: User) -> None:
+    Report.objects.filter(pk=report.pk).update(assigned_to=agent)
+
+
+def _report_notify(
+    report: Report, template: str, update: ReportUpdate | None = None
+) -> None:
+    send_family_email.enqueue(
+        family_id=report.family_id,
+        template=template,
+        context={
+            "reference": report.reference,
+            "kind": str(report.get_kind_display()),
+            "status": str(report.get_status_display()),
+            "answer": update.message if update else "",
+        },
+    )
