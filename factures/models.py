@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from factures.money import ZERO, round_money
-from factures.periods import month_end
+from factures.sql import PerInvoice
 
 
 class Activity(models.Model):
@@ -198,71 +198,6 @@ class Attendance(models.Model):
 ANNOTATIONS = ("credited", "paid", "due", "state", "disputed")
 
 
-class _PerInvoice(models.Func):
-    """An aggregate over the rows of `model` that belong to the invoice, as a
-    correlated subquery written around the invoice's id.
-
-    Django's Subquery would say the same, but each reference to the
-    annotation (the state refers to each amount several times) clones and
-    recompiles the subquery: parent pages spent most of their time compiling
-    SQL. Here the only expression is the invoice's id, which Django relabels
-    like any column when the queryset is itself used as a subquery."""
-
-    arity = 1
-
-    def __init__(
-        self, model: type[models.Model], aggregate: str, where: str = "", **extra: Any
-    ) -> None:
-        table = model._meta.db_table
-        column = model._meta.get_field("invoice").column
-        condition = f" AND {where}" if where else ""
-        self.template = (
-            f"(SELECT {aggregate} FROM {table} r "  # noqa: S608 - names from the models
-            f"WHERE r.{column} = %(expressions)s{condition})"
-        )
-        super().__init__(models.F("pk"), **extra)
-
-
-class AttendedDays(models.Func):
-    """The days of the meals an invoice line bills, in `month`, as one string
-    ("2026-10-01,2026-10-02"), by a correlated subquery on each line: the
-    invoice page reads its lines and their days in one query.
-
-    A line's meals are found by its child, activity and the month's days,
-    which the index `attendance_once_a_day` serves (the mark, `invoice_line`,
-    has no index of its own)."""
-
-    output_field = models.TextField()
-
-    def __init__(self, month: datetime.date) -> None:
-        self.month = month
-        super().__init__(models.F("pk"), models.F("child_id"), models.F("activity_id"))
-
-    def as_sql(  # type: ignore[override]
-        self, compiler: Any, connection: Any, **extra_context: Any
-    ) -> tuple[str, tuple]:
-        line, child, activity = (
-            compiler.compile(expression) for expression in self.source_expressions
-        )
-        days = (
-            "string_agg(to_char(a.date, 'YYYY-MM-DD'), ',')"  # whatever DateStyle
-            if connection.vendor == "postgresql"
-            else "group_concat(a.date, ',')"
-        )
-        sql = (
-            f"(SELECT {days} FROM {Attendance._meta.db_table} a "  # noqa: S608 - names from the models
-            f"WHERE a.child_id = {child[0]} AND a.activity_id = {activity[0]} "
-            f"AND a.date BETWEEN %s AND %s AND a.invoice_line_id = {line[0]})"
-        )
-        return sql, (
-            *child[1],
-            *activity[1],
-            connection.ops.adapt_datefield_value(self.month),
-            connection.ops.adapt_datefield_value(month_end(self.month)),
-            *line[1],
-        )
-
-
 def balance_state(
     *,
     total: Decimal,
@@ -361,19 +296,19 @@ class InvoiceQuerySet(models.QuerySet["Invoice"]):
         money = models.DecimalField(max_digits=10, decimal_places=2)
         Allocation = apps.get_model("paiements", "Allocation")  # noqa: N806
         return {
-            "credited": _PerInvoice(
+            "credited": PerInvoice(
                 CreditNote, "COALESCE(SUM(r.total), 0)", output_field=money
             ),
-            "paid": _PerInvoice(
+            "paid": PerInvoice(
                 Allocation, "COALESCE(SUM(r.amount), 0)", output_field=money
             ),
-            "disputed": _PerInvoice(
+            "disputed": PerInvoice(
                 InvoiceDispute,
                 "COUNT(*) > 0",
                 where="r.closed_at IS NULL",
                 output_field=models.BooleanField(),
             ),
-            "has_cancellation": _PerInvoice(
+            "has_cancellation": PerInvoice(
                 CreditNote,
                 "COUNT(*) > 0",
                 where="r.is_cancellation",

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import datetime
 from bisect import bisect_left
-from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import NamedTuple
 
-from django.core.exceptions import ImproperlyConfigured, ValidationError
-from django.db import connection, models, transaction
+from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -39,6 +38,7 @@ from factures.numbering import (
 )
 from factures.periods import month_end, month_label, month_start
 from factures.signals import invoices_changed
+from factures.sql import attendance_mark
 from factures.tasks import send_invoices_available
 from familles.models import Child, Family, User
 
@@ -342,7 +342,7 @@ def _invoice_families_month(
                 runs_of_line.append(runs)
             invoices.append(invoice)
         Invoice.objects.bulk_create(invoices)
-        history_of_created(Invoice, [invoice.pk for invoice in invoices], issued_by)
+        Invoice.history.bulk_history_create(invoices, default_user=issued_by)
         for line in lines:
             line.invoice_id = line.invoice.pk
         InvoiceLine.objects.bulk_create(lines)
@@ -353,41 +353,6 @@ def _invoice_families_month(
             sender=Invoice, family_ids=[invoice.family_id for invoice in invoices]
         )
     return [invoice.pk for invoice in invoices]
-
-
-def history_of_created(
-    model: type[models.Model], pks: list[int], user: User | None
-) -> None:
-    """Record the creation of these rows in the model's history, as
-    django-simple-history's `bulk_create_with_history` would: type "+", this
-    moment, `user`, no reason, every tracked field. The rows are copied by
-    the database in one INSERT … SELECT; building a historical instance for
-    each invoice in Python cost more than the invoice itself."""
-    history = model.history.model  # type: ignore[attr-defined]
-    tracked = list(history.tracked_fields)
-    own = ["history_date", "history_type", "history_user", "history_change_reason"]
-    expected = {f.name for f in tracked} | {"history_id", *own}
-    if {f.name for f in history._meta.concrete_fields} != expected:
-        # A field that simple_history fills in some other way (a custom
-        # attribute, a relation to the instance): this copy would miss it.
-        raise ImproperlyConfigured(f"{history.__name__} has fields not copied here.")
-    quote = connection.ops.quote_name
-    target = [history._meta.get_field(f.name).column for f in tracked]
-    target += [history._meta.get_field(name).column for name in own]
-    source = ", ".join(quote(field.column) for field in tracked)
-    pk = quote(model._meta.pk.column)
-    now = timezone.now()
-    with connection.cursor() as cursor:
-        for start in range(0, len(pks), 500):
-            chunk = pks[start : start + 500]
-            cursor.execute(
-                f"INSERT INTO {quote(history._meta.db_table)} "  # noqa: S608 - names from the models
-                f"({', '.join(quote(column) for column in target)}) "
-                f"SELECT {source}, %s, '+', %s, NULL "
-                f"FROM {quote(model._meta.db_table)} "
-                f"WHERE {pk} IN ({', '.join(['%s'] * len(chunk))}) ORDER BY {pk}",
-                [now, user.pk if user else None, *chunk],
-            )
 
 
 def _group_meals(
@@ -452,85 +417,27 @@ class _MealsChanged(Exception):
 
 
 def _attendance_link(lines: list[InvoiceLine], runs: list[list[_Run]]) -> None:
-    """Mark each meal with the line that bills it, in one statement rather
-    than one per meal, and check that each line marked as many meals as it
-    bills.
+    """Mark each meal with the line that bills it, and check that each line
+    marked as many meals as it bills.
 
     A line's meals are found as runs of days: every meal of its child, in its
-    activity, from a run's first day to its last, that is not yet billed
-    (`attendance_once_a_day` makes a meal's child, activity and day unique).
+    activity, from a run's first day to its last, that is not yet billed.
     Every day of a run has the line's tariff (runs are cut where a tariff
     may change). The meals are not locked when read: another run waits on
-    the families' locks. The only other change, an agent adding, deleting or
-    moving an unbilled day in the admin at that very moment, makes some line
-    mark more or fewer meals than it bills, even when another line's change
-    makes up for it in the batch's total; the batch is then cancelled with a
-    message, rather than billing a day that is gone or has moved (locking
-    the month's meals first cost a tenth of the run). A day moved inside a
-    run, or one deleted and another added there, is billed where it now is:
-    the line's quantity is still the number of its meals. A day added
-    outside every run is neither billed nor marked, like a day entered
-    after the run (the family then counts as invoiced for the month).
-
-    On PostgreSQL the values travel as array literals ("{1,2,3}"), which the
-    server parses: psycopg's list adapter cost more in Python than the
-    update. SQLite takes a VALUES list, 2,000 runs at a time; both name its
-    columns column1…"""
-    # Column by column: the line, its child and activity, and the run.
+    the families' locks. An agent adding, deleting or moving an unbilled day
+    in the admin at that very moment makes some line mark more or fewer
+    meals than it bills; the batch is then cancelled with a message rather
+    than billing a day that is gone or has moved. A day moved inside a run
+    is billed where it now is; a day added outside every run is neither
+    billed nor marked, like a day entered after the run."""
     rows = [
         (line.pk, line.child_id, line.activity_id, run.first, run.last)
         for line, line_runs in zip(lines, runs, strict=True)
         for run in line_runs
     ]
-    if not rows:
-        return
-    billed = {line.pk: line.quantity for line in lines}
-    table = connection.ops.quote_name(Attendance._meta.db_table)
-    meal = (
-        f"{table}.child_id = v.child AND {table}.activity_id = v.activity "
-        f"AND {table}.date BETWEEN v.first AND v.last "
-        f"AND {table}.invoice_line_id IS NULL"
-    )
-    marked: Counter[int] = Counter()  # meals marked, by line
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # The days travel as their rank in the month (a batch is one
-            # month): integers are cheaper to write and to parse than dates.
-            start = month_start(rows[0][3])
-            cursor.execute(
-                f"WITH marked AS (UPDATE {table} SET invoice_line_id = v.line "  # noqa: S608 - no user input
-                f"FROM (SELECT line, child, activity, %s::date + first AS first, "
-                f"%s::date + last AS last FROM unnest(%s::bigint[], %s::bigint[], "
-                f"%s::bigint[], %s::int[], %s::int[]) "
-                f"AS u(line, child, activity, first, last)) AS v WHERE {meal} "
-                f"RETURNING v.line) SELECT line, count(*) FROM marked GROUP BY line",
-                [
-                    start,
-                    start,
-                    *(_array_literal(row[i] for row in rows) for i in range(3)),
-                    *(_array_literal(row[i].day - 1 for row in rows) for i in (3, 4)),
-                ],
-            )
-            marked.update(dict(cursor.fetchall()))
-        else:
-            for begin in range(0, len(rows), 2_000):
-                chunk = rows[begin : begin + 2_000]
-                cursor.execute(
-                    f"UPDATE {table} SET invoice_line_id = v.line "  # noqa: S608 - no user input
-                    f"FROM (SELECT column1 AS line, column2 AS child, "
-                    f"column3 AS activity, column4 AS first, column5 AS last FROM "
-                    f"(VALUES {', '.join(['(%s, %s, %s, %s, %s)'] * len(chunk))})) "
-                    f"AS v WHERE {meal} RETURNING invoice_line_id",
-                    [value for row in chunk for value in row],
-                )
-                marked.update(line for (line,) in cursor.fetchall())
-    if dict(marked) != billed:
+    marked = attendance_mark(Attendance, rows)
+    if dict(marked) != {line.pk: line.quantity for line in lines}:
         raise _MealsChanged  # rolls the batch back
-
-
-def _array_literal(values: Iterable[int]) -> str:
-    """Integers as a PostgreSQL array literal: {1,2,3}."""
-    return "{" + ",".join(map(str, values)) + "}"
 
 
 def _announce_invoices(invoice_ids: list[int]) -> None:

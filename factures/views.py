@@ -9,9 +9,10 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from factures.models import AttendedDays, Invoice
+from factures.models import Attendance, Invoice
 from factures.pdf import invoice_pdf
 from factures.periods import month_weeks
+from factures.sql import AttendedDays
 from familles.access import family_required
 from familles.models import Family
 from portail.documents import document_extras
@@ -73,7 +74,7 @@ def _weekday_header(language: str) -> SafeString:
 def invoice_detail(request: HttpRequest, pk: int, *, family: Family) -> HttpResponse:
     invoice = _family_invoice(family, pk)
     # Names and labels are copied on the line; the days it bills come with it.
-    lines = list(invoice.lines.annotate(days=AttendedDays(invoice.period)))
+    lines = list(invoice.lines.annotate(days=AttendedDays(Attendance, invoice.period)))
     attended: dict[int, set[datetime.date]] = {}
     for line in lines:
         days = line.days.split(",") if line.days else []

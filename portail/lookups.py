@@ -1,17 +1,9 @@
-"""`field__any=[…]`: the rows whose integer field (or foreign key) is one of
-the values, as `__in` says, written for PostgreSQL as one parameter.
-
-Django writes `__in` with one placeholder per value: `IN (%s, %s, …)`.
-psycopg caches how it binds a query only up to 50 parameters, and parses
-the others again at every execution, placeholder by placeholder. The
-invoicing run reads and locks its families 250 at a time, about ten such
-queries per batch (bench/invoicing.py). Here the values travel as one array
-literal, `= ANY(%s::bigint[])`, which PostgreSQL plans as it plans `IN`
-(both are a `ScalarArrayOpExpr`). Other databases get `IN` as before.
-
-Registered for every integer field and foreign key in `PortailConfig.ready`.
-It takes ids (integers), as the hot paths have them: not model instances
-nor expressions, which `__in` takes.
+"""`field__any=[…]`: what `__in` says, with the values as one array parameter
+on PostgreSQL (`= ANY(%s::bigint[])`, planned as `IN` is). psycopg binds a
+query of more than 50 parameters anew at each execution, and the invoicing
+run reads and locks its families 250 at a time (docs/PERFORMANCE.md). Other
+databases get `IN`. Registered for integer fields and foreign keys in
+`PortailConfig.ready`; it takes ids, not instances nor expressions.
 """
 
 from typing import Any

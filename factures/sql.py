@@ -1,0 +1,133 @@
+"""The invoices app's raw SQL, where the ORM cannot say it (each piece is
+tested in tests/factures/test_sql.py, on SQLite and PostgreSQL)."""
+
+import datetime
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import connection, models
+
+from factures.periods import month_end, month_start
+
+
+class PerInvoice(models.Func):
+    """An aggregate over the rows of `model` that belong to the invoice, as a
+    correlated subquery written around the invoice's id.
+
+    Django's Subquery would say the same, but each reference to the
+    annotation (the state refers to each amount several times) clones and
+    recompiles the subquery: parent pages spent most of their time compiling
+    SQL. Here the only expression is the invoice's id, which Django relabels
+    like any column when the queryset is itself used as a subquery."""
+
+    arity = 1
+
+    def __init__(
+        self, model: type[models.Model], aggregate: str, where: str = "", **extra: Any
+    ) -> None:
+        table = model._meta.db_table
+        column = model._meta.get_field("invoice").column
+        condition = f" AND {where}" if where else ""
+        self.template = (
+            f"(SELECT {aggregate} FROM {table} r "  # noqa: S608 - names from the models
+            f"WHERE r.{column} = %(expressions)s{condition})"
+        )
+        super().__init__(models.F("pk"), **extra)
+
+
+class AttendedDays(models.Func):
+    """The days of the meals an invoice line bills, in `month`, as one string
+    ("2026-10-01,2026-10-02"), by a correlated subquery on each line of
+    `attendance` (the model): the invoice page reads its lines and their days
+    in one query. A line's meals are found by child, activity and day, which
+    the index `attendance_once_a_day` serves."""
+
+    output_field = models.TextField()
+
+    def __init__(self, attendance: type[models.Model], month: datetime.date) -> None:
+        self.table = attendance._meta.db_table
+        self.month = month
+        super().__init__(models.F("pk"), models.F("child_id"), models.F("activity_id"))
+
+    def as_sql(  # type: ignore[override]
+        self, compiler: Any, connection: Any, **extra_context: Any
+    ) -> tuple[str, tuple]:
+        line, child, activity = (
+            compiler.compile(expression) for expression in self.source_expressions
+        )
+        days = (
+            "string_agg(to_char(a.date, 'YYYY-MM-DD'), ',')"  # whatever DateStyle
+            if connection.vendor == "postgresql"
+            else "group_concat(a.date, ',')"
+        )
+        sql = (
+            f"(SELECT {days} FROM {self.table} a "  # noqa: S608 - names from the models
+            f"WHERE a.child_id = {child[0]} AND a.activity_id = {activity[0]} "
+            f"AND a.date BETWEEN %s AND %s AND a.invoice_line_id = {line[0]})"
+        )
+        return sql, (
+            *child[1],
+            *activity[1],
+            connection.ops.adapt_datefield_value(self.month),
+            connection.ops.adapt_datefield_value(month_end(self.month)),
+            *line[1],
+        )
+
+
+def attendance_mark(
+    attendance: type[models.Model],
+    rows: list[tuple[int, int, int, datetime.date, datetime.date]],
+) -> Counter[int]:
+    """Mark the unbilled meals of each row (line, child, activity, first and
+    last day, all in one month) with its line, in one statement rather than
+    one per meal (the ORM updates one filter at a time); returns how many
+    meals each line marked.
+
+    On PostgreSQL the values travel as array literals, the days as their
+    rank in the month; SQLite takes a VALUES list, 2,000 rows at a time."""
+    marked: Counter[int] = Counter()
+    if not rows:
+        return marked
+    table = connection.ops.quote_name(attendance._meta.db_table)
+    meal = (
+        f"{table}.child_id = v.child AND {table}.activity_id = v.activity "
+        f"AND {table}.date BETWEEN v.first AND v.last "
+        f"AND {table}.invoice_line_id IS NULL"
+    )
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            start = month_start(rows[0][3])
+            cursor.execute(
+                f"WITH marked AS (UPDATE {table} SET invoice_line_id = v.line "  # noqa: S608 - no user input
+                f"FROM (SELECT line, child, activity, %s::date + first AS first, "
+                f"%s::date + last AS last FROM unnest(%s::bigint[], %s::bigint[], "
+                f"%s::bigint[], %s::int[], %s::int[]) "
+                f"AS u(line, child, activity, first, last)) AS v WHERE {meal} "
+                f"RETURNING v.line) SELECT line, count(*) FROM marked GROUP BY line",
+                [
+                    start,
+                    start,
+                    *(_array_literal(row[i] for row in rows) for i in range(3)),
+                    *(_array_literal(row[i].day - 1 for row in rows) for i in (3, 4)),
+                ],
+            )
+            marked.update(dict(cursor.fetchall()))
+        else:
+            for begin in range(0, len(rows), 2_000):
+                chunk = rows[begin : begin + 2_000]
+                cursor.execute(
+                    f"UPDATE {table} SET invoice_line_id = v.line "  # noqa: S608 - no user input
+                    f"FROM (SELECT column1 AS line, column2 AS child, "
+                    f"column3 AS activity, column4 AS first, column5 AS last FROM "
+                    f"(VALUES {', '.join(['(%s, %s, %s, %s, %s)'] * len(chunk))})) "
+                    f"AS v WHERE {meal} RETURNING invoice_line_id",
+                    [value for row in chunk for value in row],
+                )
+                marked.update(line for (line,) in cursor.fetchall())
+    return marked
+
+
+def _array_literal(values: Iterable[int]) -> str:
+    """Integers as a PostgreSQL array literal: {1,2,3}."""
+    return "{" + ",".join(map(str, values)) + "}"
