@@ -19,7 +19,7 @@ $(STAMP): requirements/dev.txt | check-python
 	  echo "Removing $(VENV): it was made with $$($(BIN)/python --version)."; rm -rf $(VENV); fi
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet --quiet -r requirements/dev.txt
+	$(BIN)/python -m pip install --quiet --quiet --require-hashes -r requirements/dev.txt
 	@touch $(STAMP)
 
 install: check-python $(STAMP)
@@ -83,8 +83,8 @@ format: install
 # Regenerate the locked dependency lists from pyproject.toml.
 lock: install
 	$(BIN)/pip install --quiet pip-tools==7.6.2
-	$(BIN)/pip-compile --quiet --no-emit-index-url --no-emit-find-links --strip-extras -o requirements/main.txt pyproject.toml
-	$(BIN)/pip-compile --quiet --no-emit-index-url --no-emit-find-links --strip-extras --extra dev -o requirements/dev.txt pyproject.toml
+	$(BIN)/pip-compile --quiet --no-strip-extras --generate-hashes --allow-unsafe --no-emit-index-url --no-emit-find-links -o requirements/main.txt pyproject.toml
+	$(BIN)/pip-compile --quiet --no-strip-extras --generate-hashes --allow-unsafe --no-emit-index-url --no-emit-find-links --extra dev -o requirements/dev.txt pyproject.toml
 
 # Update and compile the French catalogue (needs GNU gettext).
 messages: install
