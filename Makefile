@@ -75,6 +75,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	DJANGO_DEBUG=1 $(BIN)/mypy
 
 format: install
 	$(BIN)/ruff check --fix .

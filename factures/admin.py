@@ -7,6 +7,7 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -46,6 +47,7 @@ from factures.services import (
     invoice_dispute_open,
     invoice_issue_month,
 )
+from familles.access import acting_user
 from familles.admin import FamilyAdmin
 
 IMPORT_SALT = "factures.attendance-import"
@@ -76,7 +78,7 @@ class ReadOnlyInline(admin.TabularInline):
 
 
 @admin.register(Activity)
-class ActivityAdmin(admin.ModelAdmin):
+class ActivityAdmin(admin.ModelAdmin[Activity]):
     list_display = ["code", "label"]
     search_fields = ["code", "label"]
 
@@ -88,7 +90,7 @@ class PriceInline(admin.TabularInline):
 
 
 @admin.register(TariffBracket)
-class TariffBracketAdmin(admin.ModelAdmin):
+class TariffBracketAdmin(admin.ModelAdmin[TariffBracket]):
     list_display = ["code", "label", "qf_min", "qf_max"]
     search_fields = ["code", "label"]
     inlines = [PriceInline]
@@ -116,7 +118,7 @@ FamilyAdmin.inlines = [
 
 
 @admin.register(Attendance)
-class AttendanceAdmin(admin.ModelAdmin):
+class AttendanceAdmin(admin.ModelAdmin[Attendance]):
     list_display = ["date", "child", "family_identifier", "activity", "billed"]
     list_filter = ["activity", ("date", admin.DateFieldListFilter)]
     list_select_related = ["child__family", "activity", "invoice_line__invoice"]
@@ -243,13 +245,13 @@ class InvoiceLineInline(ReadOnlyInline):
         "unit_price",
         "amount",
     ]
-    readonly_fields = fields
+    readonly_fields = fields  # type: ignore[assignment]  # the same names
 
 
 class CreditNoteInline(ReadOnlyInline):
     model = CreditNote
     fields = ["number", "issued_at", "reason", "is_cancellation", "total", "issued_by"]
-    readonly_fields = fields
+    readonly_fields = fields  # type: ignore[assignment]  # the same names
     show_change_link = True
 
 
@@ -264,7 +266,7 @@ class InvoiceStateFilter(admin.SimpleListFilter):
         self, request: HttpRequest, queryset: QuerySet[Invoice]
     ) -> QuerySet[Invoice]:
         if self.value() in Invoice.Status.values:
-            return queryset.filter(state=self.value())
+            return queryset.filter(state=self.value())  # type: ignore[misc]  # an annotation
         return queryset
 
 
@@ -284,9 +286,9 @@ class DueFilter(admin.SimpleListFilter):
     ) -> QuerySet[Invoice]:
         low, _sep, high = (self.value() or "").partition("-")
         if low.isdigit():
-            queryset = queryset.filter(due__gt=int(low))
+            queryset = queryset.filter(due__gt=int(low))  # type: ignore[misc]  # an annotation
         if high.isdigit():
-            queryset = queryset.filter(due__lte=int(high))
+            queryset = queryset.filter(due__lte=int(high))  # type: ignore[misc]  # an annotation
         return queryset
 
 
@@ -303,8 +305,9 @@ class AgeFilter(admin.SimpleListFilter):
     def queryset(
         self, request: HttpRequest, queryset: QuerySet[Invoice]
     ) -> QuerySet[Invoice]:
-        if (self.value() or "").isdigit():
-            limit = timezone.now() - datetime.timedelta(days=int(self.value()))
+        value = self.value() or ""
+        if value.isdigit():
+            limit = timezone.now() - datetime.timedelta(days=int(value))
             return queryset.filter(issued_at__lte=limit)
         return queryset
 
@@ -439,7 +442,7 @@ class InvoiceAdmin(SimpleHistoryAdmin):
             if "print" in request.POST:
                 try:
                     batch = paper_batch_request(
-                        period=period, requested_by=request.user
+                        period=period, requested_by=acting_user(request)
                     )
                 except ValidationError as error:
                     self.message_user(
@@ -460,7 +463,9 @@ class InvoiceAdmin(SimpleHistoryAdmin):
             if not context["can_run"]:
                 return HttpResponse(status=403)
             try:
-                result = invoice_issue_month(period=period, issued_by=request.user)
+                result = invoice_issue_month(
+                    period=period, issued_by=acting_user(request)
+                )
             except ValidationError as error:
                 self.message_user(request, " ".join(error.messages), messages.ERROR)
                 return TemplateResponse(
@@ -469,7 +474,7 @@ class InvoiceAdmin(SimpleHistoryAdmin):
             context["result"] = result
         return TemplateResponse(request, "admin/factures/invoicing.html", context)
 
-    def paper_batch_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+    def paper_batch_view(self, request: HttpRequest, pk: int) -> HttpResponseBase:
         """Download a printed paper batch (the files are kept in the private
         storage, never served as static files)."""
         if not self.has_view_permission(request):
@@ -514,7 +519,7 @@ class InvoiceAdmin(SimpleHistoryAdmin):
                         invoice=invoice,
                         lines=lines,
                         reason=form.cleaned_data["reason"],
-                        agent=request.user,
+                        agent=acting_user(request),
                         cancel=cancel,
                     )
                 except ValidationError as error:
@@ -546,7 +551,7 @@ class InvoiceAdmin(SimpleHistoryAdmin):
 class CreditNoteLineInline(ReadOnlyInline):
     model = CreditNoteLine
     fields = ["label", "quantity", "unit_price", "amount"]
-    readonly_fields = fields
+    readonly_fields = fields  # type: ignore[assignment]  # the same names
 
 
 @admin.register(CreditNote)
@@ -584,7 +589,7 @@ class CreditNoteAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(InvoiceDispute)
-class InvoiceDisputeAdmin(admin.ModelAdmin):
+class InvoiceDisputeAdmin(admin.ModelAdmin[InvoiceDispute]):
     list_display = ["invoice", "opened_at", "reason", "closed_at"]
     list_filter = [("closed_at", admin.EmptyFieldListFilter)]
     list_select_related = ["invoice"]
@@ -603,7 +608,7 @@ class InvoiceDisputeAdmin(admin.ModelAdmin):
         self, request: HttpRequest, obj: InvoiceDispute, form: Any, change: bool
     ) -> None:
         created = invoice_dispute_open(
-            invoice=obj.invoice, reason=obj.reason, user=request.user
+            invoice=obj.invoice, reason=obj.reason, user=acting_user(request)
         )
         obj.pk = created.pk
 
@@ -612,5 +617,5 @@ class InvoiceDisputeAdmin(admin.ModelAdmin):
         for dispute in queryset.filter(closed_at__isnull=True).select_related(
             "invoice"
         ):
-            invoice_dispute_close(invoice=dispute.invoice, user=request.user)
+            invoice_dispute_close(invoice=dispute.invoice, user=acting_user(request))
         self.message_user(request, _("Disputes closed."), messages.SUCCESS)

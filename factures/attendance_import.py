@@ -147,7 +147,7 @@ def attendance_parse(*, data: bytes, period: datetime.date) -> ParsedFile:
             )
         else:
             row.child = matches[0]
-        if row.errors:
+        if row.errors or row.child is None or row.activity is None or not row.date:
             continue
         key = (row.child.pk, row.activity.pk, row.date)
         if key in seen:
@@ -176,6 +176,7 @@ def attendance_import(*, parsed: ParsedFile) -> int:
             Attendance.objects.bulk_create(
                 Attendance(child=row.child, activity=row.activity, date=row.date)
                 for row in parsed.rows
+                if row.date is not None
             )
     except IntegrityError:
         # Someone recorded one of these days between the preview and now.

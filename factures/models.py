@@ -335,7 +335,7 @@ class InvoiceQuerySet(models.QuerySet["Invoice"]):
         return self.with_amounts().filter(_NOT_PAID_IN_FULL)
 
     def with_state(self, state: str) -> InvoiceQuerySet:
-        return self.with_balance().filter(state=state)
+        return self.with_balance().filter(state=state)  # type: ignore[misc]  # an annotation
 
     def unpaid(self) -> InvoiceQuerySet:
         """Invoices that still wait for money and are not disputed.
@@ -344,7 +344,7 @@ class InvoiceQuerySet(models.QuerySet["Invoice"]):
         the state is several: PostgreSQL tests the cheaper condition first
         and works out the state only for the invoices not paid in full, a
         quarter of them (the invoicing run's block states, bench/invoicing.py)."""
-        return self.with_balance().filter(
+        return self.with_balance().filter(  # type: ignore[misc]  # an annotation
             _NOT_PAID_IN_FULL, state__in=Invoice.UNPAID_STATES
         )
 
@@ -397,6 +397,13 @@ class Invoice(models.Model):
     )
 
     objects = InvoiceQuerySet.as_manager()
+    # Set on invoices read through `with_balance()` or `with_amounts()`.
+    credited: Decimal
+    paid: Decimal
+    due: Decimal
+    state: str
+    disputed: bool
+    has_cancellation: bool
     history = HistoricalRecords()
 
     class Meta:

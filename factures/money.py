@@ -22,7 +22,7 @@ def format_euros(value: Decimal) -> str:
     """1234.5 → '1 234,50 €' (no-break spaces, as French typography wants)."""
     sign = "-" if value < 0 else ""
     units, cents = f"{abs(round_money(value)):.2f}".split(".")
-    groups = []
+    groups: list[str] = []
     while units:
         groups.insert(0, units[-3:])
         units = units[:-3]

@@ -76,7 +76,8 @@ def _first_logins(family_ids: set[int]) -> dict[int, User]:
     for user in User.objects.filter(family_id__in=family_ids, is_active=True).order_by(
         "pk"
     ):
-        logins.setdefault(user.family_id, user)
+        if user.family_id is not None:
+            logins.setdefault(user.family_id, user)
     return logins
 
 

@@ -35,7 +35,7 @@ def paper_invoices(period: datetime.date) -> InvoiceQuerySet:
     identifiers: those of families without paperless invoices, but the
     cancelled ones."""
     return (
-        Invoice.objects.with_balance()
+        Invoice.objects.with_balance()  # type: ignore[misc]  # an annotation
         .filter(period=period, paperless=False)
         .exclude(state=Invoice.Status.CANCELLED)
         .order_by("family_identifier")

@@ -215,13 +215,17 @@ class FamilyTariffs:
 _Days = dict[tuple[int, int], list[datetime.date]]
 
 
+# An invoice line: child, activity, bracket label, unit price.
+_LineKey = tuple[int, int, str, Decimal]
+
+
 class _Run(NamedTuple):
     """Days of meals that one line bills, the first to the last: every meal
-    of the line's child and activity between them, `count` in all."""
+    of the line's child and activity between them, `meals` in all."""
 
     first: datetime.date
     last: datetime.date
-    count: int
+    meals: int
 
 
 def _invoice_families_month(
@@ -323,7 +327,7 @@ def _invoice_families_month(
                 key=lambda item: (children[item[0][0]][1], item[0][1], item[0][3]),
             ):
                 activity = activities[activity_id]
-                quantity = sum(run.count for run in runs)
+                quantity = sum(run.meals for run in runs)
                 amount = round_money(unit_price * quantity)
                 invoice.total += amount
                 lines.append(
@@ -357,7 +361,7 @@ def _invoice_families_month(
 
 def _group_meals(
     meals: _Days, tariffs: FamilyTariffs, activities: dict[int, Activity]
-) -> dict[tuple, list[_Run]]:
+) -> dict[_LineKey, list[_Run]]:
     """One group of meals per line of the invoice: child, activity, bracket,
     price; each group as the runs of days that have its tariff. The tariff
     is looked up once per run: a child's days in an activity are cut only
@@ -381,7 +385,7 @@ def _group_meals(
                     )
                 )
                 start = end
-    groups: dict[tuple, list[_Run]] = defaultdict(list)
+    groups: dict[_LineKey, list[_Run]] = defaultdict(list)
     # In the order of the days: a family that cannot be invoiced is told
     # about its first day without a tariff.
     for run, child_id, activity_id in sorted(runs):

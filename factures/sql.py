@@ -27,7 +27,7 @@ class PerInvoice(models.Func):
         self, model: type[models.Model], aggregate: str, where: str = "", **extra: Any
     ) -> None:
         table = model._meta.db_table
-        column = model._meta.get_field("invoice").column
+        column = model._meta.get_field("invoice").column  # type: ignore[union-attr]
         condition = f" AND {where}" if where else ""
         self.template = (
             f"(SELECT {aggregate} FROM {table} r "  # noqa: S608 - names from the models
@@ -108,8 +108,11 @@ def attendance_mark(
                 [
                     start,
                     start,
-                    *(_array_literal(row[i] for row in rows) for i in range(3)),
-                    *(_array_literal(row[i].day - 1 for row in rows) for i in (3, 4)),
+                    _array_literal(row[0] for row in rows),
+                    _array_literal(row[1] for row in rows),
+                    _array_literal(row[2] for row in rows),
+                    _array_literal(row[3].day - 1 for row in rows),
+                    _array_literal(row[4].day - 1 for row in rows),
                 ],
             )
             marked.update(dict(cursor.fetchall()))

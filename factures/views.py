@@ -77,9 +77,9 @@ def invoice_detail(request: HttpRequest, pk: int, *, family: Family) -> HttpResp
     lines = list(invoice.lines.annotate(days=AttendedDays(Attendance, invoice.period)))
     attended: dict[int, set[datetime.date]] = {}
     for line in lines:
-        days = line.days.split(",") if line.days else []
+        billed = line.days.split(",") if line.days else []
         attended.setdefault(line.child_id, set()).update(
-            map(datetime.date.fromisoformat, days)
+            map(datetime.date.fromisoformat, billed)
         )
     children = []
     seen = set()

@@ -8,15 +8,31 @@ from typing import Any
 from allauth.account.authentication import get_authentication_records
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect
 
-from familles.models import Family
+from familles.models import Family, User
+
+
+class AuthenticatedRequest(HttpRequest):
+    """The request of a page that requires a login (`family_required`, the
+    admin): its user is a `User`, never anonymous."""
+
+    user: User
+
+
+def acting_user(request: HttpRequest) -> User:
+    """The logged-in user a service records as the author of a change."""
+    if not isinstance(request.user, User):
+        raise PermissionDenied
+    return request.user
 
 
 def family_required(
-    view: Callable[..., HttpResponse],
-) -> Callable[..., HttpResponse]:
+    view: Callable[..., HttpResponseBase],
+) -> Callable[..., HttpResponseBase]:
     """Logged-in parents only; the view receives their family as `family`.
 
     Parent pages never take a family from the URL or the form: the family is
@@ -26,7 +42,7 @@ def family_required(
 
     @login_required
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         family: Family | None = getattr(request.user, "family", None)
         if family is None:
             return redirect("admin:index")

@@ -2,10 +2,12 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -15,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from simple_history.admin import SimpleHistoryAdmin
 
+from familles.access import acting_user
 from familles.letters import credentials_letter_pdf
 from familles.models import (
     ActivationCode,
@@ -83,7 +86,7 @@ class ChildInline(admin.TabularInline):
 class LoginInline(admin.TabularInline):
     model = User
     fields = ["username", "is_active", "last_login", "date_joined"]
-    readonly_fields = fields
+    readonly_fields = fields  # type: ignore[assignment]  # the same names
     extra = 0
     can_delete = False
     show_change_link = True
@@ -96,7 +99,7 @@ class LoginInline(admin.TabularInline):
 class DossierChangeInline(admin.TabularInline):
     model = DossierChange
     fields = ["changed_at", "field", "guardian", "old_value", "new_value", "changed_by"]
-    readonly_fields = fields
+    readonly_fields = fields  # type: ignore[assignment]  # the same names
     extra = 0
     can_delete = False
     max_num = 0
@@ -144,7 +147,7 @@ class FamilyAdmin(SimpleHistoryAdmin):
         super().save_model(request, obj, form, change)
         if change:
             dossier_changes_record(
-                family=obj, changes=_form_changes(form), user=request.user
+                family=obj, changes=_form_changes(form), user=acting_user(request)
             )
 
     def save_related(
@@ -171,7 +174,7 @@ class FamilyAdmin(SimpleHistoryAdmin):
                 family=form.instance,
                 guardian=guardian,
                 changes=changes,
-                user=request.user,
+                user=acting_user(request),
             )
         for obj in formset.deleted_objects:
             obj.delete()
@@ -199,7 +202,7 @@ class FamilyAdmin(SimpleHistoryAdmin):
         issued = []
         for family in queryset:
             try:
-                result = family_login_create(family=family, agent=request.user)
+                result = family_login_create(family=family, agent=acting_user(request))
             except ValidationError as error:
                 self.message_user(
                     request, f"{family}: {error.messages[0]}", messages.ERROR
@@ -291,7 +294,7 @@ class ActivationCodeInline(admin.TabularInline):
     model = ActivationCode
     fk_name = "user"
     fields = ["created_at", "expires_at", "used_at", "voided_at", "created_by"]
-    readonly_fields = fields
+    readonly_fields = fields  # type: ignore[assignment]  # the same names
     extra = 0
     can_delete = False
 
@@ -314,7 +317,7 @@ class PortalUserAdmin(UserAdmin):
     search_fields = ["username", "email", "family__identifier", "family__name"]
     autocomplete_fields = ["family"]
     fieldsets = [
-        *UserAdmin.fieldsets,
+        *(UserAdmin.fieldsets or ()),
         (gettext_lazy("Family"), {"fields": ["family"]}),
     ]
     inlines = [ActivationCodeInline]
@@ -334,7 +337,7 @@ class PortalUserAdmin(UserAdmin):
 
 
 @admin.register(DossierChange)
-class DossierChangeAdmin(admin.ModelAdmin):
+class DossierChangeAdmin(admin.ModelAdmin[DossierChange]):
     list_display = [
         "changed_at",
         "family",
@@ -365,7 +368,7 @@ class DocumentInline(admin.TabularInline):
 
     download_view = ""
     fields = ["original_name", "content_type", "size", "download"]
-    readonly_fields = fields
+    readonly_fields = fields  # type: ignore[assignment]  # the same names
     extra = 0
     can_delete = False
 
@@ -391,7 +394,7 @@ class RefusalForm(forms.Form):
 
 
 @admin.register(AddressChangeRequest)
-class AddressChangeRequestAdmin(admin.ModelAdmin):
+class AddressChangeRequestAdmin(admin.ModelAdmin[AddressChangeRequest]):
     list_display = [
         "submitted_at",
         "family",
@@ -440,7 +443,7 @@ class AddressChangeRequestAdmin(admin.ModelAdmin):
     def current_address(self, obj: AddressChangeRequest) -> str:
         return obj.family.postal_address
 
-    def download_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+    def download_view(self, request: HttpRequest, pk: int) -> HttpResponseBase:
         if not self.has_view_permission(request):
             return HttpResponse(status=403)
         return proof_response(get_object_or_404(ProofDocument, pk=pk))
@@ -455,7 +458,7 @@ class AddressChangeRequestAdmin(admin.ModelAdmin):
         done = 0
         for item in queryset:
             try:
-                address_change_validate(request=item, agent=request.user)
+                address_change_validate(request=item, agent=acting_user(request))
                 done += 1
             except ValidationError as error:
                 self.message_user(
@@ -480,7 +483,7 @@ class AddressChangeRequestAdmin(admin.ModelAdmin):
                 try:
                     address_change_refuse(
                         request=item,
-                        agent=request.user,
+                        agent=acting_user(request),
                         reason=form.cleaned_data["reason"],
                     )
                 except ValidationError as error:
@@ -497,6 +500,6 @@ class AddressChangeRequestAdmin(admin.ModelAdmin):
                 "form": form,
                 "queryset": queryset,
                 "opts": self.model._meta,
-                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
             },
         )

@@ -44,7 +44,7 @@ class ResetPasswordForm(AllauthResetPasswordForm):
 
     def clean_email(self) -> str:
         email = super().clean_email()
-        self.users = [
+        self.users: list[Any] = [
             user
             for user in self.users
             if EmailAddress.objects.filter(
@@ -98,7 +98,7 @@ class ContactForm(forms.Form):
         self.fields["email"].widget.attrs.update({"autocomplete": "email"})
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if self.errors:
             return data
         if not any(data.get(field) for field in CONTACT_FIELDS):

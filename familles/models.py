@@ -172,8 +172,8 @@ class User(AbstractUser):
     )
 
     class Meta(AbstractUser.Meta):
-        verbose_name = _("login")
-        verbose_name_plural = _("logins")
+        verbose_name = _("login")  # type: ignore[assignment]
+        verbose_name_plural = _("logins")  # type: ignore[assignment]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(family__isnull=True) | models.Q(is_staff=False),

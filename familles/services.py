@@ -77,7 +77,7 @@ def family_login_create(*, family: Family, agent: User | None) -> IssuedCode:
 
 
 def family_login_emails_sync(
-    *, family: Family, unverified: set[str] = frozenset()
+    *, family: Family, unverified: frozenset[str] | set[str] = frozenset()
 ) -> None:
     """The guardians' addresses are the ones the family's logins may receive
     password-reset links at (an address shared with another family, such as
@@ -499,4 +499,4 @@ def merged_family_for_login(*, username: str, password: str) -> Family | None:
     )
     if user is None or not user.check_password(password):
         return None
-    return user.family.merged_into
+    return user.family.merged_into if user.family else None

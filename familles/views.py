@@ -8,13 +8,14 @@ from django.contrib.auth.decorators import login_required
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from phonenumber_field.phonenumber import PhoneNumber
 
-from familles.access import family_required, recently_authenticated
+from familles.access import acting_user, family_required, recently_authenticated
 from familles.forms import AddressForm, ChoosePasswordForm, ContactForm, PaperlessForm
 from familles.middleware import SESSION_ACTIVATION_CODE
 from familles.models import (
@@ -75,7 +76,9 @@ def paperless(request: HttpRequest, *, family: Family) -> HttpResponse:
     form = PaperlessForm(request.POST)
     if form.is_valid():
         changed = family_paperless_set(
-            family=family, paperless=form.cleaned_data["paperless"], user=request.user
+            family=family,
+            paperless=form.cleaned_data["paperless"],
+            user=acting_user(request),
         )
         if changed:
             messages.success(
@@ -131,7 +134,7 @@ def contact_review(request: HttpRequest, *, family: Family) -> HttpResponse:
             guardian_contact_change(
                 guardian=guardian,
                 values=data["values"],
-                user=request.user,
+                user=acting_user(request),
                 request_key=data["key"],
             )
         except ValidationError as error:
@@ -219,7 +222,7 @@ def address_review(request: HttpRequest, *, family: Family) -> HttpResponse:
                 family=family,
                 address=data["address"],
                 staged=data["staged"],
-                user=request.user,
+                user=acting_user(request),
                 request_key=data["key"],
             )
         except ValidationError as error:
@@ -248,7 +251,9 @@ def address_review(request: HttpRequest, *, family: Family) -> HttpResponse:
 
 
 @family_required
-def proof_download(request: HttpRequest, pk: int, *, family: Family) -> HttpResponse:
+def proof_download(
+    request: HttpRequest, pk: int, *, family: Family
+) -> HttpResponseBase:
     proof = get_object_or_404(ProofDocument, pk=pk, request__family=family)
     return proof_response(proof)
 
@@ -275,7 +280,7 @@ def activation(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             activation_complete(
-                user=request.user,
+                user=acting_user(request),
                 code_id=code_id,
                 password=form.cleaned_data["new_password1"],
             )
@@ -284,7 +289,7 @@ def activation(request: HttpRequest) -> HttpResponse:
             messages.error(request, " ".join(error.messages))
             return redirect(settings.LOGIN_URL)
         del request.session[SESSION_ACTIVATION_CODE]
-        update_session_auth_hash(request, request.user)
+        update_session_auth_hash(request, acting_user(request))
         messages.success(
             request,
             _(

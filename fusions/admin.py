@@ -13,6 +13,7 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from familles.access import acting_user
 from familles.admin import FamilyAdmin
 from familles.models import Family
 from fusions.duplicates import suspected_duplicates
@@ -86,7 +87,9 @@ class MergingFamilyAdmin(FamilyAdmin):
             return redirect("admin:familles_family_changelist")
         if request.method == "POST" and "confirm" in request.POST:
             try:
-                family_merge(keep=keep, duplicates=duplicates, agent=request.user)
+                family_merge(
+                    keep=keep, duplicates=duplicates, agent=acting_user(request)
+                )
             except ValidationError as error:
                 self.message_user(request, " ".join(error.messages), messages.ERROR)
                 return redirect("admin:familles_family_changelist")

@@ -20,6 +20,7 @@ from factures.models import (
     Invoice,
     InvoiceLine,
 )
+from factures.money import ZERO
 from familles.models import (
     AddressChangeRequest,
     Child,
@@ -101,12 +102,12 @@ def family_merge_plan(*, keep: Family, duplicates: list[Family]) -> MergePlan:
             else:
                 same_guardians.append((guardian, twin))
         for child in duplicate.children.all():
-            twin = next((c for c in kept_children if _same_child(c, child)), None)
-            if twin is None:
+            sibling = next((c for c in kept_children if _same_child(c, child)), None)
+            if sibling is None:
                 moved_children.append(child)
                 kept_children.append(child)
             else:
-                same_children.append((child, twin))
+                same_children.append((child, sibling))
     ids = [family.pk for family in duplicates]
     counts = {
         "invoices": Invoice.objects.filter(family_id__in=ids).count(),
@@ -174,19 +175,19 @@ def family_merge(
         for guardian in plan.moved_guardians:
             guardian.family = keep
             guardian.save(update_fields=["family"])
-        for child, twin in plan.same_children:
+        for child, sibling in plan.same_children:
             for attendance in Attendance.objects.filter(child=child):
                 clash = Attendance.objects.filter(
-                    child=twin, activity=attendance.activity, date=attendance.date
+                    child=sibling, activity=attendance.activity, date=attendance.date
                 ).first()
                 if clash is None:
-                    attendance.child = twin
+                    attendance.child = sibling
                     attendance.save(update_fields=["child"])
                 elif attendance.invoice_line_id is None:
                     attendance.delete()  # the same day recorded twice
                 elif clash.invoice_line_id is None:
                     clash.delete()
-                    attendance.child = twin
+                    attendance.child = sibling
                     attendance.save(update_fields=["child"])
                 else:
                     raise ValidationError(
@@ -194,12 +195,15 @@ def family_merge(
                             "%(child)s was invoiced twice for %(date)s: issue a credit "
                             "note on one of the invoices before merging."
                         )
-                        % {"child": twin, "date": formats.date_format(attendance.date)}
+                        % {
+                            "child": sibling,
+                            "date": formats.date_format(attendance.date),
+                        }
                     )
             for line in InvoiceLine.objects.filter(child=child):
-                line.child = twin
+                line.child = sibling
                 line.save(update_fields=["child"])
-            Report.objects.filter(child=child).update(child=twin)
+            Report.objects.filter(child=child).update(child=sibling)
             child.delete()
         for child in plan.moved_children:
             child.family = keep
@@ -260,7 +264,7 @@ def family_merge(
             )
         family_login_emails_sync(family=keep)
         after = _money_totals(ids)
-        if before != after or _money_totals([d.pk for d in duplicates]) != (0, 0):
+        if before != after or _money_totals([d.pk for d in duplicates]) != (ZERO, ZERO):
             raise ValidationError(
                 _("The merge would change the money totals: nothing was done.")
             )

@@ -18,6 +18,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from factures.admin import csv_response
 from factures.models import Invoice
 from factures.money import ZERO, csv_amount
+from familles.access import acting_user
 from familles.models import Family
 from paiements.forms import DeskPaymentForm, FamilyLookupForm, ReasonForm
 from paiements.models import (
@@ -41,7 +42,7 @@ from paiements.services import (
 class AllocationInline(admin.TabularInline):
     model = Allocation
     fields = ["invoice", "amount"]
-    readonly_fields = fields
+    readonly_fields = fields  # type: ignore[assignment]  # the same names
     extra = 0
     can_delete = False
 
@@ -63,7 +64,7 @@ class UnallocatedFilter(admin.SimpleListFilter):
         self, request: HttpRequest, queryset: QuerySet[Payment]
     ) -> QuerySet[Payment]:
         if self.value() == "oui":
-            return queryset.filter(amount__gt=0, left__gt=0, reversed_by__isnull=True)
+            return queryset.filter(amount__gt=0, left__gt=0, reversed_by__isnull=True)  # type: ignore[misc]  # an annotation
         return queryset
 
 
@@ -250,7 +251,7 @@ class PaymentAdmin(SimpleHistoryAdmin):
                 request, "admin/paiements/desk_payment.html", context
             )
         invoices = list(
-            Invoice.objects.with_balance()
+            Invoice.objects.with_balance()  # type: ignore[misc]  # an annotation
             .filter(family=family, due__gt=0)
             .order_by("period")
         )
@@ -262,7 +263,7 @@ class PaymentAdmin(SimpleHistoryAdmin):
                     method=form.cleaned_data["method"],
                     amount=form.cleaned_data["amount"],
                     allocations=form.allocations(),
-                    agent=request.user,
+                    agent=acting_user(request),
                     reference=form.cleaned_data["reference"],
                 )
             except ValidationError as error:
@@ -299,7 +300,7 @@ class PaymentAdmin(SimpleHistoryAdmin):
                 reversal = payment_reverse(
                     payment=payment,
                     reason=form.cleaned_data["reason"],
-                    agent=request.user,
+                    agent=acting_user(request),
                 )
             except ValidationError as error:
                 form.add_error(None, error)
@@ -326,7 +327,7 @@ class PaymentAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(PaymentOverride)
-class PaymentOverrideAdmin(admin.ModelAdmin):
+class PaymentOverrideAdmin(admin.ModelAdmin[PaymentOverride]):
     list_display = [
         "family",
         "state",
@@ -352,7 +353,10 @@ class PaymentOverrideAdmin(admin.ModelAdmin):
         self, request: HttpRequest, obj: PaymentOverride, form: Any, change: bool
     ) -> None:
         created = payment_override_set(
-            family=obj.family, state=obj.state, reason=obj.reason, agent=request.user
+            family=obj.family,
+            state=obj.state,
+            reason=obj.reason,
+            agent=acting_user(request),
         )
         obj.pk = created.pk
 
@@ -364,12 +368,12 @@ class PaymentOverrideAdmin(admin.ModelAdmin):
         for override in queryset.filter(cleared_at__isnull=True).select_related(
             "family"
         ):
-            payment_override_clear(family=override.family, agent=request.user)
+            payment_override_clear(family=override.family, agent=acting_user(request))
         self.message_user(request, _("Manual states cleared."), messages.SUCCESS)
 
 
 @admin.register(CheckoutSession)
-class CheckoutSessionAdmin(admin.ModelAdmin):
+class CheckoutSessionAdmin(admin.ModelAdmin[CheckoutSession]):
     list_display = [
         "stripe_id",
         "family",
@@ -411,7 +415,7 @@ class CheckoutSessionAdmin(admin.ModelAdmin):
 
 
 @admin.register(WebhookEvent)
-class WebhookEventAdmin(admin.ModelAdmin):
+class WebhookEventAdmin(admin.ModelAdmin[WebhookEvent]):
     list_display = ["stripe_id", "type", "received_at", "outcome"]
     list_filter = ["type"]
     search_fields = ["stripe_id", "outcome"]

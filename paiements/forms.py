@@ -1,4 +1,5 @@
 from decimal import Decimal
+from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -28,9 +29,7 @@ class DeskPaymentForm(forms.Form):
     )
     reference = forms.CharField(label=_("Reference (cheque number…)"), required=False)
 
-    def __init__(
-        self, *args: object, invoices: list[Invoice], **kwargs: object
-    ) -> None:
+    def __init__(self, *args: Any, invoices: list[Invoice], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.invoices = invoices
         for invoice in invoices:

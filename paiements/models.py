@@ -69,6 +69,8 @@ class Payment(models.Model):
     note = models.TextField(_("note"), blank=True)
 
     history = HistoricalRecords()
+    # Set on payments read by the admin's list (what is not allocated).
+    left: Decimal
 
     class Meta:
         verbose_name = _("payment")

@@ -164,6 +164,8 @@ def _close_open_sessions(*, family: Family, invoices: list[Invoice]) -> None:
         items__invoice__in=invoices,
     ).distinct()
     for checkout in open_sessions:
+        if not checkout.stripe_id:  # never sent to Stripe: nothing to expire
+            continue
         try:
             remote = stripe_gateway.session_expire(checkout.stripe_id)
         except stripe_gateway.UnknownSession:
@@ -534,7 +536,7 @@ def _after_payment(payment: Payment) -> None:
             "family": payment.family.identifier,
             "method": payment.method,
             "amount": str(payment.amount),
-            "reverses": payment.reverses.number if payment.reverses_id else "",
+            "reverses": payment.reverses.number if payment.reverses else "",
         },
     )
     if payment.amount > ZERO:

@@ -11,6 +11,8 @@ from typing import Any
 
 import stripe
 from django.conf import settings
+from stripe._base_address import BaseAddresses
+from stripe.params.checkout._session_create_params import SessionCreateParams
 
 from factures.money import CENT
 
@@ -53,7 +55,9 @@ def from_cents(cents: int) -> Decimal:
 
 
 def _client() -> stripe.StripeClient:
-    base = {"api": settings.STRIPE_API_BASE} if settings.STRIPE_API_BASE else None
+    base: BaseAddresses = (
+        {"api": settings.STRIPE_API_BASE} if settings.STRIPE_API_BASE else {}
+    )
     return stripe.StripeClient(
         settings.STRIPE_SECRET_KEY, base_addresses=base, max_network_retries=1
     )
@@ -83,7 +87,7 @@ def session_create(
 ) -> RemoteSession:
     """One Checkout Session with one line per invoice. The idempotency key
     makes a repeated request (double click, retry) return the same session."""
-    params: dict[str, Any] = {
+    params: SessionCreateParams = {
         "mode": "payment",
         "line_items": [
             {
@@ -101,7 +105,7 @@ def session_create(
         "success_url": success_url,
         "cancel_url": cancel_url,
         "expires_at": int(expires_at.timestamp()),
-        "payment_method_types": ["card"],
+        "payment_method_types": ["card"],  # type: ignore[typeddict-unknown-key]
     }
     if email:
         params["customer_email"] = email

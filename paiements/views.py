@@ -13,7 +13,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from factures.models import Invoice
 from factures.money import format_euros
-from familles.access import family_required
+from familles.access import acting_user, family_required
 from familles.models import Family
 from paiements.models import CheckoutSession, Payment
 from paiements.receipts import receipt_pdf
@@ -82,7 +82,7 @@ def payment_history(family: Family) -> list[PaymentLine]:
         PaymentLine(
             pk=pk,
             received=formats.date_format(timezone.localtime(received_at), "j F Y"),
-            method=capfirst(Payment.Method(method).label),
+            method=str(capfirst(Payment.Method(method).label)),
             amount=format_euros(amount),
             cancels=_("cancels %(number)s") % {"number": reversed_number}
             if reversed_number
@@ -169,7 +169,7 @@ def payment_checkout(request: HttpRequest, *, family: Family) -> HttpResponse:
             family=family,
             invoices=_selected(request, family),
             idempotency_key=key,
-            user=request.user,
+            user=acting_user(request),
             return_url=request.build_absolute_uri(reverse("paiements:return")),
             cancel_url=request.build_absolute_uri(reverse("paiements:home")),
         )

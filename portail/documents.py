@@ -13,5 +13,6 @@ document_context = Signal()
 def document_extras() -> dict[str, Any]:
     extras: dict[str, Any] = {}
     for _receiver, values in document_context.send(sender=None):
-        extras.update(values)
+        if isinstance(values, dict):
+            extras.update(values)
     return extras

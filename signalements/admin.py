@@ -4,6 +4,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -13,6 +14,7 @@ from django.utils.translation import gettext_lazy
 
 from factures.forms import CreditLineFormSet
 from factures.services import CreditLine
+from familles.access import acting_user
 from familles.admin import DocumentInline
 from familles.views import proof_response
 from signalements.forms import ReportAnswerForm
@@ -28,7 +30,7 @@ class ReportAttachmentInline(DocumentInline):
 class ReportUpdateInline(admin.TabularInline):
     model = ReportUpdate
     fields = ["created_at", "author", "status_before", "status_after", "message"]
-    readonly_fields = fields
+    readonly_fields = fields  # type: ignore[assignment]  # the same names
     extra = 0
     can_delete = False
 
@@ -37,7 +39,7 @@ class ReportUpdateInline(admin.TabularInline):
 
 
 @admin.register(Report)
-class ReportAdmin(admin.ModelAdmin):
+class ReportAdmin(admin.ModelAdmin[Report]):
     list_display = [
         "reference",
         "created_at",
@@ -125,10 +127,10 @@ class ReportAdmin(admin.ModelAdmin):
     @admin.action(description=gettext_lazy("Assign to me"), permissions=["change"])
     def assign_to_me(self, request: HttpRequest, queryset: QuerySet[Report]) -> None:
         for report in queryset:
-            report_assign(report=report, agent=request.user)
+            report_assign(report=report, agent=acting_user(request))
         self.message_user(request, _("Reports assigned to you."), messages.SUCCESS)
 
-    def attachment_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+    def attachment_view(self, request: HttpRequest, pk: int) -> HttpResponseBase:
         if not self.has_view_permission(request):
             return HttpResponse(status=403)
         return proof_response(get_object_or_404(ReportAttachment, pk=pk))
@@ -167,7 +169,7 @@ class ReportAdmin(admin.ModelAdmin):
             try:
                 report_update(
                     report=report,
-                    agent=request.user,
+                    agent=acting_user(request),
                     status=form.cleaned_data["status"],
                     message=form.cleaned_data["message"],
                     credit_lines=lines or None,

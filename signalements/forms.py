@@ -1,13 +1,14 @@
 """The report form and the agents' answer form."""
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.utils import formats
 from django.utils.translation import gettext_lazy as _
 
+from factures.models import Invoice
 from familles.forms import DocumentsField
-from familles.models import Family
+from familles.models import Child, Family
 from signalements.models import Report
 from signalements.services import REPORT_KINDS_NEEDING_INVOICE
 
@@ -20,11 +21,17 @@ class ReportForm(forms.Form):
         choices=Report.Kind.choices,
         widget=forms.RadioSelect,
     )
-    invoice = forms.ModelChoiceField(
-        label=_("Invoice concerned"), queryset=None, required=False, empty_label="—"
+    invoice: forms.ModelChoiceField[Invoice] = forms.ModelChoiceField(
+        label=_("Invoice concerned"),
+        queryset=Invoice.objects.none(),
+        required=False,
+        empty_label="—",
     )
-    child = forms.ModelChoiceField(
-        label=_("Child concerned"), queryset=None, required=False, empty_label="—"
+    child: forms.ModelChoiceField[Child] = forms.ModelChoiceField(
+        label=_("Child concerned"),
+        queryset=Child.objects.none(),
+        required=False,
+        empty_label="—",
     )
     date_from = forms.DateField(
         label=_("From"),
@@ -48,14 +55,17 @@ class ReportForm(forms.Form):
 
     def __init__(self, *args: Any, family: Family, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["invoice"].queryset = family.invoices.order_by("-period")
-        self.fields["invoice"].label_from_instance = lambda invoice: (
+        invoice = cast(forms.ModelChoiceField, self.fields["invoice"])
+        invoice.queryset = family.invoices.order_by("-period")
+        invoice.label_from_instance = lambda invoice: (  # type: ignore[method-assign, assignment]
             f"{invoice.number} – {formats.date_format(invoice.period, 'F Y')}"
         )
-        self.fields["child"].queryset = family.children.all()
+        cast(
+            forms.ModelChoiceField, self.fields["child"]
+        ).queryset = family.children.all()
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         kind = data.get("kind")
         if kind in REPORT_KINDS_NEEDING_INVOICE and not data.get("invoice"):
             self.add_error("invoice", _("Choose the invoice concerned."))

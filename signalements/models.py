@@ -3,6 +3,8 @@ problem, points at an invoice or a child, and follows the answers. Above
 invoices and payments: a report can dispute an invoice, credit it, or start
 the reconciliation of card payments."""
 
+from __future__ import annotations
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -100,6 +102,8 @@ class Report(models.Model):
         related_name="report",
     )
     request_key = models.CharField(max_length=64, unique=True, editable=False)
+    # Set by the family's list of reports: the last answer it was given.
+    last_answer: ReportUpdate | None
 
     class Meta:
         db_table = "familles_report"  # made by the families app, kept

@@ -59,7 +59,7 @@ def report_submit(
     child: Child | None = None,
     date_from: datetime.date | None = None,
     date_to: datetime.date | None = None,
-    attachments: list[CheckedFile] = (),
+    attachments: list[CheckedFile] | tuple[()] = (),
 ) -> ReportReceipt:
     """Record a family's report and act on it at once:
 
@@ -166,7 +166,7 @@ def report_update(
             locked.status = status
             locked.closed_at = timezone.now() if status in Report.CLOSED else None
             locked.save(update_fields=["status", "closed_at"])
-            if status in Report.CLOSED and locked.dispute_id and locked.invoice_id:
+            if status in Report.CLOSED and locked.dispute_id and locked.invoice:
                 invoice_dispute_close(invoice=locked.invoice, user=agent)
         transaction.on_commit(lambda: _report_notify(locked, "report_updated", update))
     report.status, report.closed_at = locked.status, locked.closed_at

@@ -3,10 +3,11 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
-from familles.access import family_required
+from familles.access import acting_user, family_required
 from familles.models import Family
 from familles.services import new_request_key
 from familles.views import proof_response
@@ -40,7 +41,7 @@ def report_new(request: HttpRequest, *, family: Family) -> HttpResponse:
         try:
             receipt = report_submit(
                 family=family,
-                user=request.user,
+                user=acting_user(request),
                 kind=data["kind"],
                 message=data["message"],
                 request_key=key if len(key) == 32 else new_request_key(),
@@ -101,6 +102,8 @@ def report_detail(request: HttpRequest, pk: int, *, family: Family) -> HttpRespo
 
 
 @family_required
-def report_attachment(request: HttpRequest, pk: int, *, family: Family) -> HttpResponse:
+def report_attachment(
+    request: HttpRequest, pk: int, *, family: Family
+) -> HttpResponseBase:
     attachment = get_object_or_404(ReportAttachment, pk=pk, report__family=family)
     return proof_response(attachment)

@@ -17,6 +17,7 @@ from devtools.stripe_standin.common import (
     MAX_EXPIRY_SECONDS,
     MAX_METADATA_KEYS,
     MIN_EXPIRY_SECONDS,
+    StandinState,
     StripeError,
     created_filter,
     integer_param,
@@ -27,7 +28,7 @@ from devtools.stripe_standin.common import (
 )
 
 
-class ApiMixin:
+class ApiMixin(StandinState):
     """The API calls of `StripeStandin` (callers hold its lock)."""
 
     def _handle_api(
@@ -133,7 +134,7 @@ class ApiMixin:
             raise missing_param("line_items")
         if not isinstance(lines, list):
             raise StripeError("Invalid array", param="line_items")
-        items = []
+        items: list[dict[str, Any]] = []
         for index, line in enumerate(lines):
             prefix = f"line_items[{index}]"
             if not isinstance(line, dict):

@@ -3,10 +3,13 @@ it answers and the decoding of Stripe's form-encoded parameters."""
 
 from __future__ import annotations
 
+import queue
 import re
 import secrets
 import string
+import threading
 import urllib.parse
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -202,3 +205,33 @@ def created_filter(value: Any, param: str) -> Callable[[int], bool]:
         )
 
     return accept
+
+
+class StandinState:
+    """What the stand-in's parts share: set by `StripeStandin.__init__`, its
+    methods defined there (the parts are mixins of one object)."""
+
+    webhook_secret: str
+    webhook_url: str | None
+    now: Callable[[], float]
+    retry_backoff: tuple[float, ...]
+    _lock: threading.RLock
+    _sessions: dict[str, dict[str, Any]]
+    _line_items: dict[str, list[dict[str, Any]]]
+    _events: list[dict[str, Any]]
+    _idempotency: OrderedDict[str, tuple[str, int, bytes]]
+    _outbox: queue.Queue[tuple[Delivery, dict[str, Any]] | None]
+    _stopping: threading.Event
+
+    @property
+    def base_url(self) -> str:
+        raise NotImplementedError
+
+    def _refresh(self, session: dict[str, Any]) -> bool:
+        raise NotImplementedError
+
+    def _close(self, session: dict[str, Any], status: str) -> None:
+        raise NotImplementedError
+
+    def _pay(self, session_id: str, card_number: str, name: str = "") -> str:
+        raise NotImplementedError

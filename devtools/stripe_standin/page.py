@@ -9,11 +9,12 @@ from typing import Any
 
 from devtools.stripe_standin.common import (
     MAX_FORM_FIELDS,
+    StandinState,
     format_amount,
 )
 
 
-class PageMixin:
+class PageMixin(StandinState):
     """The hosted page of `StripeStandin`."""
 
     def _handle_page(

@@ -176,8 +176,9 @@ class StripeStandin(ApiMixin, PageMixin, WebhookMixin):
         self._emit(f"checkout.session.{event}", session)
 
     def _emit(self, event_type: str, obj: dict[str, Any]) -> None:
-        event = {
-            "id": random_id("evt_"),
+        event_id = random_id("evt_")
+        event: dict[str, Any] = {
+            "id": event_id,
             "object": "event",
             "api_version": API_VERSION,
             "created": int(self.now()),
@@ -190,7 +191,7 @@ class StripeStandin(ApiMixin, PageMixin, WebhookMixin):
         self._events.append(event)
         payload = json.dumps(event, indent=2).encode()
         delivery = Delivery(
-            event_id=event["id"],
+            event_id=event_id,
             event_type=event_type,
             payload=payload,
             headers={

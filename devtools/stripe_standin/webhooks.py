@@ -18,10 +18,11 @@ from devtools.stripe_standin.common import (
     MAX_DELAY_SECONDS,
     REORDER_HOLD_SECONDS,
     Delivery,
+    StandinState,
 )
 
 
-class WebhookMixin:
+class WebhookMixin(StandinState):
     """Signing and delivery for `StripeStandin`."""
 
     def sign(self, payload: bytes, timestamp: int | None = None) -> str:

@@ -582,7 +582,7 @@ def test_each_run_of_days_has_the_tariff_of_every_day_in_it(dorville, canteen, p
         {(child.pk, canteen.pk): list(days)}, tariffs, {canteen.pk: canteen}
     )
 
-    assert sum(run.count for runs in groups.values() for run in runs) == len(days)
+    assert sum(run.meals for runs in groups.values() for run in runs) == len(days)
     seen = set()
     for (_child, _activity, *tariff), runs in groups.items():
         for run in runs:

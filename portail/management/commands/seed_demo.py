@@ -325,7 +325,7 @@ class Command(BaseCommand):
             family__identifier__endswith="03", period=periods[-1]
         ).first()
         if refunded is not None and not refunded.credit_notes.exists():
-            line = refunded.lines.first()
+            line = refunded.lines.all()[0]
             credit_note_issue(
                 invoice=refunded,
                 lines=[
@@ -367,10 +367,10 @@ class Command(BaseCommand):
         )
         BracketAssignment.objects.create(
             family=twin,
-            bracket=original.bracket_assignments.first().bracket,
+            bracket=original.bracket_assignments.all()[0].bracket,
             valid_from=self.months[0],
         )
-        guardian = original.guardians.first()
+        guardian = original.guardians.all()[0]
         Guardian.objects.create(
             family=twin,
             first_name=guardian.first_name,
@@ -378,7 +378,7 @@ class Command(BaseCommand):
             email=guardian.email,
             phone_mobile=guardian.phone_mobile,
         )
-        child = original.children.first()
+        child = original.children.all()[0]
         Child.objects.create(
             family=twin,
             first_name=child.first_name,
@@ -438,7 +438,7 @@ class Command(BaseCommand):
             number = int(family.identifier[-6:])
             left_unpaid = periods[-3:] if number % 5 == 4 else periods[-2:]
             old = list(
-                Invoice.objects.with_balance()
+                Invoice.objects.with_balance()  # type: ignore[misc]  # an annotation
                 .filter(family=family, due__gt=0)
                 .exclude(period__in=left_unpaid)
                 .order_by("period")
