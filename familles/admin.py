@@ -11,8 +11,8 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
-from django.utils.html import format_html
+from django.utils import formats, timezone
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from simple_history.admin import SimpleHistoryAdmin
@@ -23,29 +23,20 @@ from familles.models import (
     ActivationCode,
     AddressChangeRequest,
     Child,
-    DossierChange,
     Family,
     Guardian,
     ProofDocument,
     User,
 )
+from familles.selectors import dossier_changes
 from familles.services import (
     activation_code_pending,
     address_change_refuse,
     address_change_validate,
-    dossier_changes_record,
     family_login_create,
     family_login_emails_sync,
 )
 from familles.views import proof_response
-
-
-def _form_changes(form: Any) -> dict[str, tuple[object, object]]:
-    return {
-        name: (form.initial.get(name), form.cleaned_data.get(name))
-        for name in form.changed_data
-        if name not in {"id", "family", "DELETE"}
-    }
 
 
 class LoginStateFilter(admin.SimpleListFilter):
@@ -96,22 +87,6 @@ class LoginInline(admin.TabularInline):
         return False
 
 
-class DossierChangeInline(admin.TabularInline):
-    model = DossierChange
-    fields = ["changed_at", "field", "guardian", "old_value", "new_value", "changed_by"]
-    readonly_fields = fields  # type: ignore[assignment]  # the same names
-    extra = 0
-    can_delete = False
-    max_num = 0
-    verbose_name_plural = gettext_lazy("dossier history")
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 @admin.register(Family)
 class FamilyAdmin(SimpleHistoryAdmin):
     list_display = ["identifier", "name", "city", "paperless"]
@@ -127,9 +102,48 @@ class FamilyAdmin(SimpleHistoryAdmin):
         "children__first_name",
     ]
     # The apps above add theirs (factures: the bracket history).
-    inlines = [GuardianInline, ChildInline, LoginInline, DossierChangeInline]
+    inlines = [GuardianInline, ChildInline, LoginInline]
     actions = ["issue_activation_codes"]
-    readonly_fields = ["created_at", "paperless_changed_at"]
+    readonly_fields = ["created_at", "paperless_changed_at", "dossier_history"]
+
+    @admin.display(description=gettext_lazy("dossier history"))
+    def dossier_history(self, obj: Family) -> str:
+        """The last changes of the family's and its guardians' data, from
+        their history (the History button shows every version)."""
+        changes = dossier_changes(obj)[:20] if obj.pk else []
+        if not changes:
+            return "—"
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    formats.date_format(
+                        timezone.localtime(change.changed_at), "SHORT_DATETIME_FORMAT"
+                    ),
+                    change.changed_by or "—",
+                    (
+                        f"{change.guardian.first_name} {change.guardian.last_name} – "
+                        if change.guardian
+                        else ""
+                    )
+                    + (change.label or change.reason),
+                    "" if change.old is None else change.old,
+                    "" if change.new is None else change.new,
+                )
+                for change in changes
+            ),
+        )
+        return format_html(
+            "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th>"
+            "<th>{}</th></tr></thead><tbody>{}</tbody></table>",
+            _("When"),
+            _("By"),
+            _("What"),
+            _("Old value"),
+            _("New value"),
+            rows,
+        )
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         readonly = list(super().get_readonly_fields(request, obj))
@@ -144,11 +158,8 @@ class FamilyAdmin(SimpleHistoryAdmin):
     ) -> None:
         if "paperless" in form.changed_data:
             obj.paperless_changed_at = timezone.now()
+        # Its history records who changed what (the request's user).
         super().save_model(request, obj, form, change)
-        if change:
-            dossier_changes_record(
-                family=obj, changes=_form_changes(form), user=acting_user(request)
-            )
 
     def save_related(
         self, request: HttpRequest, form: Any, formsets: Any, change: bool
@@ -159,23 +170,11 @@ class FamilyAdmin(SimpleHistoryAdmin):
     def save_formset(
         self, request: HttpRequest, form: Any, formset: Any, change: bool
     ) -> None:
-        changed_guardians = [
-            (f.instance, _form_changes(f))
-            for f in formset.forms
-            if isinstance(f.instance, Guardian) and f.instance.pk and f.has_changed()
-        ]
         for instance in formset.save(commit=False):
             # Rows that record who made them (a bracket assignment).
             if getattr(instance, "created_by_id", False) is None:
                 instance.created_by = request.user
             instance.save()
-        for guardian, changes in changed_guardians:
-            dossier_changes_record(
-                family=form.instance,
-                guardian=guardian,
-                changes=changes,
-                user=acting_user(request),
-            )
         for obj in formset.deleted_objects:
             obj.delete()
         formset.save_m2m()
@@ -334,32 +333,6 @@ class PortalUserAdmin(UserAdmin):
             # Only administrators hand out staff rights.
             readonly += ["is_staff", "is_superuser", "groups", "user_permissions"]
         return readonly
-
-
-@admin.register(DossierChange)
-class DossierChangeAdmin(admin.ModelAdmin[DossierChange]):
-    list_display = [
-        "changed_at",
-        "family",
-        "guardian",
-        "field",
-        "old_value",
-        "new_value",
-        "changed_by",
-    ]
-    list_filter = ["field", ("changed_at", admin.DateFieldListFilter)]
-    list_select_related = ["family", "guardian", "changed_by"]
-    search_fields = ["family__identifier", "family__name", "old_value", "new_value"]
-    date_hierarchy = "changed_at"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class DocumentInline(admin.TabularInline):

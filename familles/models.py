@@ -18,6 +18,18 @@ identifier_validator = RegexValidator(
 )
 
 
+class DossierHistory(models.Model):
+    """What the history of a family's dossier (django-simple-history) keeps
+    beyond each version: the form submission that made it, so that the same
+    submission applied twice changes nothing more. Set on the instance as
+    `_history_request_key` before it is saved."""
+
+    request_key = models.CharField(max_length=64, blank=True, editable=False)
+
+    class Meta:
+        abstract = True
+
+
 class Family(models.Model):
     """A household: the unit that is invoiced, pays and logs in."""
 
@@ -63,7 +75,7 @@ class Family(models.Model):
         _("merged on"), null=True, blank=True, editable=False
     )
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(bases=[DossierHistory])
 
     class Meta:
         verbose_name = _("family")
@@ -118,7 +130,7 @@ class Guardian(models.Model):
     phone_home = PhoneNumberField(_("home phone"), blank=True)
     phone_work = PhoneNumberField(_("work phone"), blank=True)
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(bases=[DossierHistory])
 
     class Meta:
         verbose_name = _("guardian")
@@ -257,56 +269,6 @@ def code_digest(raw_code: str) -> str:
     return salted_hmac(
         "portail.familles.activation-code", normalize_code(raw_code), algorithm="sha256"
     ).hexdigest()
-
-
-class DossierChange(models.Model):
-    """One changed value of a family's dossier: who, when, old, new. Written
-    by the services for every change, by the family or by an agent."""
-
-    family = models.ForeignKey(
-        Family,
-        verbose_name=_("family"),
-        on_delete=models.PROTECT,
-        related_name="changes",
-    )
-    guardian = models.ForeignKey(
-        Guardian,
-        verbose_name=_("guardian"),
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    field = models.CharField(_("field"), max_length=50)
-    old_value = models.TextField(_("old value"), blank=True)
-    new_value = models.TextField(_("new value"), blank=True)
-    changed_at = models.DateTimeField(_("changed on"), default=timezone.now)
-    changed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("changed by"),
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    # The form submission that made the change: the same submission applied
-    # twice (double click, back button) changes nothing more.
-    request_key = models.CharField(max_length=64, blank=True, editable=False)
-
-    class Meta:
-        verbose_name = _("dossier change")
-        verbose_name_plural = _("dossier history")
-        ordering = ["-changed_at", "-pk"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["request_key", "field", "guardian"],
-                condition=~models.Q(request_key=""),
-                name="dossierchange_once_per_submission",
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.family} – {self.field}"
 
 
 class AddressChangeRequest(models.Model):

@@ -20,7 +20,6 @@ AGENT_PERMISSIONS: dict[str, dict[str, list[str]]] = {
         "user": ["view"],
         "addresschangerequest": ["view", "change"],
         "proofdocument": ["view"],
-        "dossierchange": ["view"],
         "familymerge": ["view"],
     },
     "signalements": {

@@ -24,7 +24,6 @@ from familles import crypto
 from familles.models import (
     ActivationCode,
     AddressChangeRequest,
-    DossierChange,
     Family,
     Guardian,
     PrivateDocument,
@@ -233,47 +232,29 @@ def activation_code_find(*, username: str, raw_code: str) -> ActivationCode | No
 CONTACT_FIELDS = ("email", "phone_mobile", "phone_home", "phone_work")
 
 
-def _record(
+def dossier_save(
+    instance: Family | Guardian,
     *,
-    family: Family,
-    field: str,
-    old: object,
-    new: object,
     user: User | None,
-    guardian: Guardian | None = None,
+    reason: str,
     request_key: str = "",
-) -> DossierChange:
-    return DossierChange.objects.create(
-        family=family,
-        guardian=guardian,
-        field=field,
-        old_value="" if old is None else str(old),
-        new_value="" if new is None else str(new),
-        changed_by=user,
-        request_key=request_key,
-    )
-
-
-def dossier_changes_record(
-    *,
-    family: Family,
-    changes: dict[str, tuple[object, object]],
-    user: User | None,
-    guardian: Guardian | None = None,
-) -> list[DossierChange]:
-    """Record changes made elsewhere (an agent in the admin)."""
-    return [
-        _record(
-            family=family, guardian=guardian, field=field, old=old, new=new, user=user
-        )
-        for field, (old, new) in changes.items()
-    ]
+    update_fields: list[str] | None = None,
+) -> None:
+    """Save a family or guardian with who changed it and why: its history
+    (django-simple-history) is the dossier's audit trail, old and new values
+    side by side."""
+    instance._history_user = user  # type: ignore[union-attr]
+    instance._change_reason = reason  # type: ignore[union-attr]
+    instance._history_request_key = request_key  # type: ignore[union-attr]
+    instance.save(update_fields=update_fields)
 
 
 def guardian_contact_change(
     *, guardian: Guardian, values: dict[str, str], user: User | None, request_key: str
-) -> list[DossierChange]:
-    """Apply a guardian's new e-mail and phones at once, recording each change.
+) -> list[str]:
+    """Apply a guardian's new e-mail and phones at once; returns the fields
+    changed. The guardian's history records each change (who, when, old,
+    new).
 
     The same submission (`request_key`) applied again changes nothing. A new
     e-mail address is used for password resets only once confirmed through
@@ -285,34 +266,25 @@ def guardian_contact_change(
             .select_related("family")
             .get(pk=guardian.pk)
         )
-        done = list(
-            DossierChange.objects.filter(request_key=request_key, guardian=locked)
-        )
-        if done:
-            return done
-        changes = []
+        if locked.history.filter(request_key=request_key).exists():
+            return []
+        changed = []
         old_email = locked.email
         for field in CONTACT_FIELDS:
             old, new = getattr(locked, field) or "", values.get(field) or ""
             if str(old) != str(new):
                 setattr(locked, field, new)
-                changes.append((field, old, new))
-        if not changes:
+                changed.append(field)
+        if not changed:
             return []
         locked.full_clean()
-        locked.save(update_fields=[field for field, _old, _new in changes])
-        records = [
-            _record(
-                family=locked.family,
-                guardian=locked,
-                field=field,
-                old=old,
-                new=new,
-                user=user,
-                request_key=request_key,
-            )
-            for field, old, new in changes
-        ]
+        dossier_save(
+            locked,
+            user=user,
+            reason=_("Contact details changed"),
+            request_key=request_key,
+            update_fields=changed,
+        )
         new_email = locked.email if locked.email != old_email else ""
         family_login_emails_sync(
             family=locked.family, unverified={new_email} if new_email else set()
@@ -323,7 +295,7 @@ def guardian_contact_change(
                 family=family, guardian=locked, new_email=new_email, old_email=old_email
             )
         )
-    return records
+    return changed
 
 
 def _contact_change_notify(
@@ -406,11 +378,8 @@ def address_change_validate(
             raise ValidationError(_("This request was already decided."))
         family = Family.objects.select_for_update().get(pk=locked.family_id)
         for field in ("address_line1", "address_line2", "postal_code", "city"):
-            old, new = getattr(family, field), getattr(locked, field)
-            if old != new:
-                setattr(family, field, new)
-                _record(family=family, field=field, old=old, new=new, user=agent)
-        family.save()
+            setattr(family, field, getattr(locked, field))
+        dossier_save(family, user=agent, reason=_("New address validated"))
         locked.status = AddressChangeRequest.Status.VALIDATED
         locked.decided_at = timezone.now()
         locked.decided_by = agent
@@ -450,16 +419,14 @@ def family_paperless_set(*, family: Family, paperless: bool, user: User | None) 
         locked = Family.objects.select_for_update().get(pk=family.pk)
         if locked.paperless == paperless:
             return False
-        _record(
-            family=locked,
-            field="paperless",
-            old=locked.paperless,
-            new=paperless,
-            user=user,
-        )
         locked.paperless = paperless
         locked.paperless_changed_at = timezone.now()
-        locked.save(update_fields=["paperless", "paperless_changed_at"])
+        dossier_save(
+            locked,
+            user=user,
+            reason=_("Paper or paperless invoices: the family's choice"),
+            update_fields=["paperless", "paperless_changed_at"],
+        )
     family.paperless, family.paperless_changed_at = (
         locked.paperless,
         locked.paperless_changed_at,

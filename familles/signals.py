@@ -6,6 +6,7 @@ from allauth.account.signals import password_reset
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.dispatch import receiver
 from django.http import HttpRequest
+from simple_history.signals import pre_create_historical_record
 
 from familles.middleware import (
     SESSION_ACTIVATION_CODE,
@@ -64,3 +65,12 @@ def log_failed_login(
             "username": str(credentials.get("username", ""))[:150],
         },
     )
+
+
+@receiver(pre_create_historical_record)
+def keep_request_key(
+    sender: type, instance: Any, history_instance: Any, **kwargs: Any
+) -> None:
+    """The submission that made a change of the dossier, in its history."""
+    if hasattr(history_instance, "request_key"):
+        history_instance.request_key = getattr(instance, "_history_request_key", "")

@@ -24,7 +24,6 @@ from factures.money import ZERO
 from familles.models import (
     AddressChangeRequest,
     Child,
-    DossierChange,
     Family,
     FamilyMerge,
     Guardian,
@@ -32,7 +31,7 @@ from familles.models import (
 )
 from familles.services import (
     CONTACT_FIELDS,
-    dossier_changes_record,
+    dossier_save,
     family_login_emails_sync,
 )
 from paiements.models import BlockNotice, CheckoutSession, Payment, PaymentOverride
@@ -218,7 +217,6 @@ def family_merge(
             CheckoutSession.objects.filter(family=duplicate).update(family=keep)
             Report.objects.filter(family=duplicate).update(family=keep)
             AddressChangeRequest.objects.filter(family=duplicate).update(family=keep)
-            DossierChange.objects.filter(family=duplicate).update(family=keep)
             PaymentOverride.objects.filter(
                 family=duplicate, cleared_at__isnull=True
             ).update(cleared_at=now, cleared_by=agent)
@@ -257,10 +255,11 @@ def family_merge(
                     "agent": agent.pk if agent else None,
                 },
             )
-            dossier_changes_record(
-                family=keep,
-                changes={"merge": (duplicate.identifier, keep.identifier)},
+            dossier_save(
+                keep,
                 user=agent,
+                reason=_("%(merged)s merged into this family")
+                % {"merged": duplicate.identifier},
             )
         family_login_emails_sync(family=keep)
         after = _money_totals(ids)

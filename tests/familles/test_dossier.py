@@ -10,7 +10,8 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from familles.models import AddressChangeRequest, DossierChange, Family, Guardian
+from familles.models import AddressChangeRequest, Family, Guardian
+from familles.selectors import dossier_changes
 from familles.services import address_change_refuse, address_change_validate
 from tests.factories import PARENT_PASSWORD
 from tests.helpers import login
@@ -45,6 +46,10 @@ def contact_form(client, guardian, **values):  # noqa: ANN001, ANN003, ANN201
     return client.post(reverse("familles:contact_edit", args=[guardian.pk]), data)
 
 
+def changed_fields(family) -> list[str]:  # noqa: ANN001
+    return [change.field for change in dossier_changes(family) if change.field]
+
+
 def payload_of(response) -> str:  # noqa: ANN001
     return urllib.parse.parse_qs(urllib.parse.urlparse(response.url).query)["p"][0]
 
@@ -57,7 +62,7 @@ def test_changing_a_phone_goes_through_a_review_and_saves_only_on_validate(
     assert step1.status_code == 302
     guardian.refresh_from_db()
     assert str(guardian.phone_mobile) == "+590690123456"  # nothing saved yet
-    assert DossierChange.objects.count() == 0
+    assert changed_fields(guardian.family) == []
     review = logged_in.get(step1.url)
     assert (
         "0690 98 76 54" in review.text.replace("+590 690", "0690")
@@ -71,8 +76,9 @@ def test_changing_a_phone_goes_through_a_review_and_saves_only_on_validate(
 
     guardian.refresh_from_db()
     assert str(guardian.phone_mobile) == "+590690987654"
-    change = DossierChange.objects.get()
-    assert (change.field, change.old_value, change.new_value) == (
+    (change,) = dossier_changes(guardian.family)
+    assert (change.guardian, change.field, str(change.old), str(change.new)) == (
+        guardian,
         "phone_mobile",
         "+590690123456",
         "+590690987654",
@@ -91,7 +97,7 @@ def test_validating_twice_records_one_change(logged_in, guardian):
         reverse("familles:contact_review"), {"p": payload}, follow=True
     )
 
-    assert DossierChange.objects.count() == 1
+    assert changed_fields(guardian.family) == ["phone_home"]
     assert second.status_code == 200
 
 
@@ -111,7 +117,7 @@ def test_bad_contact_input_is_explained_and_changes_nothing(
 
     assert response.status_code == 200
     assert message in response.text.replace("&#x27;", "'")
-    assert DossierChange.objects.count() == 0
+    assert changed_fields(guardian.family) == []
 
 
 def test_a_new_email_needs_the_password_again_and_a_confirmation(
@@ -228,7 +234,10 @@ def test_moving_house_with_a_proof_waits_for_the_agent(logged_in, family, staff)
 
     family.refresh_from_db()
     assert family.address_line1 == "5 rue des Flamboyants"
-    assert DossierChange.objects.filter(family=family, field="address_line1").exists()
+    moved = [c for c in dossier_changes(family) if c.field == "address_line1"]
+    assert [(c.old, c.new, c.changed_by) for c in moved] == [
+        ("12 rue Schoelcher", "5 rue des Flamboyants", staff)
+    ]
     assert any("enregistrée" in m.subject for m in mail.outbox)
     assert "Validée" in logged_in.get(reverse("familles:dossier")).text
 
@@ -311,7 +320,8 @@ def test_the_family_chooses_paperless_and_the_next_invoice_follows(logged_in, fa
     family = Family.objects.get(pk=family.pk)
     assert family.paperless and family.paperless_changed_at is not None
     assert "prochaine facture mensuelle" in response.text
-    assert DossierChange.objects.get(field="paperless").new_value == "True"
+    (change,) = [c for c in dossier_changes(family) if c.field == "paperless"]
+    assert (change.old, change.new, change.guardian) == (False, True, None)
 
 
 @pytest.mark.parametrize("paperless", [True, False])
@@ -332,3 +342,19 @@ def test_the_paperless_radios_are_those_the_form_writes(logged_in, family, paper
 
     assert expected in page
     assert page.count(" checked>") == 1
+
+
+def test_the_agent_sees_who_changed_what_on_the_family_page(
+    parent, family, staff_client
+):
+    from familles.services import family_paperless_set
+
+    family_paperless_set(family=family, paperless=True, user=parent)
+
+    page = staff_client.get(
+        reverse("admin:familles_family_change", args=[family.pk])
+    ).text
+
+    assert "Historique du dossier" in page
+    row = page[page.index("Historique du dossier") :]
+    assert "False" in row and "True" in row and family.identifier in row
