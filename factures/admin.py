@@ -49,6 +49,12 @@ from factures.services import (
 )
 from familles.access import acting_user
 from familles.admin import FamilyAdmin
+from portail.admin_tools import (
+    NoAddMixin,
+    NoChangeMixin,
+    NoDeleteMixin,
+    ReadOnlyMixin,
+)
 
 IMPORT_SALT = "factures.attendance-import"
 
@@ -66,15 +72,9 @@ def csv_response(name: str, header: list[str], rows: list[list[str]]) -> HttpRes
     return response
 
 
-class ReadOnlyInline(admin.TabularInline):
+class ReadOnlyInline(NoAddMixin, NoChangeMixin, admin.TabularInline):
     extra = 0
     can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(Activity)
@@ -96,7 +96,7 @@ class TariffBracketAdmin(admin.ModelAdmin[TariffBracket]):
     inlines = [PriceInline]
 
 
-class BracketAssignmentInline(admin.TabularInline):
+class BracketAssignmentInline(NoChangeMixin, admin.TabularInline):
     """On the family page: its bracket history (new rows for changes)."""
 
     model = BracketAssignment
@@ -104,9 +104,6 @@ class BracketAssignmentInline(admin.TabularInline):
     readonly_fields = ["created_by", "created_at"]
     extra = 0
     can_delete = False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 # The family page shows its bracket history, after the children.
@@ -313,7 +310,9 @@ class AgeFilter(admin.SimpleListFilter):
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(SimpleHistoryAdmin):
+class InvoiceAdmin(ReadOnlyMixin, SimpleHistoryAdmin):
+    # Invoices come from the monthly run only, are never edited (corrections
+    # are credit notes) nor deleted.
     list_display = [
         "number",
         "period_label",
@@ -381,15 +380,6 @@ class InvoiceAdmin(SimpleHistoryAdmin):
             _("status"),
         ]
         return csv_response("factures", header, rows)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # invoices come from the monthly run only
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False  # history: never deleted
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False  # nor edited: corrections are credit notes
 
     @admin.display(description=gettext_lazy("month"), ordering="period")
     def period_label(self, obj: Invoice) -> str:
@@ -555,7 +545,8 @@ class CreditNoteLineInline(ReadOnlyInline):
 
 
 @admin.register(CreditNote)
-class CreditNoteAdmin(SimpleHistoryAdmin):
+class CreditNoteAdmin(ReadOnlyMixin, SimpleHistoryAdmin):
+    # Issued from the invoice's page, through the service; never changed.
     list_display = [
         "number",
         "invoice",
@@ -578,18 +569,11 @@ class CreditNoteAdmin(SimpleHistoryAdmin):
         "total",
     ]
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # issued from the invoice's page, through the service
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
 
 @admin.register(InvoiceDispute)
-class InvoiceDisputeAdmin(admin.ModelAdmin[InvoiceDispute]):
+class InvoiceDisputeAdmin(
+    NoChangeMixin, NoDeleteMixin, admin.ModelAdmin[InvoiceDispute]
+):
     list_display = ["invoice", "opened_at", "reason", "closed_at"]
     list_filter = [("closed_at", admin.EmptyFieldListFilter)]
     list_select_related = ["invoice"]
@@ -597,12 +581,6 @@ class InvoiceDisputeAdmin(admin.ModelAdmin[InvoiceDispute]):
     autocomplete_fields = ["invoice"]
     fields = ["invoice", "reason"]
     actions = ["close"]
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def save_model(
         self, request: HttpRequest, obj: InvoiceDispute, form: Any, change: bool

@@ -37,6 +37,7 @@ from familles.services import (
     family_login_emails_sync,
 )
 from familles.views import proof_response
+from portail.admin_tools import NoAddMixin, NoDeleteMixin
 
 
 class LoginStateFilter(admin.SimpleListFilter):
@@ -74,7 +75,7 @@ class ChildInline(admin.TabularInline):
     can_delete = False  # a child's attendance and invoices are history
 
 
-class LoginInline(admin.TabularInline):
+class LoginInline(NoAddMixin, admin.TabularInline):
     model = User
     fields = ["username", "is_active", "last_login", "date_joined"]
     readonly_fields = fields  # type: ignore[assignment]  # the same names
@@ -82,9 +83,6 @@ class LoginInline(admin.TabularInline):
     can_delete = False
     show_change_link = True
     verbose_name_plural = gettext_lazy("portal logins")
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(Family)
@@ -289,16 +287,13 @@ class ChildAdmin(SimpleHistoryAdmin):
     autocomplete_fields = ["family"]
 
 
-class ActivationCodeInline(admin.TabularInline):
+class ActivationCodeInline(NoAddMixin, admin.TabularInline):
     model = ActivationCode
     fk_name = "user"
     fields = ["created_at", "expires_at", "used_at", "voided_at", "created_by"]
     readonly_fields = fields  # type: ignore[assignment]  # the same names
     extra = 0
     can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(User)
@@ -335,7 +330,7 @@ class PortalUserAdmin(UserAdmin):
         return readonly
 
 
-class DocumentInline(admin.TabularInline):
+class DocumentInline(NoAddMixin, admin.TabularInline):
     """Documents sent by a family, downloaded through a permission-checked
     admin view named `download_view`."""
 
@@ -344,9 +339,6 @@ class DocumentInline(admin.TabularInline):
     readonly_fields = fields  # type: ignore[assignment]  # the same names
     extra = 0
     can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     @admin.display(description=gettext_lazy("file"))
     def download(self, obj: Any) -> str:
@@ -367,7 +359,9 @@ class RefusalForm(forms.Form):
 
 
 @admin.register(AddressChangeRequest)
-class AddressChangeRequestAdmin(admin.ModelAdmin[AddressChangeRequest]):
+class AddressChangeRequestAdmin(
+    NoAddMixin, NoDeleteMixin, admin.ModelAdmin[AddressChangeRequest]
+):
     list_display = [
         "submitted_at",
         "family",
@@ -405,12 +399,6 @@ class AddressChangeRequestAdmin(admin.ModelAdmin[AddressChangeRequest]):
             ),
             *super().get_urls(),
         ]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     @admin.display(description=gettext_lazy("current address"))
     def current_address(self, obj: AddressChangeRequest) -> str:

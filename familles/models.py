@@ -18,6 +18,25 @@ identifier_validator = RegexValidator(
 )
 
 
+class PostalAddress:
+    """A postal address of four fields (the family's, or the one it asks
+    to move to), written as on an envelope."""
+
+    address_line1: str
+    address_line2: str
+    postal_code: str
+    city: str
+
+    @property
+    def postal_address(self) -> str:
+        lines = [
+            self.address_line1,
+            self.address_line2,
+            f"{self.postal_code} {self.city}",
+        ]
+        return "\n".join(line for line in lines if line.strip())
+
+
 class DossierHistory(models.Model):
     """What the history of a family's dossier (django-simple-history) keeps
     beyond each version: the form submission that made it, so that the same
@@ -30,7 +49,7 @@ class DossierHistory(models.Model):
         abstract = True
 
 
-class Family(models.Model):
+class Family(PostalAddress, models.Model):
     """A household: the unit that is invoiced, pays and logs in."""
 
     identifier = models.CharField(
@@ -103,15 +122,6 @@ class Family(models.Model):
             .values_list("bracket__label", flat=True)
             .first()
         )
-
-    @property
-    def postal_address(self) -> str:
-        lines = [
-            self.address_line1,
-            self.address_line2,
-            f"{self.postal_code} {self.city}",
-        ]
-        return "\n".join(line for line in lines if line.strip())
 
 
 class Guardian(models.Model):
@@ -271,7 +281,7 @@ def code_digest(raw_code: str) -> str:
     ).hexdigest()
 
 
-class AddressChangeRequest(models.Model):
+class AddressChangeRequest(PostalAddress, models.Model):
     """A family moving house: the new address waits for an agent, who checks
     the proof documents and validates (the address is applied) or refuses
     (with a reason)."""
@@ -323,15 +333,6 @@ class AddressChangeRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.family} – {self.submitted_at:%Y-%m-%d}"
-
-    @property
-    def postal_address(self) -> str:
-        lines = [
-            self.address_line1,
-            self.address_line2,
-            f"{self.postal_code} {self.city}",
-        ]
-        return "\n".join(line for line in lines if line.strip())
 
 
 def private_upload_path(instance: PrivateDocument, filename: str) -> str:

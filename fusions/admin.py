@@ -36,9 +36,10 @@ class ReportedDuplicateFilter(admin.SimpleListFilter):
     ) -> QuerySet[Family]:
         if self.value() == "signale":
             return queryset.filter(
-                reports__kind=Report.Kind.SEVERAL_ACCOUNTS,
-                reports__status__in=[Report.Status.NEW, Report.Status.IN_PROGRESS],
-            ).distinct()
+                pk__in=Report.objects.open()
+                .filter(kind=Report.Kind.SEVERAL_ACCOUNTS)
+                .values("family_id")
+            )
         return queryset
 
 

@@ -40,11 +40,8 @@ def suspected_duplicates() -> list[SuspectedGroup]:
         key = f"{first.strip().lower()} {last.strip().lower()} {born}"
         groups[(_("same child"), key)].add(family_id)
     reported = (
-        Report.objects.filter(
-            kind=Report.Kind.SEVERAL_ACCOUNTS,
-            status__in=[Report.Status.NEW, Report.Status.IN_PROGRESS],
-            family__in=active,
-        )
+        Report.objects.open()
+        .filter(kind=Report.Kind.SEVERAL_ACCOUNTS, family__in=active)
         .values("family_id")
         .annotate(n=Count("pk"))
     )

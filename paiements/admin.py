@@ -37,20 +37,15 @@ from paiements.services import (
     payment_reverse,
     payments_reconcile,
 )
+from portail.admin_tools import NoAddMixin, NoChangeMixin, NoDeleteMixin, ReadOnlyMixin
 
 
-class AllocationInline(admin.TabularInline):
+class AllocationInline(NoAddMixin, NoChangeMixin, admin.TabularInline):
     model = Allocation
     fields = ["invoice", "amount"]
     readonly_fields = fields  # type: ignore[assignment]  # the same names
     extra = 0
     can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class UnallocatedFilter(admin.SimpleListFilter):
@@ -69,7 +64,9 @@ class UnallocatedFilter(admin.SimpleListFilter):
 
 
 @admin.register(Payment)
-class PaymentAdmin(SimpleHistoryAdmin):
+class PaymentAdmin(ReadOnlyMixin, SimpleHistoryAdmin):
+    # Recorded through the desk page, which allocates the money; never
+    # edited nor deleted: a reversal corrects a mistake.
     list_display = [
         "number",
         "received_at",
@@ -116,15 +113,6 @@ class PaymentAdmin(SimpleHistoryAdmin):
     @admin.display(description=gettext_lazy("not allocated"), ordering="left")
     def left_display(self, obj: Payment) -> Any:
         return obj.left
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # through the desk page, which allocates the money
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False  # never edited: a reversal corrects a mistake
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def journal_view(self, request: HttpRequest) -> HttpResponse:
         """The day's desk payments (local date) by agent and method, with
@@ -327,7 +315,9 @@ class PaymentAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(PaymentOverride)
-class PaymentOverrideAdmin(admin.ModelAdmin[PaymentOverride]):
+class PaymentOverrideAdmin(
+    NoChangeMixin, NoDeleteMixin, admin.ModelAdmin[PaymentOverride]
+):
     list_display = [
         "family",
         "state",
@@ -342,12 +332,6 @@ class PaymentOverrideAdmin(admin.ModelAdmin[PaymentOverride]):
     autocomplete_fields = ["family"]
     fields = ["family", "state", "reason"]
     actions = ["clear"]
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def save_model(
         self, request: HttpRequest, obj: PaymentOverride, form: Any, change: bool
@@ -373,7 +357,7 @@ class PaymentOverrideAdmin(admin.ModelAdmin[PaymentOverride]):
 
 
 @admin.register(CheckoutSession)
-class CheckoutSessionAdmin(admin.ModelAdmin[CheckoutSession]):
+class CheckoutSessionAdmin(ReadOnlyMixin, admin.ModelAdmin[CheckoutSession]):
     list_display = [
         "stripe_id",
         "family",
@@ -386,15 +370,6 @@ class CheckoutSessionAdmin(admin.ModelAdmin[CheckoutSession]):
     list_select_related = ["family"]
     search_fields = ["stripe_id", "family__identifier"]
     actions = ["reconcile"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     @admin.action(
         description=gettext_lazy("Ask Stripe now (reconcile)"), permissions=["view"]
@@ -415,16 +390,7 @@ class CheckoutSessionAdmin(admin.ModelAdmin[CheckoutSession]):
 
 
 @admin.register(WebhookEvent)
-class WebhookEventAdmin(admin.ModelAdmin[WebhookEvent]):
+class WebhookEventAdmin(ReadOnlyMixin, admin.ModelAdmin[WebhookEvent]):
     list_display = ["stripe_id", "type", "received_at", "outcome"]
     list_filter = ["type"]
     search_fields = ["stripe_id", "outcome"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

@@ -17,6 +17,7 @@ from factures.services import CreditLine
 from familles.access import acting_user
 from familles.admin import DocumentInline
 from familles.views import proof_response
+from portail.admin_tools import NoAddMixin, NoDeleteMixin
 from signalements.forms import ReportAnswerForm
 from signalements.models import Report, ReportAttachment, ReportUpdate
 from signalements.services import REPORT_KINDS_FOR_CREDIT, report_assign, report_update
@@ -27,19 +28,16 @@ class ReportAttachmentInline(DocumentInline):
     download_view = "admin:signalements_reportattachment_download"
 
 
-class ReportUpdateInline(admin.TabularInline):
+class ReportUpdateInline(NoAddMixin, admin.TabularInline):
     model = ReportUpdate
     fields = ["created_at", "author", "status_before", "status_after", "message"]
     readonly_fields = fields  # type: ignore[assignment]  # the same names
     extra = 0
     can_delete = False
 
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
 
 @admin.register(Report)
-class ReportAdmin(admin.ModelAdmin[Report]):
+class ReportAdmin(NoAddMixin, NoDeleteMixin, admin.ModelAdmin[Report]):
     list_display = [
         "reference",
         "created_at",
@@ -74,12 +72,6 @@ class ReportAdmin(admin.ModelAdmin[Report]):
         "family_money",
     ]
     fields = [*readonly_fields, "assigned_to"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def get_urls(self) -> list[Any]:
         view = self.admin_site.admin_view

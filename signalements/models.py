@@ -13,6 +13,12 @@ from django.utils.translation import gettext_lazy as _
 from familles.models import Child, Family, PrivateDocument
 
 
+class ReportQuerySet(models.QuerySet["Report"]):
+    def open(self) -> ReportQuerySet:
+        """Reports still waiting for an answer that closes them."""
+        return self.exclude(status__in=Report.CLOSED)
+
+
 class Report(models.Model):
     """A *signalement*: a family tells the canteen service about a problem;
     agents answer and close it. Some kinds act on money (see
@@ -102,6 +108,8 @@ class Report(models.Model):
         related_name="report",
     )
     request_key = models.CharField(max_length=64, unique=True, editable=False)
+
+    objects = ReportQuerySet.as_manager()
     # Set by the family's list of reports: the last answer it was given.
     last_answer: ReportUpdate | None
 
