@@ -27,6 +27,7 @@ BENCH_ENV = {
     "PORTAIL_LOG_FORMAT": "text",
     "STRIPE_SECRET_KEY": "sk_test_bench",
     "STRIPE_WEBHOOK_SECRET": "whsec_bench",
+    "PORTAIL_PUBLIC_URL": "http://127.0.0.1:8000",
 }
 
 

@@ -905,6 +905,7 @@ def server_env(args: argparse.Namespace, logs: Path, standin: str) -> dict[str, 
         PORTAIL_ONLINE_PAYMENT_DAYS="1-31",
         PORTAIL_TRUSTED_PROXY_COUNT="1",
         PORTAIL_VAR_DIR=str(logs / "var"),
+        PORTAIL_PUBLIC_URL="http://127.0.0.1",
         STRIPE_SECRET_KEY=STANDIN_KEY,
         STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET,
     )

@@ -3,8 +3,19 @@ from decimal import Decimal
 
 import factory
 
-from factures.models import BracketAssignment, Invoice, TariffBracket
+from factures.models import (
+    Activity,
+    Attendance,
+    BracketAssignment,
+    CreditNote,
+    Invoice,
+    InvoiceDispute,
+    InvoiceLine,
+    TariffBracket,
+)
 from familles.models import Child, Family, Guardian, User
+from paiements.models import Allocation, CheckoutSession, Payment, PaymentOverride
+from signalements.models import Report
 
 PARENT_PASSWORD = "une phrase de passe assez longue"
 
@@ -114,3 +125,126 @@ class InvoiceFactory(factory.django.DjangoModelFactory):
     family_name = factory.SelfAttribute("family.name")
     billing_address = "12 rue Schoelcher\n97170 Petit-Bourg"
     paperless = False
+
+
+# --- Money and reports, made directly (their services have their own tests) -----
+
+
+class ActivityFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Activity
+        django_get_or_create = ("code",)
+
+    code = "cantine"
+    label = "Restauration scolaire"
+
+
+class AttendanceFactory(factory.django.DjangoModelFactory):
+    """One meal; its day moves on with each one made."""
+
+    class Meta:
+        model = Attendance
+
+    child = factory.SubFactory(ChildFactory)
+    activity = factory.SubFactory(ActivityFactory)
+    date = factory.Sequence(
+        lambda n: datetime.date(2026, 10, 1) + datetime.timedelta(n)
+    )
+
+
+class InvoiceLineFactory(factory.django.DjangoModelFactory):
+    """Three meals at 1,80 € of a child of the invoice's family."""
+
+    class Meta:
+        model = InvoiceLine
+
+    invoice = factory.SubFactory(InvoiceFactory)
+    child = factory.SubFactory(
+        ChildFactory, family=factory.SelfAttribute("..invoice.family")
+    )
+    activity = factory.SubFactory(ActivityFactory)
+    child_name = factory.SelfAttribute("child.first_name")
+    label = "Restauration scolaire"
+    bracket_label = "Tranche B"
+    quantity = 3
+    unit_price = Decimal("1.80")
+    amount = factory.LazyAttribute(lambda line: line.unit_price * line.quantity)
+
+
+class CreditNoteFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CreditNote
+
+    invoice = factory.SubFactory(InvoiceFactory)
+    number = factory.Sequence(lambda n: f"AV2026-{n + 900000:06d}")
+    reason = "Repas non pris"
+    total = Decimal("3.60")
+    is_cancellation = False
+
+
+class InvoiceDisputeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = InvoiceDispute
+
+    invoice = factory.SubFactory(InvoiceFactory)
+    reason = "Montant erroné"
+
+
+class PaymentFactory(factory.django.DjangoModelFactory):
+    """A cash payment; `PaymentFactory(allocations={invoice: "10.00"})`
+    allocates it (its amount, unless given, is what it allocates)."""
+
+    class Meta:
+        model = Payment
+
+    number = factory.Sequence(lambda n: f"R2026-{n + 900000:06d}")
+    family = factory.SubFactory(FamilyFactory)
+    method = Payment.Method.CASH
+    amount = Decimal("30.00")
+
+    @classmethod
+    def _create(cls, model_class: type, *args: object, **kwargs: object) -> Payment:
+        allocations = kwargs.pop("allocations", None) or {}
+        if allocations and "amount" not in kwargs:
+            kwargs["amount"] = sum(
+                (Decimal(value) for value in allocations.values()), Decimal("0")
+            )
+        payment = super()._create(model_class, *args, **kwargs)
+        for invoice, value in allocations.items():
+            Allocation.objects.create(
+                payment=payment, invoice=invoice, amount=Decimal(value)
+            )
+        return payment
+
+
+class CheckoutSessionFactory(factory.django.DjangoModelFactory):
+    """An open card payment session, already sent to Stripe."""
+
+    class Meta:
+        model = CheckoutSession
+
+    family = factory.SubFactory(FamilyFactory)
+    idempotency_key = factory.Sequence(lambda n: f"{n:032d}")
+    stripe_id = factory.Sequence(lambda n: f"cs_test_{n:024d}")
+    amount = Decimal("30.00")
+    expires_at = datetime.datetime(2030, 1, 1, tzinfo=datetime.UTC)
+
+
+class PaymentOverrideFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PaymentOverride
+
+    family = factory.SubFactory(FamilyFactory)
+    state = PaymentOverride.State.BLOCKED
+    reason = "Chèque impayé"
+
+
+class ReportFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Report
+
+    reference = factory.Sequence(lambda n: f"S2026-{n + 900000:06d}")
+    family = factory.SubFactory(FamilyFactory)
+    kind = Report.Kind.OTHER
+    message = "Bonjour"
+    request_key = factory.Sequence(lambda n: f"report-{n:026d}")

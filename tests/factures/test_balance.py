@@ -6,31 +6,23 @@ from decimal import Decimal
 
 import pytest
 
-from factures.models import CreditNote, Invoice, InvoiceDispute
-from paiements.models import Allocation, Payment
-from tests.factories import FamilyFactory, InvoiceFactory
+from factures.models import Invoice, InvoiceDispute
+from tests.factories import (
+    CreditNoteFactory,
+    FamilyFactory,
+    InvoiceFactory,
+    PaymentFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
 
 def pay(invoice: Invoice, amount: str) -> None:
-    payment = Payment.objects.create(
-        number=f"R-{invoice.pk}-{amount}",
-        family=invoice.family,
-        method=Payment.Method.CASH,
-        amount=Decimal(amount),
-    )
-    Allocation.objects.create(payment=payment, invoice=invoice, amount=Decimal(amount))
+    PaymentFactory(family=invoice.family, allocations={invoice: amount})
 
 
 def credit(invoice: Invoice, amount: str, *, cancel: bool = False) -> None:
-    CreditNote.objects.create(
-        number=f"AV-{invoice.pk}-{amount}",
-        invoice=invoice,
-        reason="Test",
-        total=Decimal(amount),
-        is_cancellation=cancel,
-    )
+    CreditNoteFactory(invoice=invoice, total=Decimal(amount), is_cancellation=cancel)
 
 
 def test_both_ways_give_the_same_due_and_state():

@@ -7,27 +7,16 @@ import pytest
 
 from factures.models import Attendance, Invoice, InvoiceLine
 from factures.sql import AttendedDays, PerInvoice, attendance_mark
-from tests.factories import ChildFactory, FamilyFactory, InvoiceFactory
+from tests.factories import InvoiceFactory, InvoiceLineFactory
 from tests.factures.conftest import OCTOBER, attend
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def line(prices, canteen):  # noqa: ANN001, ANN201
-    family = FamilyFactory(bracket=prices["B"])
-    child = ChildFactory(family=family)
-    invoice = InvoiceFactory(family=family, period=OCTOBER, total=Decimal("5.40"))
-    return InvoiceLine.objects.create(
-        invoice=invoice,
-        child=child,
-        activity=canteen,
-        child_name=child.first_name,
-        label="Repas",
-        bracket_label="Tranche B",
-        quantity=3,
-        unit_price=Decimal("1.80"),
-        amount=Decimal("5.40"),
+def line(canteen):  # noqa: ANN001, ANN201
+    return InvoiceLineFactory(
+        invoice=InvoiceFactory(period=OCTOBER, total=Decimal("5.40")), activity=canteen
     )
 
 

@@ -296,3 +296,36 @@ def test_agents_cannot_give_themselves_staff_rights(client, db):
     assert not agent.has_perm("familles.change_user")
     assert not agent.has_perm("familles.add_user")
     assert not agent.has_perm("factures.add_invoice")  # the invoicing run
+
+
+def test_a_session_opened_with_a_replaced_code_cannot_choose_the_password(
+    client, family, staff
+):
+    issued = family_login_create(family=family, agent=staff)
+    login(client, issued.user.username, issued.code)  # e.g. a stolen letter
+    activation_code_issue(user=issued.user, agent=staff)  # the agent replaces the code
+
+    response = client.post(
+        reverse("familles:activation"),
+        {
+            "new_password1": "mot de passe du voleur",
+            "new_password2": "mot de passe du voleur",
+        },
+        follow=True,
+    )
+
+    assert "_auth_user_id" not in client.session
+    assert not User.objects.get(pk=issued.user.pk).has_usable_password()
+    messages = [str(m) for m in response.context["messages"]]
+    assert any("n'est plus valable" in m for m in messages)
+
+
+def test_a_session_marked_for_activation_is_not_skipped_by_a_second_factor(
+    client, family, staff
+):
+    issued = family_login_create(family=family, agent=staff)
+
+    login(client, issued.user.username, issued.code)
+
+    assert client.session[SESSION_ACTIVATION_CODE]
+    assert client.get(reverse("home")).url == reverse("familles:activation")

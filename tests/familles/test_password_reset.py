@@ -4,8 +4,13 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 
-from familles.models import User
-from tests.helpers import login
+from familles.models import ActivationCode, User
+from familles.services import family_login_create
+from tests.factories import (
+    FamilyFactory,
+    GuardianFactory,
+)
+from tests.helpers import error_text, login
 
 pytestmark = pytest.mark.django_db
 
@@ -65,3 +70,84 @@ def test_reset_link_works_only_once(client, parent):
 
     assert again.context["token_fail"] is True
     assert "password1" not in again.text
+
+
+def test_a_password_reset_by_email_voids_the_pending_code(client, family, staff):
+    issued = family_login_create(family=family, agent=staff)
+    client.post(reverse("account_reset_password"), {"email": "josiane@example.org"})
+    link = mail.outbox[0].body.split("http://testserver")[1].split()[0]
+    page = client.get(link, follow=True)
+    client.post(
+        page.redirect_chain[-1][0],
+        {"password1": "nouveau mot de passe", "password2": "nouveau mot de passe"},
+    )
+
+    assert ActivationCode.objects.get(user=issued.user).voided_at is not None
+    response = login(client, issued.user.username, issued.code)
+    assert "remplacé" in error_text(response)
+
+
+def test_a_guardian_in_two_households_gets_a_reset_link_for_each(client, staff):
+    first = FamilyFactory()
+    second = FamilyFactory()
+    for family in (first, second):
+        GuardianFactory(family=family, email="parent.commun@example.org")
+        family_login_create(family=family, agent=staff)
+        User.objects.filter(family=family).update(password="")
+
+    client.post(
+        reverse("account_reset_password"), {"email": "parent.commun@example.org"}
+    )
+
+    bodies = " ".join(message.body for message in mail.outbox)
+    assert first.identifier in bodies and second.identifier in bodies
+
+
+def test_every_guardian_address_recorded_by_an_agent_can_reset(
+    staff_client, client, parent, family
+):
+    url = reverse("admin:familles_family_change", args=[family.pk])
+    form = staff_client.get(url).context["adminform"].form
+    data = {
+        k: v for k, v in form.initial.items() if v is not None and k != "identifier"
+    }
+    guardian = family.guardians.get()
+    data.update(
+        {
+            "guardians-TOTAL_FORMS": "2",
+            "guardians-INITIAL_FORMS": "1",
+            "guardians-0-id": guardian.pk,
+            "guardians-0-family": family.pk,
+            "guardians-0-first_name": guardian.first_name,
+            "guardians-0-last_name": guardian.last_name,
+            "guardians-0-email": guardian.email,
+            "guardians-1-family": family.pk,
+            "guardians-1-first_name": "Frantz",
+            "guardians-1-last_name": "Dorville",
+            "guardians-1-email": "frantz.dorville@example.org",
+            "children-TOTAL_FORMS": "0",
+            "children-INITIAL_FORMS": "0",
+            "bracket_assignments-TOTAL_FORMS": "0",
+            "bracket_assignments-INITIAL_FORMS": "0",
+            "logins-TOTAL_FORMS": "0",
+            "logins-INITIAL_FORMS": "0",
+            "paperless": "on",
+        }
+    )
+
+    response = staff_client.post(url, data)
+
+    assert response.status_code == 302, [
+        formset.errors for formset in response.context["inline_admin_formsets"]
+    ]
+    family.refresh_from_db()
+    assert family.paperless and family.paperless_changed_at is not None
+    from familles.selectors import dossier_changes
+
+    (change,) = [c for c in dossier_changes(family) if c.field == "paperless"]
+    assert (change.old, change.new) == (False, True)
+    assert change.changed_by.is_staff
+    client.post(
+        reverse("account_reset_password"), {"email": "frantz.dorville@example.org"}
+    )
+    assert mail.outbox and mail.outbox[-1].to == ["frantz.dorville@example.org"]

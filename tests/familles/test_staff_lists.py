@@ -148,3 +148,9 @@ def test_changelists_do_not_query_once_per_row(staff_client, changelist):
     many = count_queries()
 
     assert many == few
+
+
+def test_the_identifier_cannot_be_edited_once_created(staff_client, family):
+    page = staff_client.get(reverse("admin:familles_family_change", args=[family.pk]))
+
+    assert "identifier" not in page.context["adminform"].form.fields

@@ -2,7 +2,11 @@ import pytest
 from allauth.mfa.models import Authenticator
 from django.urls import reverse
 
+from familles.models import User
 from tests.conftest import STAFF_PASSWORD
+from tests.factories import (
+    StaffFactory,
+)
 from tests.helpers import give_totp, login, staff_login_with_totp
 
 pytestmark = pytest.mark.django_db
@@ -74,3 +78,31 @@ def test_parents_never_reach_the_admin(client, parent):
     response = client.get(reverse("admin:index"), follow=True)
 
     assert response.status_code == 403
+
+
+def test_parents_cannot_reach_the_second_factor_pages(client, parent):
+    client.force_login(parent)
+
+    assert client.get(reverse("mfa_activate_totp")).status_code == 404
+    assert client.get(reverse("mfa_index")).status_code == 404
+
+
+def test_only_administrators_edit_staff_accounts(client, staff):
+    from django.contrib.auth.models import Permission
+
+    from tests.conftest import STAFF_PASSWORD
+    from tests.helpers import give_totp, staff_login_with_totp
+
+    agent = StaffFactory()
+    agent.user_permissions.set(
+        Permission.objects.filter(codename__in=["change_user", "view_user"])
+    )
+    staff_login_with_totp(client, agent, STAFF_PASSWORD, give_totp(agent))
+
+    response = client.post(
+        reverse("admin:auth_user_password_change", args=[staff.pk]),
+        {"password1": "prise de controle 2026", "password2": "prise de controle 2026"},
+    )
+
+    assert response.status_code == 403
+    assert User.objects.get(pk=staff.pk).check_password(STAFF_PASSWORD)

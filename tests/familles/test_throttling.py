@@ -2,7 +2,9 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 
-from tests.factories import PARENT_PASSWORD
+from tests.factories import (
+    PARENT_PASSWORD,
+)
 from tests.helpers import error_text, login
 
 pytestmark = pytest.mark.django_db
@@ -69,3 +71,23 @@ def test_staff_are_throttled_like_families(client, staff):
     response = login(client, staff.username, "mot de passe agent 2026")
 
     assert TOO_MANY in error_text(response)
+
+
+def test_behind_the_proxy_one_address_cannot_lock_out_the_others(
+    client, parent, settings
+):
+    settings.ALLAUTH_TRUSTED_PROXY_COUNT = 1
+    for number in range(31):
+        login(
+            client, f"PB-9{number:05d}", "mauvais", HTTP_X_FORWARDED_FOR="203.0.113.9"
+        )
+
+    response = login(
+        client,
+        parent.family.identifier,
+        PARENT_PASSWORD,
+        HTTP_X_FORWARDED_FOR="198.51.100.4",
+    )
+
+    assert response.status_code == 302
+    assert client.session["_auth_user_id"] == str(parent.pk)

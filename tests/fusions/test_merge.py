@@ -24,6 +24,7 @@ from paiements.models import CheckoutSession, Payment
 from paiements.services import payment_record_desk
 from tests.factories import (
     PARENT_PASSWORD,
+    CheckoutSessionFactory,
     ChildFactory,
     FamilyFactory,
     GuardianFactory,
@@ -131,13 +132,7 @@ def test_money_moves_whole_and_totals_are_kept(twins, staff):
 def test_an_open_card_session_and_a_pending_address_change_follow(twins, staff):
     keep, other = twins
     invoice = InvoiceFactory(family=other)
-    checkout = CheckoutSession.objects.create(
-        family=other,
-        idempotency_key="k" * 32,
-        amount=invoice.total,
-        expires_at=datetime.datetime(2030, 1, 1, tzinfo=datetime.UTC),
-        stripe_id="cs_test_open",
-    )
+    checkout = CheckoutSessionFactory(family=other, amount=invoice.total)
     request = AddressChangeRequest.objects.create(
         family=other,
         address_line1="1 rue Neuve",

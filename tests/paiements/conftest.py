@@ -30,6 +30,17 @@ def standin(settings):  # noqa: ANN001, ANN201
     server.stop()
 
 
+def post_webhook(client, payload: bytes, signature: str):  # noqa: ANN001, ANN201
+    """Post a body to the portal's Stripe webhook with this signature (the
+    stand-in's `sign(payload)` signs it as Stripe would)."""
+    return client.post(
+        reverse("paiements:stripe_webhook"),
+        data=payload,
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=signature,
+    )
+
+
 def deliver(client, standin, *, duplicate=False, reverse_order=False, drop=False):  # noqa: ANN001, ANN201
     """Post the stand-in's queued webhooks to the portal; returns the responses."""
     deliveries = standin.take_deliveries()
@@ -40,14 +51,9 @@ def deliver(client, standin, *, duplicate=False, reverse_order=False, drop=False
     responses = []
     for delivery in deliveries:
         for _ in range(2 if duplicate else 1):
+            # Signed at sending time, as Stripe does for each attempt.
             responses.append(
-                client.post(
-                    reverse("paiements:stripe_webhook"),
-                    data=delivery.payload,
-                    content_type="application/json",
-                    # Signed at sending time, as Stripe does for each attempt.
-                    HTTP_STRIPE_SIGNATURE=standin.sign(delivery.payload),
-                )
+                post_webhook(client, delivery.payload, standin.sign(delivery.payload))
             )
     return responses
 

@@ -18,7 +18,7 @@ from paiements.services import (
     payments_reconcile,
 )
 from tests.factories import InvoiceFactory
-from tests.paiements.conftest import IN_WINDOW, deliver
+from tests.paiements.conftest import IN_WINDOW, deliver, post_webhook
 
 pytestmark = pytest.mark.django_db
 
@@ -168,24 +168,17 @@ def test_a_forged_signature_is_refused_and_changes_nothing(
     delivery = standin.take_deliveries()[0]
     url = reverse("paiements:stripe_webhook")
 
-    forged = client.post(
-        url,
-        data=delivery.payload,
-        content_type="application/json",
-        HTTP_STRIPE_SIGNATURE="t=1,v1=" + "0" * 64,
-    )
-    tampered = client.post(
-        url,
-        data=delivery.payload.replace(b"complete", b"c0mplete"),
-        content_type="application/json",
-        HTTP_STRIPE_SIGNATURE=delivery.headers["Stripe-Signature"],
+    forged = post_webhook(client, delivery.payload, "t=1,v1=" + "0" * 64)
+    tampered = post_webhook(
+        client,
+        delivery.payload.replace(b"complete", b"c0mplete"),
+        delivery.headers["Stripe-Signature"],
     )
     stale_stamp = int(datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC).timestamp())
-    stale = client.post(
-        url,
-        data=delivery.payload,
-        content_type="application/json",
-        HTTP_STRIPE_SIGNATURE=standin.sign(delivery.payload, timestamp=stale_stamp),
+    stale = post_webhook(
+        client,
+        delivery.payload,
+        standin.sign(delivery.payload, timestamp=stale_stamp),
     )
     missing = client.post(url, data=delivery.payload, content_type="application/json")
 
@@ -209,12 +202,7 @@ def test_other_event_types_are_acknowledged_and_ignored(client, standin):
         }
     ).encode()
 
-    response = client.post(
-        reverse("paiements:stripe_webhook"),
-        data=payload,
-        content_type="application/json",
-        HTTP_STRIPE_SIGNATURE=standin.sign(payload),
-    )
+    response = post_webhook(client, payload, standin.sign(payload))
 
     assert response.status_code == 200
     assert response.content == b"ignored"
@@ -323,21 +311,15 @@ def test_stripe_unreachable_answers_503_so_stripe_retries(
     deliveries = standin.take_deliveries()
     settings.STRIPE_API_BASE = "http://127.0.0.1:9"  # nothing listens there
 
-    response = client.post(
-        reverse("paiements:stripe_webhook"),
-        data=deliveries[0].payload,
-        content_type="application/json",
-        HTTP_STRIPE_SIGNATURE=deliveries[0].headers["Stripe-Signature"],
+    response = post_webhook(
+        client, deliveries[0].payload, deliveries[0].headers["Stripe-Signature"]
     )
 
     assert response.status_code == 503
     assert WebhookEvent.objects.count() == 0
     settings.STRIPE_API_BASE = standin.base_url
-    retried = client.post(
-        reverse("paiements:stripe_webhook"),
-        data=deliveries[0].payload,
-        content_type="application/json",
-        HTTP_STRIPE_SIGNATURE=deliveries[0].headers["Stripe-Signature"],
+    retried = post_webhook(
+        client, deliveries[0].payload, deliveries[0].headers["Stripe-Signature"]
     )
     assert retried.status_code == 200
     assert Payment.objects.count() == 1
@@ -412,12 +394,7 @@ def test_the_webhook_arriving_after_reconciliation_changes_nothing(
     late = standin.take_deliveries()
     payments_reconcile(now=checkout.created_at + datetime.timedelta(minutes=10))
 
-    response = client.post(
-        reverse("paiements:stripe_webhook"),
-        data=late[0].payload,
-        content_type="application/json",
-        HTTP_STRIPE_SIGNATURE=standin.sign(late[0].payload),
-    )
+    response = post_webhook(client, late[0].payload, standin.sign(late[0].payload))
 
     assert response.status_code == 200
     assert Payment.objects.count() == 1
@@ -481,12 +458,7 @@ def test_an_event_for_a_session_stripe_does_not_know_is_acknowledged(client, sta
         }
     ).encode()
 
-    response = client.post(
-        reverse("paiements:stripe_webhook"),
-        data=payload,
-        content_type="application/json",
-        HTTP_STRIPE_SIGNATURE=standin.sign(payload),
-    )
+    response = post_webhook(client, payload, standin.sign(payload))
 
     assert response.status_code == 200
     assert response.content == b"unknown session"

@@ -1,12 +1,10 @@
 """The payment rules at their edges, on the commune's local date."""
 
 import datetime
-from decimal import Decimal
 
 import pytest
 import time_machine
 
-from factures.models import InvoiceDispute
 from paiements.models import PaymentOverride
 from paiements.rules import (
     card_payment_decision,
@@ -15,7 +13,13 @@ from paiements.rules import (
     next_online_window,
     payment_rules,
 )
-from tests.factories import FamilyFactory, InvoiceFactory
+from tests.factories import (
+    FamilyFactory,
+    InvoiceDisputeFactory,
+    InvoiceFactory,
+    PaymentFactory,
+    PaymentOverrideFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -106,7 +110,7 @@ def test_two_unpaid_invoices_are_paid_in_one_payment(family):
 
 def test_a_disputed_invoice_is_not_payable_and_does_not_count(family):
     invoices = invoices_for(family, 3)
-    InvoiceDispute.objects.create(invoice=invoices[0], reason="Montant erroné")
+    InvoiceDisputeFactory(invoice=invoices[0], reason="Montant erroné")
 
     assert not family_block_state(family=family).blocked
     assert decide(family, invoices[1:], "2026-12-05 10:00 -04:00").allowed
@@ -117,7 +121,7 @@ def test_a_disputed_invoice_is_not_payable_and_does_not_count(family):
 
 def test_the_manual_block_wins_over_the_rule_until_cleared(family):
     invoices = invoices_for(family, 1)
-    override = PaymentOverride.objects.create(
+    override = PaymentOverrideFactory(
         family=family, state=PaymentOverride.State.BLOCKED, reason="Chèque impayé"
     )
 
@@ -133,7 +137,7 @@ def test_the_manual_block_wins_over_the_rule_until_cleared(family):
 
 def test_the_manual_unblock_wins_over_the_unpaid_limit(family):
     invoices = invoices_for(family, 4)
-    PaymentOverride.objects.create(
+    PaymentOverrideFactory(
         family=family, state=PaymentOverride.State.ALLOWED, reason="Échéancier accordé"
     )
 
@@ -166,18 +170,8 @@ def test_the_commune_can_change_the_numbers(family, settings):
 
 
 def test_a_paid_invoice_is_not_unpaid(family):
-    from paiements.models import Allocation, Payment
-
     invoices = invoices_for(family, 3)
-    payment = Payment.objects.create(
-        number="R-test",
-        family=family,
-        method=Payment.Method.CASH,
-        amount=Decimal("30.00"),
-    )
-    Allocation.objects.create(
-        payment=payment, invoice=invoices[0], amount=Decimal("30.00")
-    )
+    PaymentFactory(family=family, allocations={invoices[0]: "30.00"})
 
     assert not family_block_state(family=family).blocked
 
@@ -191,12 +185,12 @@ def test_the_batch_block_states_agree_with_the_one_family_rule():
     invoices_for(over_limit, 3)
     invoices_for(at_limit, 2)
     for invoice in invoices_for(disputed, 3)[:1]:
-        InvoiceDispute.objects.create(invoice=invoice, reason="Montant erroné")
-    PaymentOverride.objects.create(
+        InvoiceDisputeFactory(invoice=invoice, reason="Montant erroné")
+    PaymentOverrideFactory(
         family=hand_blocked, state=PaymentOverride.State.BLOCKED, reason="Chèque"
     )
     invoices_for(hand_allowed, 4)
-    PaymentOverride.objects.create(
+    PaymentOverrideFactory(
         family=hand_allowed, state=PaymentOverride.State.ALLOWED, reason="Échéancier"
     )
     families = [over_limit, at_limit, disputed, hand_blocked, hand_allowed, none]

@@ -53,3 +53,12 @@ def test_help_page_states_the_payment_rules_from_the_settings(client, db, settin
     assert "du 2 au 12 de chaque mois" in changed
     assert "du 5 au 20" in changed
     assert "au plus 3 factures impayées" in changed
+
+
+def test_error_pages_are_in_french(client, parent):
+    client.force_login(parent)
+
+    response = client.get("/cette-page-n-existe-pas/")
+
+    assert response.status_code == 404
+    assert "Page introuvable" in response.text

@@ -7,7 +7,6 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 from django.test import Client
-from django.urls import reverse
 
 from factures.models import Invoice
 from paiements.models import Payment
@@ -17,6 +16,7 @@ from paiements.services import (
     payment_record_desk,
 )
 from tests.factories import FamilyFactory, InvoiceFactory
+from tests.paiements.conftest import post_webhook
 from tests.postgres.test_webhook_concurrency import run_together
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -41,16 +41,9 @@ def test_a_desk_payment_racing_the_card_webhook(standin, repeat):
     delivery = standin.take_deliveries()[0]
 
     def webhook():  # noqa: ANN202
-        return (
-            Client()
-            .post(
-                reverse("paiements:stripe_webhook"),
-                data=delivery.payload,
-                content_type="application/json",
-                HTTP_STRIPE_SIGNATURE=standin.sign(delivery.payload),
-            )
-            .status_code
-        )
+        return post_webhook(
+            Client(), delivery.payload, standin.sign(delivery.payload)
+        ).status_code
 
     def desk():  # noqa: ANN202
         # Allocations named in descending order on purpose.

@@ -8,7 +8,6 @@ from decimal import Decimal
 import pytest
 from django.db import close_old_connections
 from django.test import Client
-from django.urls import reverse
 
 from paiements.models import Payment, WebhookEvent
 from paiements.services import (
@@ -17,6 +16,7 @@ from paiements.services import (
     payments_reconcile,
 )
 from tests.factories import FamilyFactory, InvoiceFactory
+from tests.paiements.conftest import post_webhook
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -75,16 +75,9 @@ def test_the_same_event_delivered_twice_at_once_records_one_payment(
     delivery = standin.take_deliveries()[0]
 
     def post():  # noqa: ANN202
-        return (
-            Client()
-            .post(
-                reverse("paiements:stripe_webhook"),
-                data=delivery.payload,
-                content_type="application/json",
-                HTTP_STRIPE_SIGNATURE=standin.sign(delivery.payload),
-            )
-            .status_code
-        )
+        return post_webhook(
+            Client(), delivery.payload, standin.sign(delivery.payload)
+        ).status_code
 
     statuses = run_together(post, post, post)
 
@@ -99,16 +92,9 @@ def test_webhook_and_reconciliation_at_once_record_one_payment(standin, paid_ses
     later = paid_session.created_at + datetime.timedelta(minutes=10)
 
     def webhook():  # noqa: ANN202
-        return (
-            Client()
-            .post(
-                reverse("paiements:stripe_webhook"),
-                data=delivery.payload,
-                content_type="application/json",
-                HTTP_STRIPE_SIGNATURE=standin.sign(delivery.payload),
-            )
-            .status_code
-        )
+        return post_webhook(
+            Client(), delivery.payload, standin.sign(delivery.payload)
+        ).status_code
 
     def reconcile():  # noqa: ANN202
         return len(payments_reconcile(now=later).recorded)
