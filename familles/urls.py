@@ -24,5 +24,6 @@ urlpatterns = [
         views.proof_download,
         name="proof_download",
     ),
+    path("mon-dossier/historique/", views.dossier_history, name="history"),
     path("premiere-connexion/", views.activation, name="activation"),
 ]

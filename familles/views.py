@@ -25,6 +25,7 @@ from familles.models import (
     PrivateDocument,
     ProofDocument,
 )
+from familles.selectors import dossier_changes
 from familles.services import (
     CONTACT_FIELDS,
     activation_complete,
@@ -65,6 +66,23 @@ def dossier(request: HttpRequest, *, family: Family) -> HttpResponse:
             "paperless_form": PaperlessForm(
                 initial={"paperless": "1" if family.paperless else "0"}
             ),
+        },
+    )
+
+
+@family_required
+def dossier_history(request: HttpRequest, *, family: Family) -> HttpResponse:
+    """Who changed what in the family's dossier, when, old and new: the
+    family's own changes, and the canteen service's (not its agents'
+    names)."""
+    return render(
+        request,
+        "familles/dossier_history.html",
+        {
+            "changes": [
+                (change, change.changed_by is not None and change.changed_by.family_id)
+                for change in dossier_changes(family)
+            ]
         },
     )
 

@@ -241,6 +241,7 @@ def test_the_other_parent_pages_are_accessible(page, portal, viewport):
         ("/signalements/", "reports"),
         ("/signalements/nouveau/", "report form"),
         ("/mon-dossier/", "dossier"),
+        ("/mon-dossier/historique/", "dossier history"),
     ]:
         page.goto(portal.url + path)
         assert_accessible(page, name)

@@ -358,3 +358,18 @@ def test_the_agent_sees_who_changed_what_on_the_family_page(
     assert "Historique du dossier" in page
     row = page[page.index("Historique du dossier") :]
     assert "False" in row and "True" in row and family.identifier in row
+
+
+def test_the_family_sees_the_history_of_its_file(logged_in, guardian, family, staff):
+    from familles.services import family_paperless_set
+
+    step1 = contact_form(logged_in, guardian, phone_mobile="0690 98 76 54")
+    logged_in.post(reverse("familles:contact_review"), {"p": payload_of(step1)})
+    family_paperless_set(family=family, paperless=True, user=staff)
+
+    page = logged_in.get(reverse("familles:history")).text
+
+    assert "Historique de mon dossier" in page
+    assert "+590690123456" in page and "+590690987654" in page
+    assert "par votre famille" in page and "par le service" in page
+    assert staff.username not in page  # agents are not named to families
