@@ -22,6 +22,7 @@ from factures.forms import (
     CreditLineFormSet,
     CreditNoteForm,
     MonthForm,
+    credit_lines,
 )
 from factures.models import (
     Activity,
@@ -494,15 +495,7 @@ class InvoiceAdmin(ReadOnlyMixin, SimpleHistoryAdmin):
             cancel = form.cleaned_data["cancel"]
             lines: list[CreditLine] = []
             if not cancel and formset.is_valid():
-                lines = [
-                    CreditLine(
-                        label=line["label"],
-                        quantity=line["quantity"],
-                        unit_price=line["unit_price"],
-                    )
-                    for line in formset.cleaned_data
-                    if line
-                ]
+                lines = credit_lines(formset)
             if cancel or formset.is_valid():
                 try:
                     note = credit_note_issue(

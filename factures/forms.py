@@ -6,6 +6,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
 from factures.periods import month_start, previous_month
+from factures.services import CreditLine
 
 
 def recent_months(count: int = 12) -> list[tuple[str, str]]:
@@ -78,3 +79,14 @@ class CreditLineForm(forms.Form):
 
 
 CreditLineFormSet = forms.formset_factory(CreditLineForm, extra=3, max_num=20)
+
+
+def credit_lines(formset: forms.BaseFormSet) -> list[CreditLine]:
+    """The lines of a valid `CreditLineFormSet`, its empty rows left out."""
+    return [
+        CreditLine(
+            label=row["label"], quantity=row["quantity"], unit_price=row["unit_price"]
+        )
+        for row in formset.cleaned_data
+        if row
+    ]

@@ -12,8 +12,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from factures.forms import CreditLineFormSet
-from factures.services import CreditLine
+from factures.forms import CreditLineFormSet, credit_lines
 from familles.access import acting_user
 from familles.admin import DocumentInline
 from familles.views import proof_response
@@ -149,15 +148,7 @@ class ReportAdmin(NoAddMixin, NoDeleteMixin, admin.ModelAdmin[Report]):
             and form.is_valid()
             and (formset is None or formset.is_valid())
         ):
-            lines = [
-                CreditLine(
-                    label=row["label"],
-                    quantity=row["quantity"],
-                    unit_price=row["unit_price"],
-                )
-                for row in (formset.cleaned_data if formset else [])
-                if row
-            ]
+            lines = credit_lines(formset) if formset else []
             try:
                 report_update(
                     report=report,
