@@ -56,6 +56,7 @@ from portail.admin_tools import (
     NoDeleteMixin,
     ReadOnlyMixin,
 )
+from portail.params import parse_int
 
 IMPORT_SALT = "factures.attendance-import"
 
@@ -283,10 +284,10 @@ class DueFilter(admin.SimpleListFilter):
         self, request: HttpRequest, queryset: QuerySet[Invoice]
     ) -> QuerySet[Invoice]:
         low, _sep, high = (self.value() or "").partition("-")
-        if low.isdigit():
-            queryset = queryset.filter(due__gt=int(low))  # type: ignore[misc]  # an annotation
-        if high.isdigit():
-            queryset = queryset.filter(due__lte=int(high))  # type: ignore[misc]  # an annotation
+        if (above := parse_int(low, digits=9)) is not None:
+            queryset = queryset.filter(due__gt=above)  # type: ignore[misc]  # an annotation
+        if (at_most := parse_int(high, digits=9)) is not None:
+            queryset = queryset.filter(due__lte=at_most)  # type: ignore[misc]  # an annotation
         return queryset
 
 
@@ -303,9 +304,9 @@ class AgeFilter(admin.SimpleListFilter):
     def queryset(
         self, request: HttpRequest, queryset: QuerySet[Invoice]
     ) -> QuerySet[Invoice]:
-        value = self.value() or ""
-        if value.isdigit():
-            limit = timezone.now() - datetime.timedelta(days=int(value))
+        days = parse_int(self.value(), digits=5)  # at most some centuries
+        if days is not None:
+            limit = timezone.now() - datetime.timedelta(days=days)
             return queryset.filter(issued_at__lte=limit)
         return queryset
 
@@ -401,13 +402,13 @@ class InvoiceAdmin(ReadOnlyMixin, SimpleHistoryAdmin):
                 "facturation/", view(self.invoicing_view), name="factures_invoice_run"
             ),
             path(
-                "impressions/<int:pk>/",
+                "impressions/<id:pk>/",
                 view(self.paper_batch_view),
                 name="factures_paperbatch_download",
             ),
-            path("<int:pk>/pdf/", view(self.pdf_view), name="factures_invoice_pdf"),
+            path("<id:pk>/pdf/", view(self.pdf_view), name="factures_invoice_pdf"),
             path(
-                "<int:pk>/avoir/",
+                "<id:pk>/avoir/",
                 view(self.credit_note_view),
                 name="factures_invoice_credit",
             ),

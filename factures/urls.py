@@ -6,6 +6,6 @@ app_name = "factures"
 
 urlpatterns = [
     path("", views.invoice_list, name="list"),
-    path("<int:pk>/", views.invoice_detail, name="detail"),
-    path("<int:pk>/pdf/", views.invoice_download, name="pdf"),
+    path("<id:pk>/", views.invoice_detail, name="detail"),
+    path("<id:pk>/pdf/", views.invoice_download, name="pdf"),
 ]

@@ -180,7 +180,7 @@ class FamilyAdmin(SimpleHistoryAdmin):
     def get_urls(self) -> list[Any]:
         return [
             path(
-                "<int:pk>/lettre-identifiants/",
+                "<id:pk>/lettre-identifiants/",
                 self.admin_site.admin_view(self.credentials_letter_view),
                 name="familles_family_credentials_letter",
             ),
@@ -393,7 +393,7 @@ class AddressChangeRequestAdmin(
     def get_urls(self) -> list[Any]:
         return [
             path(
-                "justificatif/<int:pk>/",
+                "justificatif/<id:pk>/",
                 self.admin_site.admin_view(self.download_view),
                 name="familles_proofdocument_download",
             ),

@@ -7,7 +7,7 @@ app_name = "familles"
 urlpatterns = [
     path("mon-dossier/", views.dossier, name="dossier"),
     path("mon-dossier/factures-papier/", views.paperless, name="paperless"),
-    path("mon-dossier/coordonnees/<int:pk>/", views.contact_edit, name="contact_edit"),
+    path("mon-dossier/coordonnees/<id:pk>/", views.contact_edit, name="contact_edit"),
     path(
         "mon-dossier/coordonnees/verification/",
         views.contact_review,
@@ -20,7 +20,7 @@ urlpatterns = [
         name="address_review",
     ),
     path(
-        "mon-dossier/justificatifs/<int:pk>/",
+        "mon-dossier/justificatifs/<id:pk>/",
         views.proof_download,
         name="proof_download",
     ),

@@ -18,6 +18,7 @@ from familles.admin import FamilyAdmin
 from familles.models import Family
 from fusions.duplicates import suspected_duplicates
 from fusions.services import family_merge, family_merge_plan
+from portail.params import parse_id
 from signalements.models import Report
 
 
@@ -68,7 +69,7 @@ class MergingFamilyAdmin(FamilyAdmin):
         if not self.has_merge_permission(request):
             return HttpResponse(status=403)
         raw = request.POST.get("ids") or request.GET.get("ids", "")
-        ids = [int(part) for part in raw.split(",") if part.strip().isdigit()]
+        ids = [pk for part in raw.split(",") if (pk := parse_id(part))]
         families = list(Family.objects.filter(pk__in=ids).order_by("identifier"))
         if len(families) < 2:
             self.message_user(

@@ -197,12 +197,12 @@ class PaymentAdmin(ReadOnlyMixin, SimpleHistoryAdmin):
             ),
             path("guichet/", view(self.desk_view), name="paiements_payment_desk"),
             path(
-                "<int:pk>/recu/",
+                "<id:pk>/recu/",
                 view(self.receipt_view),
                 name="paiements_payment_receipt",
             ),
             path(
-                "<int:pk>/annuler/",
+                "<id:pk>/annuler/",
                 view(self.reverse_view),
                 name="paiements_payment_reverse",
             ),

@@ -10,6 +10,6 @@ urlpatterns = [
     path("payer/", views.payment_checkout, name="checkout"),
     path("retour/", views.payment_return, name="return"),
     path("historique/", views.payment_list, name="list"),
-    path("recus/<int:pk>/", views.receipt, name="receipt"),
+    path("recus/<id:pk>/", views.receipt, name="receipt"),
     path("webhook/stripe/", views.stripe_webhook, name="stripe_webhook"),
 ]

@@ -23,6 +23,7 @@ from paiements.services import (
     new_idempotency_key,
     stripe_webhook_process,
 )
+from portail.params import parse_id
 
 
 def _selected(request: HttpRequest, family: Family) -> list[Invoice]:
@@ -31,7 +32,7 @@ def _selected(request: HttpRequest, family: Family) -> list[Invoice]:
     ids = set(request.POST.getlist("invoices"))
     invoices = list(
         Invoice.objects.with_balance()
-        .filter(family=family, pk__in=[i for i in ids if i.isdigit()])
+        .filter(family=family, pk__in=[parse_id(i) for i in ids])
         .order_by("period")
     )
     return invoices if len(invoices) == len(ids) else []
@@ -185,7 +186,7 @@ def payment_return(request: HttpRequest, *, family: Family) -> HttpResponse:
     checkout_id = request.GET.get("paiement", "")
     checkout = get_object_or_404(
         CheckoutSession.objects.select_related("payment"),
-        pk=checkout_id if checkout_id.isdigit() else 0,
+        pk=parse_id(checkout_id) or 0,
         family=family,
     )
     return render(

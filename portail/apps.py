@@ -9,6 +9,7 @@ class PortailConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models import ForeignKey, IntegerField
 
+        from portail import params  # noqa: F401 - registers the <id:…> converter
         from portail.lookups import AnyOf
 
         IntegerField.register_lookup(AnyOf)

@@ -2,6 +2,7 @@ from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
+from django.views.generic import RedirectView
 
 from portail import views
 from portail.health import health
@@ -19,6 +20,14 @@ urlpatterns = [
     path("factures/", include("factures.urls")),
     path("paiements/", include("paiements.urls")),
     path("signalements/", include("signalements.urls")),
+    # A guardian's e-mail changes only through the family file's own flow
+    # (password asked again, history, the old address told): allauth's
+    # page for managing addresses would bypass all three.
+    path(
+        "compte/email/",
+        RedirectView.as_view(pattern_name="familles:dossier"),
+        name="account_email",
+    ),
     path("compte/", include("allauth.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -76,12 +76,12 @@ class ReportAdmin(NoAddMixin, NoDeleteMixin, admin.ModelAdmin[Report]):
         view = self.admin_site.admin_view
         return [
             path(
-                "<int:pk>/repondre/",
+                "<id:pk>/repondre/",
                 view(self.answer_view),
                 name="signalements_report_answer",
             ),
             path(
-                "piece/<int:pk>/",
+                "piece/<id:pk>/",
                 view(self.attachment_view),
                 name="signalements_reportattachment_download",
             ),

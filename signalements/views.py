@@ -11,6 +11,7 @@ from familles.access import acting_user, family_required
 from familles.models import Family
 from familles.services import new_request_key
 from familles.views import proof_response
+from portail.params import parse_id
 from signalements.forms import ReportForm
 from signalements.models import Report, ReportAttachment
 from signalements.services import report_submit
@@ -28,9 +29,9 @@ def report_list(request: HttpRequest, *, family: Family) -> HttpResponse:
 @family_required
 def report_new(request: HttpRequest, *, family: Family) -> HttpResponse:
     initial = {}
-    if request.GET.get("facture", "").isdigit():
+    if invoice_id := parse_id(request.GET.get("facture")):
         # Opened from an invoice page; another family's invoice is not offered.
-        invoice = family.invoices.filter(pk=request.GET["facture"]).first()
+        invoice = family.invoices.filter(pk=invoice_id).first()
         initial = {"invoice": invoice, "kind": request.GET.get("type", "")}
     form = ReportForm(
         request.POST or None, request.FILES or None, family=family, initial=initial

@@ -373,3 +373,17 @@ def test_the_family_sees_the_history_of_its_file(logged_in, guardian, family, st
     assert "+590690123456" in page and "+590690987654" in page
     assert "par votre famille" in page and "par le service" in page
     assert staff.username not in page  # agents are not named to families
+
+
+def test_allauths_address_page_cannot_add_an_address(logged_in, parent):
+    from allauth.account.models import EmailAddress
+
+    before = list(EmailAddress.objects.values_list("email", flat=True))
+    added = logged_in.post(
+        "/compte/email/", {"action_add": "", "email": "intrus@example.org"}
+    )
+    shown = logged_in.get("/compte/email/")
+
+    assert added.status_code == 302 and shown.status_code == 302
+    assert shown.url == reverse("familles:dossier")
+    assert list(EmailAddress.objects.values_list("email", flat=True)) == before
