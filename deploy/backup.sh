@@ -5,6 +5,8 @@
 # Reads DATABASE_URL and PORTAIL_VAR_DIR from the environment (the same
 # environment file as the portal's services).
 set -euo pipefail
+# The dumps hold every family's data: readable by their owner alone.
+umask 077
 dest=${1:?usage: backup.sh DESTINATION_DIR}
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 mkdir -p "$dest"

@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect
+from django.utils.cache import add_never_cache_headers, patch_cache_control
 
 from familles.models import Family, User
 
@@ -37,7 +38,9 @@ def family_required(
 
     Parent pages never take a family from the URL or the form: the family is
     always the login's own, so one family cannot reach another's data.
-    Staff (who have no family) are sent to the administration.
+    Staff (who have no family) are sent to the administration. No page or
+    document of a family is kept by a browser's or a proxy's cache (a
+    shared computer, the back button after logging out).
     """
 
     @login_required
@@ -46,7 +49,10 @@ def family_required(
         family: Family | None = getattr(request.user, "family", None)
         if family is None:
             return redirect("admin:index")
-        return view(request, *args, family=family, **kwargs)
+        response = view(request, *args, family=family, **kwargs)
+        add_never_cache_headers(response)
+        patch_cache_control(response, private=True)
+        return response
 
     return wrapper
 

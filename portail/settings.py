@@ -305,6 +305,11 @@ USE_TZ = True
 PHONENUMBER_DEFAULT_REGION = env_str("PORTAIL_PHONE_REGION", "GP")
 PHONENUMBER_DB_FORMAT = "E164"
 
+# Families' documents and the paper batches are readable by the portal's
+# user alone, whatever the server's umask.
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
+
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env_str("DJANGO_STATIC_ROOT", str(VAR_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]

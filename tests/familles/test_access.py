@@ -123,3 +123,27 @@ def test_staff_are_sent_from_parent_pages_to_the_admin(client, staff):
 
     assert response.status_code == 302
     assert response.url == reverse("admin:index")
+
+
+def test_no_family_page_or_document_is_kept_in_a_cache(client, parent):
+    from decimal import Decimal
+
+    from tests.factories import InvoiceFactory, PaymentFactory
+
+    invoice = InvoiceFactory(family=parent.family)
+    payment = PaymentFactory(family=parent.family, allocations={invoice: Decimal("5")})
+    client.force_login(parent)
+
+    for url in [
+        reverse("home"),
+        reverse("familles:dossier"),
+        reverse("factures:list"),
+        reverse("factures:detail", args=[invoice.pk]),
+        reverse("factures:pdf", args=[invoice.pk]),
+        reverse("paiements:receipt", args=[payment.pk]),
+        reverse("signalements:report_list"),
+    ]:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert "no-store" in response["Cache-Control"], url
+        assert "private" in response["Cache-Control"], url

@@ -387,3 +387,17 @@ def test_allauths_address_page_cannot_add_an_address(logged_in, parent):
     assert added.status_code == 302 and shown.status_code == 302
     assert shown.url == reverse("familles:dossier")
     assert list(EmailAddress.objects.values_list("email", flat=True)) == before
+
+
+def test_a_familys_documents_are_readable_by_the_portal_alone(logged_in):
+    import os
+
+    step1 = logged_in.post(
+        reverse("familles:address_edit"),
+        address_data(SimpleUploadedFile("facture-edf.pdf", PDF)),
+    )
+    logged_in.post(reverse("familles:address_review"), {"p": payload_of(step1)})
+
+    proof = AddressChangeRequest.objects.get().proofs.get()
+    assert os.stat(proof.file.path).st_mode & 0o777 == 0o600
+    assert os.stat(os.path.dirname(proof.file.path)).st_mode & 0o777 == 0o700

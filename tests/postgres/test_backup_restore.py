@@ -55,6 +55,9 @@ def test_a_backup_restores_families_invoices_and_payments(tmp_path):
         .stdout.strip()
         .splitlines()[-1]
     )
+    # Every family's data: readable by the backup's owner alone.
+    assert os.stat(dump).st_mode & 0o777 == 0o600
+    assert os.stat(tmp_path / "backups").st_mode & 0o777 == 0o700
     with psycopg.connect(url("postgres"), autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{target}"')
         admin.execute(f'CREATE DATABASE "{target}"')
