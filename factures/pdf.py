@@ -8,8 +8,6 @@ laid-out pages until it is written. The figures: docs/PERFORMANCE.md.
 """
 
 import io
-import ssl
-import threading
 from collections.abc import Iterable
 from functools import lru_cache
 from itertools import islice
@@ -23,50 +21,22 @@ from django.utils.translation import get_language
 from pypdf import PdfReader, PdfWriter
 from weasyprint import CSS, HTML
 from weasyprint.document import Document
-from weasyprint.text.fonts import FontConfiguration
-from weasyprint.urls import URLFetcher
 
 from factures.models import Invoice
 from familles.models import User
 from familles.services import activation_code_pending
 from portail.documents import document_extras
+from portail.pdf import font_config, url_fetcher
 
 # Invoices laid out per WeasyPrint render in a batch. Larger chunks share
 # more of the per-render cost; the working set grows with the chunk.
 CHUNK_SIZE = 50
 
-# Never used to connect (the fetcher below allows no network scheme); given so
-# that WeasyPrint does not build one with the system's CAs for every document.
-_NO_TLS = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-_local = threading.local()
-
-
-def _url_fetcher() -> URLFetcher:
-    """This thread's fetcher, which refuses anything but inline `data:` URLs.
-    Kept: building one (an urllib opener, the proxies read from the
-    environment) cost a millisecond a document."""
-    fetcher = getattr(_local, "url_fetcher", None)
-    if fetcher is None:
-        fetcher = _local.url_fetcher = URLFetcher(
-            ssl_context=_NO_TLS, allowed_protocols=("data",)
-        )
-    return fetcher
-
-
-def _font_config() -> FontConfiguration:
-    """This thread's font configuration: building one costs a few ms a
-    document, and it holds Pango's font cache. Not shared between threads
-    (Pango objects are not thread-safe)."""
-    font_config = getattr(_local, "font_config", None)
-    if font_config is None:
-        font_config = _local.font_config = FontConfiguration()
-    return font_config
-
 
 @lru_cache(maxsize=8)
 def _stylesheet(language: str) -> CSS:
     # One per language: it holds a translated label.
-    return CSS(string=render_to_string("pdf/invoices.css"), url_fetcher=_url_fetcher())
+    return CSS(string=render_to_string("pdf/invoices.css"), url_fetcher=url_fetcher())
 
 
 def _first_logins(family_ids: set[int]) -> dict[int, User]:
@@ -120,9 +90,9 @@ def _render(invoices: list[Invoice], *, first_page: int, last: bool) -> Document
             "last": last,
         },
     )
-    return HTML(string=html, url_fetcher=_url_fetcher()).render(
+    return HTML(string=html, url_fetcher=url_fetcher()).render(
         stylesheets=[_stylesheet(get_language())],
-        font_config=_font_config(),
+        font_config=font_config(),
     )
 
 

@@ -5,9 +5,9 @@ import datetime
 from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone
-from weasyprint import HTML
 
 from familles.models import Family
+from portail.pdf import html_pdf
 
 
 def credentials_letter_pdf(
@@ -24,5 +24,4 @@ def credentials_letter_pdf(
             "commune": settings.PORTAIL_COMMUNE,
         },
     )
-    # No base_url: the template embeds everything, nothing is fetched.
-    return HTML(string=html).write_pdf()
+    return html_pdf(html)

@@ -2,9 +2,9 @@
 
 from django.conf import settings
 from django.template.loader import render_to_string
-from weasyprint import HTML
 
 from paiements.models import Payment
+from portail.pdf import html_pdf
 
 
 def receipt_pdf(payment: Payment) -> bytes:
@@ -18,4 +18,4 @@ def receipt_pdf(payment: Payment) -> bytes:
             "commune": settings.PORTAIL_COMMUNE,
         },
     )
-    return HTML(string=html).write_pdf()
+    return html_pdf(html)
