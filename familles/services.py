@@ -439,6 +439,16 @@ def new_request_key() -> str:
     return secrets.token_hex(16)
 
 
+def request_key_or_new(value: str | None) -> str:
+    """The form's key if it is one `new_request_key` made (32 hexadecimal
+    digits), else a new one: anything else (a NUL, 10 kB of text) is not
+    written to the database."""
+    text = value or ""
+    if len(text) == 32 and all(c in "0123456789abcdef" for c in text):
+        return text
+    return new_request_key()
+
+
 def private_document_save(
     document: PrivateDocument, upload: Any, checked: CheckedFile
 ) -> None:

@@ -41,15 +41,21 @@ REVIEW_SALT = "familles.dossier-review"
 REVIEW_MAX_AGE = 3600
 
 
-def _sign(data: dict[str, Any]) -> str:
-    return signing.dumps(data, salt=REVIEW_SALT, compress=True)
+def _sign(data: dict[str, Any], family: Family) -> str:
+    """What travels from *Suivant* to *Valider*, for this family only."""
+    return signing.dumps({**data, "family": family.pk}, salt=REVIEW_SALT, compress=True)
 
 
-def _unsign(value: str) -> dict[str, Any]:
+def _unsign(value: str, family: Family) -> dict[str, Any]:
+    """The data signed for this family; 404 for anything else (a payload
+    signed for another family would bring its staged documents)."""
     try:
-        return signing.loads(value, salt=REVIEW_SALT, max_age=REVIEW_MAX_AGE)
+        data = signing.loads(value, salt=REVIEW_SALT, max_age=REVIEW_MAX_AGE)
     except signing.BadSignature:
         raise Http404 from None
+    if data.get("family") != family.pk:
+        raise Http404
+    return data
 
 
 @family_required
@@ -124,7 +130,12 @@ def contact_edit(request: HttpRequest, pk: int, *, family: Family) -> HttpRespon
     form = ContactForm(request.POST or None, guardian=guardian)
     if request.method == "POST" and form.is_valid():
         payload = _sign(
-            {"guardian": guardian.pk, "values": form.values(), "key": new_request_key()}
+            {
+                "guardian": guardian.pk,
+                "values": form.values(),
+                "key": new_request_key(),
+            },
+            family,
         )
         return redirect(
             f"{reverse('familles:contact_review')}?{urlencode({'p': payload})}"
@@ -136,7 +147,7 @@ def contact_edit(request: HttpRequest, pk: int, *, family: Family) -> HttpRespon
 
 @family_required
 def contact_review(request: HttpRequest, *, family: Family) -> HttpResponse:
-    data = _unsign(request.POST.get("p") or request.GET.get("p", ""))
+    data = _unsign(request.POST.get("p") or request.GET.get("p", ""), family)
     guardian = _guardian(family, data["guardian"])
     form = ContactForm(data["values"], guardian=guardian)
     if not form.is_valid():
@@ -221,7 +232,8 @@ def address_edit(request: HttpRequest, *, family: Family) -> HttpResponse:
                 "address": address,
                 "staged": stage(form.cleaned_data["proofs"]),
                 "key": new_request_key(),
-            }
+            },
+            family,
         )
         return redirect(
             f"{reverse('familles:address_review')}?{urlencode({'p': payload})}"
@@ -233,7 +245,7 @@ def address_edit(request: HttpRequest, *, family: Family) -> HttpResponse:
 
 @family_required
 def address_review(request: HttpRequest, *, family: Family) -> HttpResponse:
-    data = _unsign(request.POST.get("p") or request.GET.get("p", ""))
+    data = _unsign(request.POST.get("p") or request.GET.get("p", ""), family)
     if request.method == "POST":
         try:
             address_change_submit(

@@ -20,7 +20,7 @@ from factures.services import (
     invoice_dispute_open,
 )
 from familles.models import Child, Family, User
-from familles.services import private_document_save
+from familles.services import new_request_key, private_document_save
 from familles.tasks import send_family_email
 from familles.uploads import CheckedFile
 from paiements.services import payments_reconcile
@@ -79,7 +79,10 @@ def report_submit(
         raise ValidationError(_("This invoice is not yours."))
     if child is not None and child.family_id != family.pk:
         raise ValidationError(_("This child is not in your family."))
-    previous = Report.objects.filter(request_key=request_key).first() or (
+    # Only the family's own reports: another family's key gives nothing back.
+    previous = Report.objects.filter(
+        family=family, request_key=request_key
+    ).first() or (
         Report.objects.filter(
             family=family,
             kind=kind,
@@ -90,6 +93,8 @@ def report_submit(
     )
     if previous is not None:
         return ReportReceipt(report=previous, created=False)
+    if Report.objects.filter(request_key=request_key).exists():
+        request_key = new_request_key()  # another family's: a new submission
     with transaction.atomic():
         Family.objects.select_for_update().get(pk=family.pk)
         report = Report.objects.create(

@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 
 from familles.access import acting_user, family_required
 from familles.models import Family
-from familles.services import new_request_key
+from familles.services import request_key_or_new
 from familles.views import proof_response
 from portail.params import parse_id
 from signalements.forms import ReportForm
@@ -36,7 +36,7 @@ def report_new(request: HttpRequest, *, family: Family) -> HttpResponse:
     form = ReportForm(
         request.POST or None, request.FILES or None, family=family, initial=initial
     )
-    key = request.POST.get("request_key") or new_request_key()
+    key = request_key_or_new(request.POST.get("request_key"))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -45,7 +45,7 @@ def report_new(request: HttpRequest, *, family: Family) -> HttpResponse:
                 user=acting_user(request),
                 kind=data["kind"],
                 message=data["message"],
-                request_key=key if len(key) == 32 else new_request_key(),
+                request_key=key,
                 invoice=data["invoice"],
                 child=data["child"],
                 date_from=data["date_from"],

@@ -401,3 +401,20 @@ def test_a_familys_documents_are_readable_by_the_portal_alone(logged_in):
     proof = AddressChangeRequest.objects.get().proofs.get()
     assert os.stat(proof.file.path).st_mode & 0o777 == 0o600
     assert os.stat(os.path.dirname(proof.file.path)).st_mode & 0o777 == 0o700
+
+
+def test_a_review_signed_for_another_family_is_refused(logged_in, other_parent):
+    from django.test import Client
+
+    step1 = logged_in.post(
+        reverse("familles:address_edit"),
+        address_data(SimpleUploadedFile("facture-edf.pdf", PDF)),
+    )
+    other = Client()
+    other.force_login(other_parent)
+
+    seen = other.get(step1.url)
+    sent = other.post(reverse("familles:address_review"), {"p": payload_of(step1)})
+
+    assert seen.status_code == 404 and sent.status_code == 404
+    assert AddressChangeRequest.objects.count() == 0

@@ -272,3 +272,35 @@ def test_closing_a_report_needs_an_answer(parent, invoices, staff):
         report_update(report=report, agent=staff, status="rejected", message="")
     report_update(report=report, agent=staff, status="in_progress")
     assert Report.objects.get().status == "in_progress"
+
+
+def test_another_familys_form_key_gives_its_report_nothing_back(
+    client, parent, other_parent
+):
+    from signalements.services import report_submit
+
+    theirs = report_submit(
+        family=other_parent.family,
+        user=other_parent,
+        kind="other",
+        message="Leur message",
+        request_key="c" * 32,
+    ).report
+    client.force_login(parent)
+
+    response = send(client, message="Mon message", request_key="c" * 32)
+
+    mine = Report.objects.exclude(pk=theirs.pk).get()
+    assert mine.family == parent.family and mine.message == "Mon message"
+    assert response.url == reverse("signalements:report_detail", args=[mine.pk])
+
+
+@pytest.mark.parametrize("key", ["\x00" * 32, "é" * 32, "a" * 5000, ""])
+def test_an_odd_form_key_is_replaced_not_written(client, parent, key):
+    client.force_login(parent)
+
+    response = send(client, request_key=key)
+
+    assert response.status_code == 302
+    report = Report.objects.get()
+    assert len(report.request_key) == 32 and report.request_key != key
