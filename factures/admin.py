@@ -55,6 +55,7 @@ from portail.admin_tools import (
     NoChangeMixin,
     NoDeleteMixin,
     ReadOnlyMixin,
+    SafeDateHierarchyMixin,
 )
 from portail.params import parse_int
 
@@ -117,7 +118,7 @@ FamilyAdmin.inlines = [
 
 
 @admin.register(Attendance)
-class AttendanceAdmin(admin.ModelAdmin[Attendance]):
+class AttendanceAdmin(SafeDateHierarchyMixin, admin.ModelAdmin[Attendance]):
     list_display = ["date", "child", "family_identifier", "activity", "billed"]
     list_filter = ["activity", ("date", admin.DateFieldListFilter)]
     list_select_related = ["child__family", "activity", "invoice_line__invoice"]
@@ -312,7 +313,7 @@ class AgeFilter(admin.SimpleListFilter):
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(ReadOnlyMixin, SimpleHistoryAdmin):
+class InvoiceAdmin(SafeDateHierarchyMixin, ReadOnlyMixin, SimpleHistoryAdmin):
     # Invoices come from the monthly run only, are never edited (corrections
     # are credit notes) nor deleted.
     list_display = [

@@ -68,7 +68,9 @@ class CreditNoteForm(forms.Form):
 
 class CreditLineForm(forms.Form):
     label = forms.CharField(label=_("Label"), max_length=200)
-    quantity = forms.IntegerField(label=_("Quantity"), min_value=1, initial=1)
+    quantity = forms.IntegerField(
+        label=_("Quantity"), min_value=1, max_value=999, initial=1
+    )
     unit_price = forms.DecimalField(
         label=_("Unit price"),
         max_digits=10,

@@ -37,7 +37,16 @@ from paiements.services import (
     payment_reverse,
     payments_reconcile,
 )
-from portail.admin_tools import NoAddMixin, NoChangeMixin, NoDeleteMixin, ReadOnlyMixin
+from portail.admin_tools import (
+    FIRST_DAY,
+    LAST_DAY,
+    NoAddMixin,
+    NoChangeMixin,
+    NoDeleteMixin,
+    ReadOnlyMixin,
+    SafeDateHierarchyMixin,
+)
+from portail.params import parse_id
 
 
 class AllocationInline(NoAddMixin, NoChangeMixin, admin.TabularInline):
@@ -64,7 +73,7 @@ class UnallocatedFilter(admin.SimpleListFilter):
 
 
 @admin.register(Payment)
-class PaymentAdmin(ReadOnlyMixin, SimpleHistoryAdmin):
+class PaymentAdmin(SafeDateHierarchyMixin, ReadOnlyMixin, SimpleHistoryAdmin):
     # Recorded through the desk page, which allocates the money; never
     # edited nor deleted: a reversal corrects a mistake.
     list_display = [
@@ -122,6 +131,8 @@ class PaymentAdmin(ReadOnlyMixin, SimpleHistoryAdmin):
         try:
             day = datetime.date.fromisoformat(request.GET.get("jour", ""))
         except ValueError:
+            day = timezone.localdate()
+        if not FIRST_DAY <= day <= LAST_DAY:  # a day no payment can have
             day = timezone.localdate()
         start = timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
         payments = list(
@@ -332,6 +343,13 @@ class PaymentOverrideAdmin(
     autocomplete_fields = ["family"]
     fields = ["family", "state", "reason"]
     actions = ["clear"]
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
+        """The family a link names (the desk page's), if it is an id."""
+        initial = super().get_changeform_initial_data(request)
+        if "family" in initial and parse_id(initial["family"]) is None:
+            del initial["family"]
+        return initial
 
     def save_model(
         self, request: HttpRequest, obj: PaymentOverride, form: Any, change: bool

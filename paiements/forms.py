@@ -27,7 +27,9 @@ class DeskPaymentForm(forms.Form):
         min_value=Decimal("0.01"),
         localize=True,
     )
-    reference = forms.CharField(label=_("Reference (cheque number…)"), required=False)
+    reference = forms.CharField(
+        label=_("Reference (cheque number…)"), required=False, max_length=100
+    )
 
     def __init__(self, *args: Any, invoices: list[Invoice], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -16,7 +16,7 @@ from factures.forms import CreditLineFormSet, credit_lines
 from familles.access import acting_user
 from familles.admin import DocumentInline
 from familles.views import proof_response
-from portail.admin_tools import NoAddMixin, NoDeleteMixin
+from portail.admin_tools import NoAddMixin, NoDeleteMixin, SafeDateHierarchyMixin
 from signalements.forms import ReportAnswerForm
 from signalements.models import Report, ReportAttachment, ReportUpdate
 from signalements.services import REPORT_KINDS_FOR_CREDIT, report_assign, report_update
@@ -36,7 +36,9 @@ class ReportUpdateInline(NoAddMixin, admin.TabularInline):
 
 
 @admin.register(Report)
-class ReportAdmin(NoAddMixin, NoDeleteMixin, admin.ModelAdmin[Report]):
+class ReportAdmin(
+    SafeDateHierarchyMixin, NoAddMixin, NoDeleteMixin, admin.ModelAdmin[Report]
+):
     list_display = [
         "reference",
         "created_at",
