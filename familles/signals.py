@@ -3,6 +3,7 @@ import time
 from typing import Any
 
 from allauth.account.signals import password_reset
+from allauth.core.internal.httpkit import get_client_ip
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.dispatch import receiver
 from django.http import HttpRequest
@@ -57,12 +58,14 @@ def log_failed_login(
     sender: type, credentials: dict, request: Any = None, **kwargs: Any
 ) -> None:
     # Django has already masked the password in `credentials`; only the
-    # identifier typed is kept.
+    # identifier typed is kept, with the client's address as the trusted
+    # proxy reports it (the one the login throttling counts).
     auth_logger.warning(
         "login failed",
         extra={
             "event": "login_failure",
             "username": str(credentials.get("username", ""))[:150],
+            "client_ip": (get_client_ip(request) or "") if request else "",
         },
     )
 

@@ -266,6 +266,11 @@ MFA_TOTP_ISSUER = "Portail Familles"
 # Staff reach the admin only after a second factor (TOTP). On by default
 # outside DEBUG; the demo (DEBUG on) leaves it off and says so.
 STAFF_REQUIRE_SECOND_FACTOR = env_bool("PORTAIL_STAFF_REQUIRE_2FA", not DEBUG)
+if PRODUCTION and not STAFF_REQUIRE_SECOND_FACTOR:
+    raise ImproperlyConfigured(
+        "PORTAIL_STAFF_REQUIRE_2FA cannot be off when PORTAIL_ENV=production: "
+        "staff reach every family's data and money."
+    )
 
 # Sessions: a new key at every login (django.contrib.auth.login does it), an
 # inactivity timeout and an absolute lifetime (SessionLifetimeMiddleware).

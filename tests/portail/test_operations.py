@@ -168,6 +168,8 @@ def test_logins_are_logged_as_json_without_the_password(client, parent):
     success = next(e for e in events if e.get("event") == "login_success")
     assert success["user_id"] == str(parent.pk)
     assert success["request_id"]
+    failure = next(e for e in events if e.get("event") == "login_failure")
+    assert failure["client_ip"] == "127.0.0.1"  # the test client's address
 
 
 def test_responses_carry_a_request_id_and_refusals_are_logged(client, parent, caplog):

@@ -103,6 +103,7 @@ STRONG = "k8Jq2vX9mP4rT7wZ1yB6nC3dF5gH0jL-a_sdfQWERTYuiopZXCVbnm1234567890"
         ({"STRIPE_API_BASE": "http://127.0.0.1:12111"}, "stand-in"),
         ({"PORTAIL_LOG_FORMAT": "xml"}, "PORTAIL_LOG_FORMAT"),
         ({"PORTAIL_PUBLIC_URL": ""}, "PORTAIL_PUBLIC_URL"),
+        ({"PORTAIL_STAFF_REQUIRE_2FA": "0"}, "PORTAIL_STAFF_REQUIRE_2FA"),
         ({"PORTAIL_PUBLIC_URL": "portail.example.org"}, "PORTAIL_PUBLIC_URL"),
     ],
 )
