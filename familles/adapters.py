@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from familles.services import activation_code_find, merged_family_for_login
+from familles.tasks import send_rendered_email
 
 
 class PortalAccountAdapter(DefaultAccountAdapter):
@@ -30,9 +31,29 @@ class PortalAccountAdapter(DefaultAccountAdapter):
         return False
 
     def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
-        # E-mails are signed by the commune's service, not by a host name.
-        super().send_mail(
+        """Rendered here (signed by the commune's service, not a host name),
+        sent by the worker like the portal's other e-mails."""
+        message = self.render_mail(
             template_prefix, email, {"commune": settings.PORTAIL_COMMUNE, **context}
+        )
+        html = next(
+            (
+                content
+                for content, mimetype in getattr(message, "alternatives", [])
+                if mimetype == "text/html"
+            ),
+            "",
+        )
+        if message.content_subtype == "html":
+            html, body = str(message.body), ""
+        else:
+            body = str(message.body)
+        send_rendered_email.enqueue(
+            subject=str(message.subject),
+            body=body,
+            html=str(html),
+            to=list(message.to),
+            from_email=str(message.from_email),
         )
 
     def _get_login_attempts_cache_key(

@@ -86,3 +86,18 @@ def send_confirmation_link(*, family_id: int, email: str) -> int:
             context={"url": url, "family": Family.objects.get(pk=family_id)},
         )
     return sent
+
+
+@task()
+def send_rendered_email(
+    *, subject: str, body: str, html: str, to: list[str], from_email: str
+) -> int:
+    """An e-mail rendered in the request (allauth's: a password reset link),
+    sent by the worker: a mail server down loses no request, and every
+    address gets the same answer whether it is known or not."""
+    message = EmailMultiAlternatives(
+        subject=subject, body=body, from_email=from_email, to=to
+    )
+    if html:
+        message.attach_alternative(html, "text/html")
+    return message.send()

@@ -1,7 +1,9 @@
 import re
+import smtplib
 
 import pytest
 from django.core import mail
+from django.core.mail.backends.base import BaseEmailBackend
 from django.urls import reverse
 
 from familles.models import ActivationCode, User
@@ -151,3 +153,25 @@ def test_every_guardian_address_recorded_by_an_agent_can_reset(
         reverse("account_reset_password"), {"email": "frantz.dorville@example.org"}
     )
     assert mail.outbox and mail.outbox[-1].to == ["frantz.dorville@example.org"]
+
+
+class BrokenMailServer(BaseEmailBackend):
+    """An e-mail backend whose server is down."""
+
+    def send_messages(self, messages):  # noqa: ANN001, ANN201
+        raise smtplib.SMTPServerDisconnected("the mail server is down")
+
+
+def test_every_address_gets_the_same_answer_even_with_the_mail_server_down(
+    client, parent, settings
+):
+    settings.MAILERS = {
+        "default": {"BACKEND": "tests.familles.test_password_reset.BrokenMailServer"}
+    }
+    url = reverse("account_reset_password")
+
+    known = client.post(url, {"email": "josiane@example.org"})
+    unknown = client.post(url, {"email": "inconnue@example.org"})
+
+    assert known.status_code == unknown.status_code == 302
+    assert known.url == unknown.url
