@@ -101,7 +101,7 @@ class FamilyAdmin(SimpleHistoryAdmin):
     ]
     # The apps above add theirs (factures: the bracket history).
     inlines = [GuardianInline, ChildInline, LoginInline]
-    actions = ["issue_activation_codes"]
+    actions = ["issue_activation_codes", "issue_activation_codes_keeping_access"]
     readonly_fields = ["created_at", "paperless_changed_at", "dossier_history"]
 
     @admin.display(description=gettext_lazy("dossier history"))
@@ -196,10 +196,30 @@ class FamilyAdmin(SimpleHistoryAdmin):
     def issue_activation_codes(
         self, request: HttpRequest, queryset: QuerySet[Family]
     ) -> TemplateResponse | None:
+        """The current password stops working and open sessions end: the
+        usual reason for a new code is access lost or taken."""
+        return self._issue_codes(request, queryset, end_access=True)
+
+    @admin.action(
+        description=gettext_lazy(
+            "Issue a new activation code, keeping the current password"
+        ),
+        permissions=["change"],
+    )
+    def issue_activation_codes_keeping_access(
+        self, request: HttpRequest, queryset: QuerySet[Family]
+    ) -> TemplateResponse | None:
+        return self._issue_codes(request, queryset, end_access=False)
+
+    def _issue_codes(
+        self, request: HttpRequest, queryset: QuerySet[Family], *, end_access: bool
+    ) -> TemplateResponse | None:
         issued = []
         for family in queryset:
             try:
-                result = family_login_create(family=family, agent=acting_user(request))
+                result = family_login_create(
+                    family=family, agent=acting_user(request), end_access=end_access
+                )
             except ValidationError as error:
                 self.message_user(
                     request, f"{family}: {error.messages[0]}", messages.ERROR

@@ -13,6 +13,8 @@ from typing import Any
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
+from django.contrib.auth import SESSION_KEY
+from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
 from django.core.files.base import File
 from django.core.files.storage import default_storage
@@ -55,9 +57,15 @@ def format_code(code: str) -> str:
     return "-".join(code[i : i + 4] for i in range(0, len(code), 4))
 
 
-def family_login_create(*, family: Family, agent: User | None) -> IssuedCode:
+def family_login_create(
+    *, family: Family, agent: User | None, end_access: bool = True
+) -> IssuedCode:
     """Create the family's login (username = family identifier) with a fresh
-    activation code, or issue a new code if the login already exists."""
+    activation code, or issue a new code if the login already exists.
+
+    A new code is most often asked for because access was lost or taken:
+    unless the agent says otherwise (`end_access=False`), the login's
+    password stops working and its open sessions end at once."""
     with transaction.atomic():
         Family.objects.select_for_update().get(pk=family.pk)
         user = User.objects.filter(username__iexact=family.identifier).first()
@@ -72,6 +80,10 @@ def family_login_create(*, family: Family, agent: User | None) -> IssuedCode:
                 _("The login %(username)s belongs to another family.")
                 % {"username": user.username}
             )
+        elif end_access and user.has_usable_password():
+            user.set_unusable_password()
+            user.save(update_fields=["password"])
+            transaction.on_commit(lambda: login_sessions_end(user=user))
         return activation_code_issue(user=user, agent=agent)
 
 
@@ -199,6 +211,18 @@ def activation_codes_void(*, user: User, now: datetime.datetime | None = None) -
         .open()
         .update(voided_at=now or timezone.now(), code_encrypted=None)
     )
+
+
+def login_sessions_end(*, user: User) -> int:
+    """End every session of this login at once (they would otherwise come
+    back to life should the login be active again); returns how many. Reads
+    the unexpired sessions: for the rare merges and compromised accounts."""
+    ended = 0
+    for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
+        if session.get_decoded().get(SESSION_KEY) == str(user.pk):
+            session.delete()
+            ended += 1
+    return ended
 
 
 def activation_codes_purge_expired(*, now: datetime.datetime | None = None) -> int:

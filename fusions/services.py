@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -33,6 +34,7 @@ from familles.services import (
     CONTACT_FIELDS,
     dossier_save,
     family_login_emails_sync,
+    login_sessions_end,
 )
 from paiements.models import BlockNotice, CheckoutSession, Payment, PaymentOverride
 from paiements.services import block_state_notify
@@ -229,10 +231,11 @@ def family_merge(
                 valid_from__in=kept_starts
             ).update(family=keep)
             for login in duplicate.logins.filter(is_active=True):
-                # An inactive login is refused at login and its open sessions
-                # are no longer recognised.
+                # An inactive login is refused at login; its open sessions
+                # end with the merge.
                 login.is_active = False
                 login.save(update_fields=["is_active"])
+                transaction.on_commit(partial(login_sessions_end, user=login))
             duplicate.merged_into = keep
             duplicate.merged_at = now
             duplicate.save(update_fields=["merged_into", "merged_at"])

@@ -329,3 +329,32 @@ def test_a_session_marked_for_activation_is_not_skipped_by_a_second_factor(
 
     assert client.session[SESSION_ACTIVATION_CODE]
     assert client.get(reverse("home")).url == reverse("familles:activation")
+
+
+def test_a_new_code_ends_the_old_password_and_sessions_unless_kept(
+    family, staff, django_capture_on_commit_callbacks
+):
+    from django.contrib.sessions.models import Session
+    from django.test import Client
+
+    from tests.factories import PARENT_PASSWORD, ParentFactory
+
+    login_user = ParentFactory(family=family)
+    browser = Client()
+    login(browser, login_user.username, PARENT_PASSWORD)
+    assert Session.objects.count() == 1
+
+    family_login_create(family=family, agent=staff, end_access=False)
+    login_user.refresh_from_db()
+    assert login_user.check_password(PARENT_PASSWORD)  # the agent kept it
+
+    with django_capture_on_commit_callbacks(execute=True):
+        issued = family_login_create(family=family, agent=staff)
+
+    login_user.refresh_from_db()
+    assert not login_user.has_usable_password()
+    assert Session.objects.count() == 0
+    assert browser.get(reverse("home")).status_code == 302
+    fresh = Client()
+    login(fresh, login_user.username, issued.code)
+    assert fresh.session["_auth_user_id"] == str(login_user.pk)

@@ -252,3 +252,21 @@ def test_history_records_who_merged_through_the_admin(twins, staff, staff_client
         reverse("admin:familles_family_history", args=[other.pk])
     )
     assert history_page.status_code == 200
+
+
+def test_a_merge_ends_the_merged_logins_sessions_for_good(
+    twins, staff, django_capture_on_commit_callbacks
+):
+    from django.contrib.sessions.models import Session
+
+    keep, other = twins
+    browser = Client()
+    login(browser, other.identifier, PARENT_PASSWORD)
+    assert Session.objects.count() == 1
+
+    with django_capture_on_commit_callbacks(execute=True):
+        family_merge(keep=keep, duplicates=[other], agent=staff)
+    other.logins.update(is_active=True)  # an agent turns the login on again
+
+    assert Session.objects.count() == 0
+    assert browser.get(reverse("home")).status_code == 302  # not logged in
