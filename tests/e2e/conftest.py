@@ -172,8 +172,19 @@ def page(browser, viewport):  # noqa: ANN001, ANN201
     )
     page = context.new_page()
     page.set_default_timeout(15000)
+    # Anything the Content-Security-Policy blocks is a bug of the page.
+    refused = []
+    page.on(
+        "console",
+        lambda message: (
+            refused.append(message.text)
+            if "Content Security Policy" in message.text
+            else None
+        ),
+    )
     yield page
     context.close()
+    assert refused == []
 
 
 @pytest.fixture(autouse=True)
