@@ -135,7 +135,9 @@ class PageMixin(StandinState):
         return _page(title, content)
 
 
-_STYLE = """
+# Served at this path, so that the page's policy forbids inline styles.
+STYLESHEET_PATH = "/checkout/page.css"
+STYLE = """
 *{box-sizing:border-box}
 body{margin:0;font:1rem/1.5 system-ui,sans-serif;color:#1b1b1b;background:#f6f6f6}
 main{max-width:32rem;margin:0 auto;padding:1rem;background:#fff;min-height:100vh}
@@ -163,7 +165,7 @@ def _page(title: str, content: str) -> bytes:
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{html.escape(title)} – Simulateur de paiement</title>
-<style>{_STYLE}</style>
+<link rel="stylesheet" href="{STYLESHEET_PATH}">
 </head>
 <body>
 <main>

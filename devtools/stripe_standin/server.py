@@ -27,7 +27,7 @@ from devtools.stripe_standin.common import (
     StripeError,
     random_id,
 )
-from devtools.stripe_standin.page import PageMixin
+from devtools.stripe_standin.page import STYLE, STYLESHEET_PATH, PageMixin
 from devtools.stripe_standin.webhooks import WebhookMixin
 
 
@@ -227,6 +227,18 @@ class StripeStandin(ApiMixin, PageMixin, WebhookMixin):
             return "paid"
 
 
+# The hosted page's headers: its own stylesheet only, no script, never framed.
+PAGE_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'self'; form-action 'self' http: https:; "
+        "base-uri 'none'; frame-ancestors 'none'"
+    ),
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
 def _raise_interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
@@ -304,20 +316,15 @@ class _Handler(BaseHTTPRequestHandler):
                 headers["Stripe-Should-Retry"] = "false"
             self._respond(status, payload, "application/json", headers)
             return
+        if path == STYLESHEET_PATH and method == "GET":
+            self._respond(
+                200, STYLE.encode(), "text/css; charset=utf-8", dict(PAGE_HEADERS)
+            )
+            return
         parts = path.strip("/").split("/")
         if len(parts) == 2 and parts[0] == "checkout" and method in ("GET", "POST"):
             status, payload, headers = standin._handle_page(method, parts[1], body)
-            headers.update(
-                {
-                    "Content-Security-Policy": (
-                        "default-src 'none'; style-src 'unsafe-inline'; "
-                        "base-uri 'none'; frame-ancestors 'none'"
-                    ),
-                    "Cache-Control": "no-store",
-                    "Referrer-Policy": "no-referrer",
-                    "X-Content-Type-Options": "nosniff",
-                }
-            )
+            headers.update(PAGE_HEADERS)
             self._respond(status, payload, "text/html; charset=utf-8", headers)
             return
         self._respond(404, b"Not found\n", "text/plain; charset=utf-8", {})

@@ -479,7 +479,9 @@ def test_hosted_page_is_french_and_escaped(client: stripe.StripeClient):
         assert f"<input id={field} name={field}" in page
     assert 'name="viewport" content="width=device-width' in page
     assert '<a href="http://portal.test/annule">' in page
-    for external in ("<link", "src=", "@import", "url("):
+    # Nothing from elsewhere: its one stylesheet is the stand-in's own.
+    assert page.count("<link") == 1 and 'href="/checkout/page.css"' in page
+    for external in ("src=", "@import", "url("):
         assert external not in page
 
 
@@ -686,3 +688,19 @@ def test_command_runs_until_interrupted(settings: Any, monkeypatch: Any):
     assert "http://127.0.0.1:9/webhook/" in output
     assert "stopped" in output
     assert len(ticks) == 2
+
+
+def test_hosted_page_runs_no_inline_style_or_script(
+    standin: StripeStandin, client: stripe.StripeClient
+):
+    session = new_session(client)
+
+    status, headers, page = http(f"{standin.base_url}/checkout/{session.id}")
+    css_status, css_headers, css = http(f"{standin.base_url}/checkout/page.css")
+
+    assert status == 200 and "<style" not in page and "<script" not in page
+    policy = headers["Content-Security-Policy"]
+    assert "unsafe-inline" not in policy and "style-src 'self'" in policy
+    assert "frame-ancestors 'none'" in policy
+    assert css_status == 200 and css_headers["Content-Type"].startswith("text/css")
+    assert "button{" in css
