@@ -83,6 +83,10 @@ else:
             '(python -c "import secrets; print(secrets.token_urlsafe(50))").'
         )
 
+# Old keys, still accepted while sessions and encrypted secrets move to the
+# new one (comma-separated).
+SECRET_KEY_FALLBACKS = env_list("DJANGO_SECRET_KEY_FALLBACKS", [])
+
 ALLOWED_HOSTS = env_list(
     "DJANGO_ALLOWED_HOSTS",
     ["127.0.0.1", "localhost", "testserver"] if DEBUG or TESTING else [],
@@ -263,6 +267,7 @@ ACCOUNT_RATE_LIMITS = {
     "reset_password": "5/h/ip,3/h/key",
 }
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_ADAPTER = "familles.mfa.PortalMFAAdapter"  # secrets encrypted at rest
 MFA_TOTP_ISSUER = "Portail Familles"
 
 # Staff reach the admin only after a second factor (TOTP). On by default

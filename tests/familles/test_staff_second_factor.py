@@ -106,3 +106,36 @@ def test_only_administrators_edit_staff_accounts(client, staff):
 
     assert response.status_code == 403
     assert User.objects.get(pk=staff.pk).check_password(STAFF_PASSWORD)
+
+
+def test_the_authenticator_secret_is_encrypted_at_rest(staff_client, staff):
+    from allauth.mfa.models import Authenticator
+
+    (totp,) = Authenticator.objects.filter(user=staff, type="totp")
+
+    assert totp.data["secret"].startswith("fernet:")
+    assert len(totp.data["secret"]) > 60  # not the 32-character base32 key
+    # And the second factor still works: staff_client logged in with it.
+    assert staff_client.get(reverse("admin:index")).status_code == 200
+
+
+def test_secrets_stored_before_encryption_are_encrypted_by_the_migration(staff):
+    import importlib
+
+    from allauth.mfa.models import Authenticator
+    from django.apps import apps
+
+    from familles.mfa import PortalMFAAdapter
+
+    raw = "JBSWY3DPEHPK3PXP" * 2
+    totp = Authenticator.objects.create(user=staff, type="totp", data={"secret": raw})
+    migration = importlib.import_module(
+        "familles.migrations.0006_encrypt_authenticators"
+    )
+
+    migration.encrypt_secrets(apps, None)
+    migration.encrypt_secrets(apps, None)  # twice: nothing more
+
+    totp.refresh_from_db()
+    assert totp.data["secret"] != raw
+    assert PortalMFAAdapter().decrypt(totp.data["secret"]) == raw
