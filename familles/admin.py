@@ -30,14 +30,28 @@ from familles.models import (
 )
 from familles.selectors import dossier_changes
 from familles.services import (
+    CONTACT_FIELDS,
     activation_code_pending,
     address_change_refuse,
     address_change_validate,
     family_login_create,
     family_login_emails_sync,
+    guardian_contact_recorded,
 )
 from familles.views import proof_response
 from portail.admin_tools import NoAddMixin, NoDeleteMixin
+
+
+def _changed_contacts(forms: Any) -> list[tuple[Guardian, str]]:
+    """The guardians whose e-mail or phones a form changes, with the e-mail
+    they had."""
+    return [
+        (form.instance, form.initial.get("email") or "")
+        for form in forms
+        if isinstance(form.instance, Guardian)
+        and form.instance.pk
+        and set(form.changed_data) & set(CONTACT_FIELDS)
+    ]
 
 
 class LoginStateFilter(admin.SimpleListFilter):
@@ -168,11 +182,16 @@ class FamilyAdmin(SimpleHistoryAdmin):
     def save_formset(
         self, request: HttpRequest, form: Any, formset: Any, change: bool
     ) -> None:
+        contacts = _changed_contacts(formset.forms)
         for instance in formset.save(commit=False):
             # Rows that record who made them (a bracket assignment).
             if getattr(instance, "created_by_id", False) is None:
                 instance.created_by = request.user
             instance.save()
+        for guardian, old_email in contacts:
+            guardian_contact_recorded(
+                guardian=guardian, old_email=old_email, agent=acting_user(request)
+            )
         for obj in formset.deleted_objects:
             obj.delete()
         formset.save_m2m()
@@ -288,6 +307,16 @@ class GuardianAdmin(SimpleHistoryAdmin):
         "family__identifier",
     ]
     autocomplete_fields = ["family"]
+
+    def save_model(
+        self, request: HttpRequest, obj: Guardian, form: Any, change: bool
+    ) -> None:
+        contacts = _changed_contacts([form])
+        super().save_model(request, obj, form, change)
+        for guardian, old_email in contacts:
+            guardian_contact_recorded(
+                guardian=guardian, old_email=old_email, agent=acting_user(request)
+            )
 
 
 @admin.register(Child)

@@ -322,6 +322,26 @@ def guardian_contact_change(
     return changed
 
 
+def guardian_contact_recorded(
+    *, guardian: Guardian, old_email: str, agent: User | None
+) -> None:
+    """An agent changed a guardian's contact details in the admin (the
+    guardian's history records it, the agent as author): the login's reset
+    addresses follow at once, the old address no longer receiving links,
+    and the family is told, at the old address too."""
+    family_login_emails_sync(family=guardian.family)
+    changed_email = (guardian.email or "").lower() != (old_email or "").lower()
+    family_id = guardian.family_id
+    transaction.on_commit(
+        lambda: send_family_email.enqueue(
+            family_id=family_id,
+            template="contact_changed",
+            context={"guardian": f"{guardian.first_name} {guardian.last_name}"},
+            also_to=[old_email] if changed_email and old_email else [],
+        )
+    )
+
+
 def _contact_change_notify(
     *, family: Family, guardian: Guardian, new_email: str, old_email: str
 ) -> None:

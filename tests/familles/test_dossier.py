@@ -418,3 +418,34 @@ def test_a_review_signed_for_another_family_is_refused(logged_in, other_parent):
 
     assert seen.status_code == 404 and sent.status_code == 404
     assert AddressChangeRequest.objects.count() == 0
+
+
+def test_an_agents_change_of_an_email_goes_through_the_service(
+    parent, family, guardian, staff_client, django_capture_on_commit_callbacks
+):
+    from allauth.account.models import EmailAddress
+
+    url = reverse("admin:familles_guardian_change", args=[guardian.pk])
+    data = {
+        "family": family.pk,
+        "first_name": guardian.first_name,
+        "last_name": guardian.last_name,
+        "email": "nouvelle@example.org",
+        "phone_mobile": str(guardian.phone_mobile),
+        "phone_home": "",
+        "phone_work": "",
+    }
+    mail.outbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff_client.post(url, data)
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    addresses = set(
+        EmailAddress.objects.filter(user=parent).values_list("email", flat=True)
+    )
+    assert addresses == {"nouvelle@example.org"}  # the old one resets nothing
+    told = [m for m in mail.outbox if "josiane@example.org" in m.to]
+    assert told, "the old address is told of the change"
+    (change,) = [c for c in dossier_changes(family) if c.field == "email"]
+    assert change.new == "nouvelle@example.org" and change.changed_by.is_staff
