@@ -14,7 +14,6 @@ from django.urls import path, reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from simple_history.admin import SimpleHistoryAdmin
 
 from factures.attendance_import import attendance_import, attendance_parse
 from factures.forms import (
@@ -51,11 +50,13 @@ from factures.services import (
 from familles.access import acting_user
 from familles.admin import FamilyAdmin
 from portail.admin_tools import (
+    HistoryAdmin,
     NoAddMixin,
     NoChangeMixin,
     NoDeleteMixin,
     ReadOnlyMixin,
     SafeDateHierarchyMixin,
+    SafeInitialMixin,
 )
 from portail.params import parse_int
 
@@ -118,7 +119,9 @@ FamilyAdmin.inlines = [
 
 
 @admin.register(Attendance)
-class AttendanceAdmin(SafeDateHierarchyMixin, admin.ModelAdmin[Attendance]):
+class AttendanceAdmin(
+    SafeInitialMixin, SafeDateHierarchyMixin, admin.ModelAdmin[Attendance]
+):
     list_display = ["date", "child", "family_identifier", "activity", "billed"]
     list_filter = ["activity", ("date", admin.DateFieldListFilter)]
     list_select_related = ["child__family", "activity", "invoice_line__invoice"]
@@ -313,7 +316,7 @@ class AgeFilter(admin.SimpleListFilter):
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(SafeDateHierarchyMixin, ReadOnlyMixin, SimpleHistoryAdmin):
+class InvoiceAdmin(SafeDateHierarchyMixin, ReadOnlyMixin, HistoryAdmin):
     # Invoices come from the monthly run only, are never edited (corrections
     # are credit notes) nor deleted.
     list_display = [
@@ -540,7 +543,7 @@ class CreditNoteLineInline(ReadOnlyInline):
 
 
 @admin.register(CreditNote)
-class CreditNoteAdmin(ReadOnlyMixin, SimpleHistoryAdmin):
+class CreditNoteAdmin(ReadOnlyMixin, HistoryAdmin):
     # Issued from the invoice's page, through the service; never changed.
     list_display = [
         "number",
@@ -567,7 +570,7 @@ class CreditNoteAdmin(ReadOnlyMixin, SimpleHistoryAdmin):
 
 @admin.register(InvoiceDispute)
 class InvoiceDisputeAdmin(
-    NoChangeMixin, NoDeleteMixin, admin.ModelAdmin[InvoiceDispute]
+    SafeInitialMixin, NoChangeMixin, NoDeleteMixin, admin.ModelAdmin[InvoiceDispute]
 ):
     list_display = ["invoice", "opened_at", "reason", "closed_at"]
     list_filter = [("closed_at", admin.EmptyFieldListFilter)]

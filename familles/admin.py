@@ -15,7 +15,6 @@ from django.utils import formats, timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from simple_history.admin import SimpleHistoryAdmin
 
 from familles.access import acting_user
 from familles.letters import credentials_letter_pdf
@@ -39,7 +38,11 @@ from familles.services import (
     guardian_contact_recorded,
 )
 from familles.views import proof_response
-from portail.admin_tools import NoAddMixin, NoDeleteMixin
+from portail.admin_tools import (
+    HistoryAdmin,
+    NoAddMixin,
+    NoDeleteMixin,
+)
 
 
 def _changed_contacts(forms: Any) -> list[tuple[Guardian, str]]:
@@ -100,7 +103,7 @@ class LoginInline(NoAddMixin, admin.TabularInline):
 
 
 @admin.register(Family)
-class FamilyAdmin(SimpleHistoryAdmin):
+class FamilyAdmin(HistoryAdmin):
     list_display = ["identifier", "name", "city", "paperless"]
     list_filter = ["paperless", "bracket_assignments__bracket", LoginStateFilter]
     search_fields = [
@@ -295,7 +298,7 @@ class FamilyAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Guardian)
-class GuardianAdmin(SimpleHistoryAdmin):
+class GuardianAdmin(HistoryAdmin):
     list_display = ["last_name", "first_name", "family", "email", "phone_mobile"]
     list_select_related = ["family"]
     ordering = ["family__identifier", "pk"]
@@ -320,7 +323,7 @@ class GuardianAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Child)
-class ChildAdmin(SimpleHistoryAdmin):
+class ChildAdmin(HistoryAdmin):
     list_display = [
         "last_name",
         "first_name",

@@ -13,7 +13,6 @@ from django.urls import path, reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from simple_history.admin import SimpleHistoryAdmin
 
 from factures.admin import csv_response
 from factures.models import Invoice
@@ -40,13 +39,14 @@ from paiements.services import (
 from portail.admin_tools import (
     FIRST_DAY,
     LAST_DAY,
+    HistoryAdmin,
     NoAddMixin,
     NoChangeMixin,
     NoDeleteMixin,
     ReadOnlyMixin,
     SafeDateHierarchyMixin,
+    SafeInitialMixin,
 )
-from portail.params import parse_id
 
 
 class AllocationInline(NoAddMixin, NoChangeMixin, admin.TabularInline):
@@ -73,7 +73,7 @@ class UnallocatedFilter(admin.SimpleListFilter):
 
 
 @admin.register(Payment)
-class PaymentAdmin(SafeDateHierarchyMixin, ReadOnlyMixin, SimpleHistoryAdmin):
+class PaymentAdmin(SafeDateHierarchyMixin, ReadOnlyMixin, HistoryAdmin):
     # Recorded through the desk page, which allocates the money; never
     # edited nor deleted: a reversal corrects a mistake.
     list_display = [
@@ -327,7 +327,7 @@ class PaymentAdmin(SafeDateHierarchyMixin, ReadOnlyMixin, SimpleHistoryAdmin):
 
 @admin.register(PaymentOverride)
 class PaymentOverrideAdmin(
-    NoChangeMixin, NoDeleteMixin, admin.ModelAdmin[PaymentOverride]
+    SafeInitialMixin, NoChangeMixin, NoDeleteMixin, admin.ModelAdmin[PaymentOverride]
 ):
     list_display = [
         "family",
@@ -343,13 +343,6 @@ class PaymentOverrideAdmin(
     autocomplete_fields = ["family"]
     fields = ["family", "state", "reason"]
     actions = ["clear"]
-
-    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
-        """The family a link names (the desk page's), if it is an id."""
-        initial = super().get_changeform_initial_data(request)
-        if "family" in initial and parse_id(initial["family"]) is None:
-            del initial["family"]
-        return initial
 
     def save_model(
         self, request: HttpRequest, obj: PaymentOverride, form: Any, change: bool

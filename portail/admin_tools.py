@@ -5,9 +5,10 @@ through its services)."""
 import datetime
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
+from simple_history.admin import SimpleHistoryAdmin
 
-from portail.params import parse_int
+from portail.params import parse_id, parse_int
 
 # The days a list or a journal can be asked for: beyond them, Python's and
 # the databases' dates overflow.
@@ -52,3 +53,56 @@ class SafeDateHierarchyMixin:
                     query.pop(f"{field}__{part}", None)
                 request.GET = query  # type: ignore[assignment]
         return super().changelist_view(request, extra_context)  # type: ignore[misc]
+
+
+class SafeInitialMixin:
+    """A form naming a related row by something that is not an id (a link's
+    `?family=²`, a posted `family=abc`) gets "choose a valid choice" or an
+    empty field, instead of an error from the widget that shows the row."""
+
+    def _related_names(self) -> list[str]:
+        return [
+            field.name
+            for field in self.model._meta.get_fields()  # type: ignore[attr-defined]
+            if field.concrete and (field.many_to_one or field.one_to_one)
+        ]
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
+        initial: dict[str, Any] = super().get_changeform_initial_data(request)  # type: ignore[misc]
+        for name in self._related_names():
+            if name in initial and parse_id(initial[name]) is None:
+                del initial[name]
+        return initial
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        odd = [
+            name
+            for name in self._related_names()
+            if request.POST.get(name) and parse_id(request.POST[name]) is None
+        ]
+        if request.method == "POST" and odd:
+            posted = request.POST.copy()
+            for name in odd:
+                posted[name] = "0"  # no row has it: "choose a valid choice"
+            request.POST = posted  # type: ignore[assignment]
+        return super().changeform_view(  # type: ignore[misc, no-any-return]
+            request, object_id, form_url, extra_context
+        )
+
+
+class HistoryAdmin(SafeInitialMixin, SimpleHistoryAdmin):
+    """django-simple-history's admin, whose history page answers 404 to an
+    object id that is not one (it failed)."""
+
+    def history_view(
+        self, request: HttpRequest, object_id: str, extra_context: Any = None
+    ) -> HttpResponse:
+        if parse_id(object_id) is None:
+            raise Http404
+        return super().history_view(request, object_id, extra_context)  # type: ignore[no-any-return]
