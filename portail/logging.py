@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from django.views.debug import ExceptionReporter, SafeExceptionReporterFilter
 
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar(
     "request_id", default=""
@@ -83,3 +84,41 @@ class RequestLogMiddleware:
         finally:
             request_id.reset(token)
             user_id.reset(user_token)
+
+
+class PersonalDataFilter(SafeExceptionReporterFilter):
+    """Error reports (the operators' e-mails) keep the error and where it
+    happened, never what a family typed: every form value, the query string
+    and the cookies are hidden, beside Django's own secrets."""
+
+    def get_post_parameters(self, request: HttpRequest | None) -> Any:
+        if request is None:
+            return {}
+        return dict.fromkeys(request.POST, self.cleansed_substitute)
+
+    def get_safe_request_meta(self, request: HttpRequest) -> dict[str, Any]:
+        meta = super().get_safe_request_meta(request)
+        for name in ("QUERY_STRING", "HTTP_COOKIE", "HTTP_REFERER"):
+            if name in meta:
+                meta[name] = self.cleansed_substitute
+        return meta
+
+    def get_traceback_frame_variables(self, request: Any, tb_frame: Any) -> Any:
+        # Local variables hold the same values (a form's data, an address).
+        return [(name, self.cleansed_substitute) for name in tb_frame.f_locals]
+
+
+class PersonalDataReporter(ExceptionReporter):
+    """The report's URL without its query, and the query's values hidden
+    (a family's identifier travels there)."""
+
+    def get_traceback_data(self) -> dict[str, Any]:
+        data = super().get_traceback_data()
+        if self.request is not None:
+            hidden = self.filter.cleansed_substitute
+            data["request_GET_items"] = [(name, hidden) for name in self.request.GET]
+            data["request_FILES_items"] = [
+                (name, hidden) for name in self.request.FILES
+            ]
+            data["request_insecure_uri"] = self.request.path
+        return data

@@ -413,8 +413,17 @@ LOGGING = {
         "json": {"()": "portail.logging.JsonFormatter"},
         "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
     },
+    "filters": {"production": {"()": "django.utils.log.RequireDebugFalse"}},
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT},
+        # The worker's own failures, e-mailed to ADMINS like the server errors
+        # and failed tasks that Django's "django" logger already sends them.
+        "operators": {
+            "class": "django.utils.log.AdminEmailHandler",
+            "level": "ERROR",
+            "filters": ["production"],
+            "include_html": False,
+        },
     },
     "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", "INFO")},
     # WeasyPrint and fontTools narrate every PDF at INFO.
@@ -422,8 +431,14 @@ LOGGING = {
         "weasyprint": {"level": "WARNING"},
         "fontTools": {"level": "WARNING"},
         "django.tasks": {"level": "WARNING"},
+        "django_tasks_db": {"handlers": ["operators"]},
     },
 }
+# Who is told of a server error or a failed job (comma-separated e-mail
+# addresses); the report carries no form value, query or cookie.
+ADMINS = env_list("PORTAIL_ADMINS", [])
+DEFAULT_EXCEPTION_REPORTER_FILTER = "portail.logging.PersonalDataFilter"
+DEFAULT_EXCEPTION_REPORTER = "portail.logging.PersonalDataReporter"
 
 # --- The commune: facts printed on letters, invoices and help pages. -------
 PORTAIL_COMMUNE = {
