@@ -5,6 +5,7 @@ nowhere else."""
 from __future__ import annotations
 
 import datetime
+import json
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -12,17 +13,25 @@ from typing import Any
 import stripe
 from django.conf import settings
 from stripe._base_address import BaseAddresses
+from stripe.params._refund_create_params import RefundCreateParams
 from stripe.params.checkout._session_create_params import SessionCreateParams
 
 from factures.money import CENT
 
-# The event types the webhook acts on; every other type is acknowledged and
-# ignored.
-HANDLED_EVENTS = {
-    "checkout.session.completed",
-    "checkout.session.async_payment_succeeded",
-    "checkout.session.expired",
-}
+# The Checkout event types the webhook acts on; every other type is
+# acknowledged and ignored.
+HANDLED_EVENTS = frozenset(
+    {
+        "checkout.session.completed",
+        "checkout.session.async_payment_succeeded",
+        "checkout.session.expired",
+    }
+)
+# The refund event types (their data.object is a refund). Since API version
+# 2024-10-28.acacia Stripe sends them for every refund; the older
+# charge.refund.updated would only be a second trigger for the same change.
+REFUND_EVENTS = frozenset({"refund.created", "refund.updated", "refund.failed"})
+ALL_HANDLED_EVENTS = HANDLED_EVENTS | REFUND_EVENTS
 
 
 class GatewayUnavailable(Exception):
@@ -32,6 +41,15 @@ class GatewayUnavailable(Exception):
 class UnknownSession(Exception):
     """Stripe does not know this session (not ours, or another account's):
     retrying will not help."""
+
+
+class RefundRefused(Exception):
+    """Stripe refused the refund (more than is left to refund, unknown or
+    unpaid payment intent…): retrying will not help."""
+
+
+class UnknownRefund(Exception):
+    """Stripe does not know this refund: retrying will not help."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +62,21 @@ class RemoteSession:
     paid: bool
     amount: Decimal
     metadata: dict[str, str]
+    currency: str = "eur"  # lower-case ISO code
+    payment_intent: str = ""  # set once paid, "" before
+
+
+@dataclass(frozen=True)
+class RemoteRefund:
+    """What Stripe says about a refund."""
+
+    id: str
+    status: str  # pending, requires_action, succeeded, failed, canceled
+    amount: Decimal
+    currency: str  # lower-case ISO code
+    payment_intent: str
+    metadata: dict[str, str]
+    failure_reason: str = ""  # when failed: expired_or_canceled_card…
 
 
 def to_cents(amount: Decimal) -> int:
@@ -63,6 +96,13 @@ def _client() -> stripe.StripeClient:
     )
 
 
+def _id_of(value: Any) -> str:
+    """The id of a reference that may be expanded into its object."""
+    if isinstance(value, dict):
+        value = value.get("id")
+    return value if isinstance(value, str) else ""
+
+
 def _remote(stripe_session: Any) -> RemoteSession:
     session = stripe_session.to_dict()
     return RemoteSession(
@@ -72,6 +112,21 @@ def _remote(stripe_session: Any) -> RemoteSession:
         paid=session.get("payment_status") == "paid",
         amount=from_cents(session.get("amount_total") or 0),
         metadata=dict(session.get("metadata") or {}),
+        currency=(session.get("currency") or "").lower(),
+        payment_intent=_id_of(session.get("payment_intent")),
+    )
+
+
+def _remote_refund(stripe_refund: Any) -> RemoteRefund:
+    refund = stripe_refund.to_dict()
+    return RemoteRefund(
+        id=refund["id"],
+        status=refund.get("status") or "",
+        amount=from_cents(refund.get("amount") or 0),
+        currency=(refund.get("currency") or "").lower(),
+        payment_intent=_id_of(refund.get("payment_intent")),
+        metadata=dict(refund.get("metadata") or {}),
+        failure_reason=refund.get("failure_reason") or "",
     )
 
 
@@ -137,12 +192,83 @@ def session_expire(session_id: str) -> RemoteSession:
         raise GatewayUnavailable(str(error)) from error
 
 
-def event_verify(payload: bytes, signature: str | None) -> Any:
-    """The event, if the signature is Stripe's (or the stand-in's) for this
-    body and recent; ValueError otherwise."""
+def refund_create(
+    *,
+    payment_intent: str,
+    amount: Decimal,
+    idempotency_key: str,
+    metadata: dict[str, str],
+) -> RemoteRefund:
+    """Refund part or all of a card payment to the card it came from. The
+    idempotency key makes a repeated request return the same refund; a
+    refusal (more than is left to refund, unknown payment intent, the key
+    reused for another amount) raises RefundRefused."""
+    params: RefundCreateParams = {
+        "payment_intent": payment_intent,
+        "amount": to_cents(amount),
+        "metadata": metadata,
+        "reason": "requested_by_customer",
+    }
     try:
-        return stripe.Webhook.construct_event(
-            payload, signature or "", settings.STRIPE_WEBHOOK_SECRET
+        refund = _client().v1.refunds.create(
+            params=params, options={"idempotency_key": idempotency_key}
         )
+    except stripe.InvalidRequestError as error:
+        # Another request holds the payment for a moment: a retry will pass.
+        if error.code == "lock_timeout":
+            raise GatewayUnavailable(str(error)) from error
+        raise RefundRefused(error.user_message or str(error)) from error
+    except stripe.IdempotencyError as error:
+        raise RefundRefused(error.user_message or str(error)) from error
+    except stripe.StripeError as error:
+        raise GatewayUnavailable(str(error)) from error
+    return _remote_refund(refund)
+
+
+def refund_retrieve(refund_id: str) -> RemoteRefund:
+    try:
+        return _remote_refund(_client().v1.refunds.retrieve(refund_id))
+    except stripe.InvalidRequestError as error:
+        raise UnknownRefund(str(error)) from error
+    except stripe.StripeError as error:
+        raise GatewayUnavailable(str(error)) from error
+
+
+def event_verify(payload: bytes, signature: str | None) -> Any:
+    """The event (a stripe Event), if the signature is Stripe's (or the
+    stand-in's) for this body and recent and the body is a JSON object;
+    ValueError otherwise."""
+    try:
+        stripe.WebhookSignature.verify_header(
+            payload,
+            signature or "",
+            settings.STRIPE_WEBHOOK_SECRET,
+            stripe.Webhook.DEFAULT_TOLERANCE,
+        )
+        body = json.loads(payload)
     except (stripe.SignatureVerificationError, ValueError) as error:
         raise ValueError(str(error)) from error
+    # stripe.Webhook.construct_event fails with AttributeError on a signed
+    # `[]` or `null`: the shape is checked here instead.
+    if not isinstance(body, dict):
+        raise ValueError("The event is not a JSON object.")
+    return stripe.Event.construct_from(body, None)
+
+
+def event_object_id(event: Any) -> str | None:
+    """The id of the event's object, if the event has the shape of one (a
+    str type and id, a data.object with a str id); None otherwise."""
+    if isinstance(event, stripe.StripeObject):
+        # A stripe object is not a dict (its .get raises): read its data.
+        event = event.to_dict()
+    if not isinstance(event, dict):
+        return None
+    data = event.get("data")
+    obj = data.get("object") if isinstance(data, dict) else None
+    object_id = obj.get("id") if isinstance(obj, dict) else None
+    if not all(
+        isinstance(value, str) and value
+        for value in (event.get("type"), event.get("id"), object_id)
+    ):
+        return None
+    return object_id

@@ -1,13 +1,17 @@
-"""A local stand-in of the Stripe API, enough for Stripe Checkout: a tool for
-developers and tests, outside the product.
+"""A local stand-in of the Stripe API, enough for Stripe Checkout and its
+refunds: a tool for developers and tests, outside the product.
 
 The portal talks to it through the official ``stripe`` library pointed at
 another API base, so card payments work offline and in tests:
 
-* ``/v1/checkout/sessions`` (create, retrieve, list, expire) and ``/v1/events``
-  (list, retrieve), form-encoded like Stripe, answering Stripe-shaped JSON;
+* ``/v1/checkout/sessions`` (create, retrieve, list, expire), ``/v1/refunds``
+  (create, retrieve, list; of a paid session's payment intent) and
+  ``/v1/events`` (list, retrieve), form-encoded like Stripe, answering
+  Stripe-shaped JSON;
 * a hosted checkout page ``/checkout/<id>`` (in French) where test cards pay,
   are declined or are refused;
+* refunds that succeed at once, or (``refunds_pending``) wait until a test
+  settles them with ``settle_refund`` (succeeded or failed);
 * signed webhook deliveries (``Stripe-Signature``), sent by a background
   thread with optional faults (drop, duplicate, delay, reorder), or queued for
   tests to take.

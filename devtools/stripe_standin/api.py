@@ -1,5 +1,6 @@
-"""The stand-in's API: Checkout Sessions (create, retrieve, list, expire)
-and Events (list, retrieve), answering Stripe-shaped JSON."""
+"""The stand-in's API: Checkout Sessions (create, retrieve, list, expire),
+Refunds of their payment intents (create, retrieve, list) and Events (list,
+retrieve), answering Stripe-shaped JSON."""
 
 from __future__ import annotations
 
@@ -17,9 +18,12 @@ from devtools.stripe_standin.common import (
     MAX_EXPIRY_SECONDS,
     MAX_METADATA_KEYS,
     MIN_EXPIRY_SECONDS,
+    REFUND_COUNTED,
+    REFUND_REASONS,
     StandinState,
     StripeError,
     created_filter,
+    english_amount,
     integer_param,
     missing_param,
     parse_form,
@@ -83,6 +87,14 @@ class ApiMixin(StandinState):
                 return copy.deepcopy(self._session(rest[0]))
             if len(rest) == 2 and rest[1] == "expire" and method == "POST":
                 return self._expire_session(rest[0])
+        elif parts[:2] == ["v1", "refunds"]:
+            rest = parts[2:]
+            if not rest and method == "POST":
+                return self._create_refund(params)
+            if not rest and method == "GET":
+                return self._list_refunds(params)
+            if len(rest) == 1 and method == "GET":
+                return copy.deepcopy(self._refund(rest[0]))
         elif parts[:2] == ["v1", "events"]:
             if len(parts) == 2 and method == "GET":
                 return self._list_events(params)
@@ -90,7 +102,7 @@ class ApiMixin(StandinState):
                 return self._event(parts[2])
         raise StripeError(
             f"Unrecognized request URL ({method}: {path}). The Stripe stand-in "
-            "only knows Checkout Sessions and Events.",
+            "only knows Checkout Sessions, Refunds and Events.",
             status=404,
         )
 
@@ -107,6 +119,17 @@ class ApiMixin(StandinState):
             )
         self._refresh(session)
         return session
+
+    def _refund(self, refund_id: str) -> dict[str, Any]:
+        refund = self._refunds.get(refund_id) if ID_PATTERN.match(refund_id) else None
+        if refund is None:
+            raise StripeError(
+                f"No such refund: '{refund_id}'",
+                status=404,
+                code="resource_missing",
+                param="refund",
+            )
+        return refund
 
     def _event(self, event_id: str) -> dict[str, Any]:
         for event in self._events:
@@ -264,6 +287,89 @@ class ApiMixin(StandinState):
         self._close(session, "expired")
         return copy.deepcopy(session)
 
+    def _paid_session(self, payment_intent: str) -> dict[str, Any] | None:
+        """The paid session whose payment intent this is (the stand-in makes
+        one only when a session is paid, as Checkout does)."""
+        for session in self._sessions.values():
+            if (
+                session["payment_intent"] == payment_intent
+                and session["payment_status"] == "paid"
+            ):
+                return session
+        return None
+
+    def _refunded(self, payment_intent: str) -> int:
+        """Cents held by the refunds of a payment intent (a failed or
+        canceled refund gives its amount back)."""
+        return sum(
+            refund["amount"]
+            for refund in self._refunds.values()
+            if refund["payment_intent"] == payment_intent
+            and refund["status"] in REFUND_COUNTED
+        )
+
+    def _create_refund(self, params: dict[str, Any]) -> dict[str, Any]:
+        if params.get("charge"):
+            raise StripeError(
+                "The Stripe stand-in has no Charge objects: refund a payment_intent.",
+                param="charge",
+            )
+        payment_intent = params.get("payment_intent")
+        if not payment_intent:
+            raise missing_param("payment_intent")
+        session = None
+        if isinstance(payment_intent, str) and ID_PATTERN.match(payment_intent):
+            session = self._paid_session(payment_intent)
+        if session is None:
+            raise StripeError(
+                f"No such payment_intent: '{payment_intent}'",
+                code="resource_missing",
+                param="payment_intent",
+            )
+        currency = session["currency"]
+        left = session["amount_total"] - self._refunded(payment_intent)
+        if left <= 0:
+            raise StripeError(
+                f"Charge for PaymentIntent {payment_intent} has already been refunded.",
+                code="charge_already_refunded",
+            )
+        amount = left
+        if params.get("amount") not in (None, ""):
+            amount = integer_param(params["amount"], "amount", minimum=1)
+        if amount > left:
+            raise StripeError(
+                f"Refund amount ({english_amount(amount, currency)}) is greater "
+                "than unrefunded amount on charge "
+                f"({english_amount(left, currency)})",
+                param="amount",
+            )
+        reason = params.get("reason") or None
+        if reason is not None and reason not in REFUND_REASONS:
+            raise StripeError(
+                f"Invalid reason: must be one of {', '.join(REFUND_REASONS)}",
+                param="reason",
+            )
+        refund_id = random_id("re_")
+        refund = {
+            "id": refund_id,
+            "object": "refund",
+            "amount": amount,
+            "balance_transaction": None,
+            "charge": None,
+            "created": int(self.now()),
+            "currency": currency,
+            "destination_details": None,
+            "failure_reason": None,
+            "metadata": self._metadata(params.get("metadata")),
+            "payment_intent": payment_intent,
+            "reason": reason,
+            "receipt_number": None,
+            "status": "pending" if self.refunds_pending else "succeeded",
+        }
+        self._refunds[refund_id] = refund
+        self._emit("refund.created", refund)
+        return copy.deepcopy(refund)
+
     def _list(
         self,
         items: list[dict[str, Any]],
@@ -310,6 +416,16 @@ class ApiMixin(StandinState):
                 raise StripeError(f"Invalid status: {status}", param="status")
             sessions = [s for s in sessions if s["status"] == status]
         return self._list(sessions, params, "/v1/checkout/sessions", "checkout.session")
+
+    def _list_refunds(self, params: dict[str, Any]) -> dict[str, Any]:
+        refunds = list(reversed(self._refunds.values()))
+        if params.get("payment_intent"):
+            refunds = [
+                refund
+                for refund in refunds
+                if refund["payment_intent"] == params["payment_intent"]
+            ]
+        return self._list(refunds, params, "/v1/refunds", "refund")
 
     def _list_events(self, params: dict[str, Any]) -> dict[str, Any]:
         for session in self._sessions.values():

@@ -33,6 +33,10 @@ MAX_FORM_FIELDS = 2000
 IDEMPOTENCY_CACHE_SIZE = 1000
 MAX_METADATA_KEYS = 50
 
+REFUND_REASONS = ("duplicate", "fraudulent", "requested_by_customer")
+# What a refund holds of its payment until it fails or is canceled.
+REFUND_COUNTED = ("pending", "requires_action", "succeeded")
+
 DELIVERY_ATTEMPTS = 5
 DELIVERY_TIMEOUT_SECONDS = 4.0
 RETRY_BACKOFF_SECONDS = (0.25, 0.5, 1.0, 2.0)
@@ -86,6 +90,13 @@ class StripeError(Exception):
 
 def random_id(prefix: str, length: int = 24) -> str:
     return prefix + "".join(secrets.choice(_ID_ALPHABET) for _ in range(length))
+
+
+def english_amount(cents: int, currency: str) -> str:
+    """An amount as Stripe's error messages write it: 2840 -> "€28.40"."""
+    units, rest = divmod(cents, 100)
+    symbol = "€" if currency == "eur" else currency.upper() + " "
+    return f"{symbol}{units}.{rest:02d}"
 
 
 def format_amount(cents: int, currency: str = "eur") -> str:
@@ -218,6 +229,8 @@ class StandinState:
     _lock: threading.RLock
     _sessions: dict[str, dict[str, Any]]
     _line_items: dict[str, list[dict[str, Any]]]
+    _refunds: dict[str, dict[str, Any]]
+    refunds_pending: bool
     _events: list[dict[str, Any]]
     _idempotency: OrderedDict[str, tuple[str, int, bytes]]
     _outbox: queue.Queue[tuple[Delivery, dict[str, Any]] | None]
@@ -231,6 +244,14 @@ class StandinState:
         raise NotImplementedError
 
     def _close(self, session: dict[str, Any], status: str) -> None:
+        raise NotImplementedError
+
+    def _emit(
+        self,
+        event_type: str,
+        obj: dict[str, Any],
+        previous: dict[str, Any] | None = None,
+    ) -> None:
         raise NotImplementedError
 
     def _pay(self, session_id: str, card_number: str, name: str = "") -> str:

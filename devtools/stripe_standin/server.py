@@ -76,9 +76,13 @@ class StripeStandin(ApiMixin, PageMixin, WebhookMixin):
         }
         # Log every HTTP request to stderr (the management command sets it).
         self.log_requests = False
+        # New refunds start pending (as when the bank takes its time) until a
+        # test settles them with settle_refund; otherwise they succeed at once.
+        self.refunds_pending = False
         self._lock = threading.RLock()
         self._sessions: dict[str, dict[str, Any]] = {}
         self._line_items: dict[str, list[dict[str, Any]]] = {}
+        self._refunds: dict[str, dict[str, Any]] = {}
         self._events: list[dict[str, Any]] = []
         self._pending: list[Delivery] = []
         self._idempotency: OrderedDict[str, tuple[str, int, bytes]] = OrderedDict()
@@ -155,6 +159,30 @@ class StripeStandin(ApiMixin, PageMixin, WebhookMixin):
             taken, self._pending = self._pending, []
         return taken
 
+    def settle_refund(
+        self, refund_id: str, status: str = "succeeded", failure_reason: str = "unknown"
+    ) -> None:
+        """What the bank does with a refund, later: a pending one succeeds or
+        fails, and a succeeded one can still fail (a closed card account);
+        a failed refund gives its amount back to the payment. Sends
+        refund.updated, and refund.failed when it fails. KeyError for an
+        unknown id, ValueError for a change Stripe never makes."""
+        with self._lock:
+            refund = self._refunds[refund_id]
+            allowed = {"succeeded": ("pending",), "failed": ("pending", "succeeded")}
+            if refund["status"] not in allowed.get(status, ()):
+                raise ValueError(
+                    f"A {refund['status']} refund cannot become {status!r}."
+                )
+            previous: dict[str, Any] = {"status": refund["status"]}
+            refund["status"] = status
+            if status == "failed":
+                previous["failure_reason"] = refund["failure_reason"]
+                refund["failure_reason"] = failure_reason
+            self._emit("refund.updated", refund, previous)
+            if status == "failed":
+                self._emit("refund.failed", refund)
+
     def expire_due(self) -> int:
         """Expire every open session whose expires_at has passed (emitting
         checkout.session.expired); how many were expired."""
@@ -175,14 +203,23 @@ class StripeStandin(ApiMixin, PageMixin, WebhookMixin):
         event = "completed" if status == "complete" else status
         self._emit(f"checkout.session.{event}", session)
 
-    def _emit(self, event_type: str, obj: dict[str, Any]) -> None:
+    def _emit(
+        self,
+        event_type: str,
+        obj: dict[str, Any],
+        previous: dict[str, Any] | None = None,
+    ) -> None:
         event_id = random_id("evt_")
+        data: dict[str, Any] = {"object": copy.deepcopy(obj)}
+        if previous is not None:
+            # As on Stripe's *.updated events: the changed fields' old values.
+            data["previous_attributes"] = copy.deepcopy(previous)
         event: dict[str, Any] = {
             "id": event_id,
             "object": "event",
             "api_version": API_VERSION,
             "created": int(self.now()),
-            "data": {"object": copy.deepcopy(obj)},
+            "data": data,
             "livemode": False,
             "pending_webhooks": 1,
             "request": {"id": None, "idempotency_key": None},

@@ -704,3 +704,219 @@ def test_hosted_page_runs_no_inline_style_or_script(
     assert "frame-ancestors 'none'" in policy
     assert css_status == 200 and css_headers["Content-Type"].startswith("text/css")
     assert "button{" in css
+
+
+# --- Refunds --------------------------------------------------------------------
+
+
+def paid_intent(standin: StripeStandin, api: stripe.StripeClient) -> str:
+    """A paid session's payment intent (28.40 €), its webhook taken."""
+    session = new_session(api)
+    standin.pay(session.id)
+    standin.take_deliveries()
+    return api.v1.checkout.sessions.retrieve(session.id).payment_intent
+
+
+def test_a_session_has_a_payment_intent_once_paid(
+    standin: StripeStandin, client: stripe.StripeClient
+):
+    session = new_session(client)
+    assert (session.payment_intent, session.currency) == (None, "eur")
+
+    standin.pay(session.id)
+
+    paid = client.v1.checkout.sessions.retrieve(session.id)
+    assert re.fullmatch(r"pi_[A-Za-z0-9]+", paid.payment_intent)
+    assert paid.currency == "eur"
+
+
+def test_refund_succeeds_at_once_and_sends_refund_created(
+    standin: StripeStandin, client: stripe.StripeClient
+):
+    intent = paid_intent(standin, client)
+
+    refund = client.v1.refunds.create(
+        params={
+            "payment_intent": intent,
+            "amount": 1000,
+            "reason": "requested_by_customer",
+            "metadata": {"refund": "7"},
+        }
+    )
+
+    assert re.fullmatch(r"re_[A-Za-z0-9]+", refund.id)
+    assert refund.object == "refund"
+    assert (refund.amount, refund.currency, refund.status) == (1000, "eur", "succeeded")
+    assert refund.payment_intent == intent
+    assert refund.reason == "requested_by_customer"
+    assert refund.metadata.to_dict() == {"refund": "7"}
+    assert refund.failure_reason is None
+    assert client.v1.refunds.retrieve(refund.id).to_dict() == refund.to_dict()
+    [delivery] = standin.take_deliveries()
+    event = stripe.Webhook.construct_event(
+        delivery.payload, delivery.headers["Stripe-Signature"], SECRET
+    )
+    assert event.type == "refund.created"
+    assert event.data.object.to_dict() == refund.to_dict()
+    listed = client.v1.events.list({"type": "refund.created"}).data
+    assert [e.id for e in listed] == [event.id]
+
+
+def test_partial_refunds_up_to_the_payment_then_refused(
+    standin: StripeStandin, client: stripe.StripeClient
+):
+    intent = paid_intent(standin, client)
+    other = paid_intent(standin, client)
+    client.v1.refunds.create(params={"payment_intent": intent, "amount": 2000})
+
+    with pytest.raises(stripe.InvalidRequestError) as caught:
+        client.v1.refunds.create(params={"payment_intent": intent, "amount": 841})
+    assert caught.value.http_status == 400
+    assert caught.value.param == "amount"
+    assert "(€8.41) is greater than unrefunded amount on charge (€8.40)" in str(
+        caught.value
+    )
+
+    # Without an amount, what is left.
+    rest = client.v1.refunds.create(params={"payment_intent": intent})
+    assert rest.amount == 840
+    with pytest.raises(stripe.InvalidRequestError) as caught:
+        client.v1.refunds.create(params={"payment_intent": intent, "amount": 1})
+    assert caught.value.code == "charge_already_refunded"
+    assert client.v1.refunds.create(params={"payment_intent": other}).amount == 2840
+    listed = client.v1.refunds.list({"payment_intent": intent}).data
+    assert [r.amount for r in listed] == [840, 2000]
+
+
+@pytest.mark.parametrize(
+    ("refund_params", "param"),
+    [
+        ({"payment_intent": "pi_unknown", "amount": 100}, "payment_intent"),
+        ({"amount": 100}, "payment_intent"),
+        ({"payment_intent": "PAID", "amount": 0}, "amount"),
+        ({"payment_intent": "PAID", "amount": -5}, "amount"),
+        ({"payment_intent": "PAID", "reason": "changed_my_mind"}, "reason"),
+        ({"charge": "ch_1"}, "charge"),
+    ],
+)
+def test_refund_refusals(
+    standin: StripeStandin,
+    client: stripe.StripeClient,
+    refund_params: dict[str, Any],
+    param: str,
+):
+    intent = paid_intent(standin, client)
+    if refund_params.get("payment_intent") == "PAID":
+        refund_params = {**refund_params, "payment_intent": intent}
+
+    with pytest.raises(stripe.InvalidRequestError) as caught:
+        client.v1.refunds.create(params=refund_params)
+
+    assert caught.value.http_status == 400
+    assert caught.value.json_body["error"]["type"] == "invalid_request_error"
+    assert caught.value.param == param
+    assert client.v1.refunds.list().data == []
+    assert standin.take_deliveries() == []
+
+
+def test_an_unpaid_session_has_nothing_to_refund(
+    standin: StripeStandin, client: stripe.StripeClient
+):
+    session = new_session(client)
+    standin.pay(session.id, "4000 0000 0000 0002")  # declined: still unpaid
+
+    assert client.v1.checkout.sessions.retrieve(session.id).payment_intent is None
+    with pytest.raises(stripe.InvalidRequestError):
+        client.v1.refunds.create(params={"payment_intent": "", "amount": 100})
+
+
+def test_refund_idempotency_key(standin: StripeStandin, client: stripe.StripeClient):
+    intent = paid_intent(standin, client)
+    options: Any = {"idempotency_key": "refund-7"}
+    refund_params: Any = {"payment_intent": intent, "amount": 2000}
+
+    first = client.v1.refunds.create(params=refund_params, options=options)
+    again = client.v1.refunds.create(params=refund_params, options=options)
+
+    assert again.id == first.id
+    assert len(client.v1.refunds.list().data) == 1
+    assert [d.event_type for d in standin.take_deliveries()] == ["refund.created"]
+    with pytest.raises(stripe.IdempotencyError):
+        client.v1.refunds.create(
+            params={"payment_intent": intent, "amount": 100}, options=options
+        )
+
+
+def test_unknown_refund(client: stripe.StripeClient):
+    with pytest.raises(stripe.InvalidRequestError) as caught:
+        client.v1.refunds.retrieve("re_unknown")
+    assert caught.value.http_status == 404
+    assert caught.value.code == "resource_missing"
+
+
+def test_pending_refund_then_succeeded(
+    standin: StripeStandin, client: stripe.StripeClient
+):
+    intent = paid_intent(standin, client)
+    standin.refunds_pending = True
+
+    refund = client.v1.refunds.create(params={"payment_intent": intent})
+    assert refund.status == "pending"
+    # A pending refund holds its amount.
+    with pytest.raises(stripe.InvalidRequestError):
+        client.v1.refunds.create(params={"payment_intent": intent, "amount": 1})
+
+    standin.settle_refund(refund.id)
+
+    assert client.v1.refunds.retrieve(refund.id).status == "succeeded"
+    created, updated = (event_of(d.payload) for d in standin.take_deliveries())
+    assert (created["type"], created["data"]["object"]["status"]) == (
+        "refund.created",
+        "pending",
+    )
+    assert updated["type"] == "refund.updated"
+    assert updated["data"]["object"]["status"] == "succeeded"
+    assert updated["data"]["previous_attributes"] == {"status": "pending"}
+    with pytest.raises(ValueError, match="succeeded refund cannot become"):
+        standin.settle_refund(refund.id, "succeeded")
+    with pytest.raises(KeyError):
+        standin.settle_refund("re_unknown")
+
+
+@pytest.mark.parametrize("first_status", ["pending", "succeeded"])
+def test_refund_fails_later_and_gives_its_amount_back(
+    standin: StripeStandin, client: stripe.StripeClient, first_status: str
+):
+    intent = paid_intent(standin, client)
+    standin.refunds_pending = first_status == "pending"
+    refund = client.v1.refunds.create(params={"payment_intent": intent})
+    standin.take_deliveries()
+
+    standin.settle_refund(refund.id, "failed", "expired_or_canceled_card")
+
+    failed = client.v1.refunds.retrieve(refund.id)
+    assert (failed.status, failed.failure_reason) == (
+        "failed",
+        "expired_or_canceled_card",
+    )
+    deliveries = standin.take_deliveries()
+    events = [
+        stripe.Webhook.construct_event(d.payload, d.headers["Stripe-Signature"], SECRET)
+        for d in deliveries
+    ]
+    assert [e.type for e in events] == ["refund.updated", "refund.failed"]
+    assert {e.data.object.id for e in events} == {refund.id}
+    assert events[0].data.previous_attributes.to_dict() == {
+        "status": first_status,
+        "failure_reason": None,
+    }
+    listed = client.v1.events.list({"types": ["refund.*"]}).data
+    assert [e.type for e in listed] == [
+        "refund.failed",
+        "refund.updated",
+        "refund.created",
+    ]
+    # The failed refund's amount can be refunded again.
+    assert client.v1.refunds.create(params={"payment_intent": intent}).amount == 2840
+    with pytest.raises(ValueError, match="failed refund cannot become"):
+        standin.settle_refund(refund.id, "succeeded")
