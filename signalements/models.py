@@ -47,6 +47,11 @@ class Report(models.Model):
         REJECTED = "rejected", _("rejected")
 
     CLOSED = (Status.RESOLVED, Status.REJECTED)
+    # Kinds that question what an invoice asks for (its amount, bracket or
+    # attendance): while such a report is open, the invoice it names is set
+    # aside, not payable online and not counted towards the block (payment
+    # rule 5). The service, the report form and the help page read it here.
+    FREEZING_KINDS = (Kind.WRONG_AMOUNT, Kind.WRONG_BRACKET, Kind.WRONG_ATTENDANCE)
 
     reference = models.CharField(
         _("reference"), max_length=20, unique=True, editable=False
@@ -125,6 +130,31 @@ class Report(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status not in self.CLOSED
+
+    @property
+    def freezes_invoice(self) -> bool:
+        """An open report of a freezing kind that names an invoice: the
+        invoice is under dispute until the report is closed (unless nothing
+        is left to pay on it, see `report_submit`)."""
+        return (
+            self.is_open
+            and self.kind in self.FREEZING_KINDS
+            and self.invoice_id is not None
+        )
+
+    @property
+    def sets_invoice_aside(self) -> bool:
+        """What the family is told: its invoice is set aside right now."""
+        return (
+            self.freezes_invoice
+            and self.dispute is not None
+            and self.dispute.closed_at is None
+        )
+
+    @classmethod
+    def freezing_kind_labels(cls) -> list[str]:
+        """The freezing kinds as the family reads them on the form."""
+        return [str(cls.Kind(kind).label) for kind in cls.FREEZING_KINDS]
 
 
 class ReportAttachment(PrivateDocument):

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from factures.models import Invoice
+from factures.models import Invoice, InvoiceDispute
 from factures.numbering import next_number
 from factures.services import (
     credit_note_issue,
@@ -63,8 +63,10 @@ def report_submit(
 ) -> ReportReceipt:
     """Record a family's report and act on it at once:
 
-    - a wrong amount puts the invoice under dispute (not payable online, not
-      counted towards the block) until the report is closed;
+    - a report about an invoice's amount, bracket or attendance
+      (`Report.FREEZING_KINDS`) puts the invoice it names under dispute (not
+      payable online, not counted towards the block) until the report is
+      closed; an invoice with nothing left to pay is left alone;
     - "paid but shown unpaid" asks Stripe about the family's pending card
       payments right now;
     - "several accounts" puts the family on the agents' list of suspected
@@ -113,14 +115,8 @@ def report_submit(
             private_document_save(
                 ReportAttachment(report=report), checked.upload, checked
             )
-        if kind == Report.Kind.WRONG_AMOUNT and invoice is not None:
-            report.dispute = invoice_dispute_open(
-                invoice=invoice,
-                reason=_("Report %(reference)s: %(message)s")
-                % {"reference": report.reference, "message": report.message},
-                user=user,
-            )
-            report.save(update_fields=["dispute"])
+        if report.freezes_invoice:
+            _invoice_freeze(report=report, user=user)
         transaction.on_commit(lambda: _report_notify(report, "report_received"))
     receipt = ReportReceipt(report=report, created=True)
     if kind == Report.Kind.PAID_UNPAID:
@@ -139,9 +135,10 @@ def report_update(
     credit_lines: list[Any] | None = None,
 ) -> ReportUpdate:
     """An agent answers and/or moves the report on. Closing it closes its
-    dispute; for a refund, bracket, attendance or amount report, credit note
-    lines given here are issued against the report's invoice in the same
-    step."""
+    dispute (another open report that freezes the same invoice then takes
+    over); reopening it freezes the invoice again. For a refund, bracket,
+    attendance or amount report, credit note lines given here are issued
+    against the report's invoice in the same step."""
     status = status or report.status
     if status not in Report.Status.values:
         raise ValidationError(_("Unknown status."))
@@ -168,14 +165,67 @@ def report_update(
             status_after=status,
         )
         if status != locked.status:
+            was_open = locked.is_open
             locked.status = status
             locked.closed_at = timezone.now() if status in Report.CLOSED else None
             locked.save(update_fields=["status", "closed_at"])
-            if status in Report.CLOSED and locked.dispute_id and locked.invoice:
-                invoice_dispute_close(invoice=locked.invoice, user=agent)
+            if was_open and not locked.is_open:
+                _invoice_release(report=locked, agent=agent)
+            elif locked.freezes_invoice and not was_open:
+                _invoice_freeze(report=locked, user=agent)
         transaction.on_commit(lambda: _report_notify(locked, "report_updated", update))
     report.status, report.closed_at = locked.status, locked.closed_at
     return update
+
+
+def _invoice_freeze(*, report: Report, user: User | None) -> None:
+    """Put the report's invoice under a dispute held by the report (payment
+    rule 5). Not when nothing is left to pay on it (paid or cancelled: there
+    is nothing to hold back), nor when another report already holds its
+    dispute (`_invoice_release` hands it over when that one is closed)."""
+    invoice = report.invoice
+    if invoice is None:
+        return
+    Invoice.objects.select_for_update().get(pk=invoice.pk)
+    state = Invoice.objects.with_balance().get(pk=invoice.pk).state
+    if state in (Invoice.Status.PAID, Invoice.Status.CANCELLED):
+        return
+    held = InvoiceDispute.objects.filter(
+        invoice=invoice, closed_at__isnull=True, report__isnull=False
+    ).exclude(report=report)
+    if held.exists():
+        return
+    report.dispute = invoice_dispute_open(
+        invoice=invoice,
+        reason=_("Report %(reference)s: %(message)s")
+        % {"reference": report.reference, "message": report.message},
+        user=user,
+    )
+    report.save(update_fields=["dispute"])
+
+
+def _invoice_release(*, report: Report, agent: User | None) -> None:
+    """The report is closed: its dispute, if still open, is closed; the
+    oldest other open report that freezes the same invoice keeps it set
+    aside with a dispute of its own."""
+    if report.invoice is None or report.dispute_id is None:
+        return
+    own_dispute_open = InvoiceDispute.objects.filter(
+        pk=report.dispute_id, closed_at__isnull=True
+    ).exists()
+    if not own_dispute_open:
+        return
+    invoice_dispute_close(invoice=report.invoice, user=agent)
+    successor = (
+        Report.objects.open()
+        .filter(invoice=report.invoice, kind__in=Report.FREEZING_KINDS)
+        .exclude(pk=report.pk)
+        .select_related("invoice")
+        .order_by("created_at", "pk")
+        .first()
+    )
+    if successor is not None:
+        _invoice_freeze(report=successor, user=successor.created_by)
 
 
 def report_assign(*, report: Report, agent: User) -> None:

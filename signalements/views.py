@@ -89,7 +89,9 @@ def report_new(request: HttpRequest, *, family: Family) -> HttpResponse:
 @family_required
 def report_detail(request: HttpRequest, pk: int, *, family: Family) -> HttpResponse:
     report = get_object_or_404(
-        Report.objects.select_related("invoice", "child"), pk=pk, family=family
+        Report.objects.select_related("invoice", "child", "dispute"),
+        pk=pk,
+        family=family,
     )
     return render(
         request,
