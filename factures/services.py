@@ -13,6 +13,7 @@ from typing import NamedTuple
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Min, Q
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -36,7 +37,7 @@ from factures.numbering import (
     next_number,
     next_numbers,
 )
-from factures.periods import month_end, month_label, month_start
+from factures.periods import month_end, month_label, month_start, previous_month
 from factures.signals import invoices_changed
 from factures.sql import attendance_mark
 from factures.tasks import send_invoices_available
@@ -82,12 +83,21 @@ def invoicing_month_check(*, period: datetime.date, today: datetime.date) -> Non
 INVOICING_BATCH = 250
 
 
+# Meals recorded for a month already invoiced are billed by the next run of a
+# later month; it looks this many months back for them. The bound keeps the
+# search on the meals' dates: without it every run would read the whole
+# table's history for unbilled meals (its billed column has no index).
+LATE_MEALS_MONTHS = 12
+
+
 @dataclass
 class InvoicingResult:
     period: datetime.date
     created_ids: list[int] = field(default_factory=list)
     already_invoiced: int = 0
     errors: dict[str, str] = field(default_factory=dict)  # family identifier → why
+    late_meals: int = 0  # billed on adjustment lines, for earlier months
+    late_families: int = 0  # the families whose invoices have such lines
 
     @property
     def created(self) -> list[Invoice]:
@@ -113,20 +123,36 @@ def invoice_issue_month(
     A family that cannot be invoiced (no bracket, no price) is reported and
     does not stop the others. Invoice numbers follow the families'
     identifiers.
+
+    Meals recorded after their month was invoiced (`late_months`) and still
+    unbilled are billed too, on adjustment lines that name their month, each
+    meal at the price of its own day: a family with only such meals gets an
+    invoice for `period`. Invoices already issued are never changed.
     """
     today = today or timezone.localdate()
     invoicing_month_check(period=period, today=today)
     result = InvoicingResult(period=period)
     book = PriceBook()
     activities = {activity.pk: activity for activity in Activity.objects.all()}
-    with_attendance = Attendance.objects.filter(
-        date__gte=period, date__lte=month_end(period), invoice_line__isnull=True
-    ).values("child__family_id")
+    late_spans = _day_spans(late_months(period))
+    # One read of the unbilled meals, the month's and the late ones: the
+    # families to invoice, and by their earliest day those with late meals.
+    earliest = dict(
+        Attendance.objects.filter(
+            _on_days([*late_spans, (period, month_end(period))]),
+            invoice_line__isnull=True,
+        )
+        .order_by()
+        .values("child__family_id")
+        .annotate(first=Min("date"))
+        .values_list("child__family_id", "first")
+    )
     family_ids = list(
-        Family.objects.filter(pk__in=with_attendance, merged_into__isnull=True)
+        Family.objects.filter(pk__any=list(earliest), merged_into__isnull=True)
         .order_by("identifier")
         .values_list("pk", flat=True)
     )
+    late_family_ids = {pk for pk, first in earliest.items() if first < period}
     for start in range(0, len(family_ids), INVOICING_BATCH):
         batch = family_ids[start : start + INVOICING_BATCH]
         try:
@@ -136,6 +162,9 @@ def invoice_issue_month(
                 issued_by=issued_by,
                 book=book,
                 activities=activities,
+                late=_LateMeals(
+                    family_ids=late_family_ids.intersection(batch), spans=late_spans
+                ),
                 result=result,
             )
         except _MealsChanged:
@@ -157,6 +186,53 @@ def invoice_issue_month(
         result.created_ids.extend(created)
         _announce_invoices(created)
     return result
+
+
+def late_months(period: datetime.date) -> list[datetime.date]:
+    """The months whose unbilled meals are late for `period`'s run: those of
+    the `LATE_MEALS_MONTHS` before it that a run has already invoiced (at
+    least one invoice). A month never invoiced keeps its meals for its own
+    run."""
+    earliest = period
+    for _month in range(LATE_MEALS_MONTHS):
+        earliest = previous_month(earliest)
+    return sorted(
+        Invoice.objects.filter(period__gte=earliest, period__lt=period)
+        .order_by()
+        .values_list("period", flat=True)
+        .distinct()
+    )
+
+
+def _day_spans(
+    months: list[datetime.date],
+) -> list[tuple[datetime.date, datetime.date]]:
+    """Months as spans of days, first to last, months that follow each other
+    joined: the fewer ranges the meals' dates are compared with."""
+    spans: list[tuple[datetime.date, datetime.date]] = []
+    for month in sorted(months):
+        if spans and spans[-1][1] + datetime.timedelta(days=1) == month:
+            spans[-1] = (spans[-1][0], month_end(month))
+        else:
+            spans.append((month, month_end(month)))
+    return spans
+
+
+def _on_days(spans: list[tuple[datetime.date, datetime.date]]) -> Q:
+    """Meals on a day of one of the spans (at least one)."""
+    condition = Q(date__gte=spans[0][0], date__lte=spans[0][1])
+    for first, last in spans[1:]:
+        condition |= Q(date__gte=first, date__lte=last)
+    return condition
+
+
+@dataclass(frozen=True)
+class _LateMeals:
+    """Where a batch looks for late meals: the days of the months already
+    invoiced, for the families found with some."""
+
+    family_ids: set[int]
+    spans: list[tuple[datetime.date, datetime.date]]
 
 
 class PriceBook:
@@ -228,6 +304,11 @@ class _Run(NamedTuple):
     meals: int
 
 
+# The lines of a month's meals: None for the invoiced month, or the earlier
+# month of late meals (adjustment lines), and its groups (`_group_meals`).
+_Section = tuple[datetime.date | None, dict[_LineKey, list[_Run]]]
+
+
 def _invoice_families_month(
     *,
     family_ids: list[int],
@@ -235,6 +316,7 @@ def _invoice_families_month(
     issued_by: User | None,
     book: PriceBook,
     activities: dict[int, Activity],
+    late: _LateMeals,
     result: InvoicingResult,
 ) -> list[int]:
     """Invoice a batch of families in one transaction; returns the new
@@ -283,6 +365,28 @@ def _invoice_families_month(
             .values_list("child_id", "activity_id", "date")
         ):
             meals[children[child_id][0]][(child_id, activity_id)].append(day)
+        # The late meals of the families found with some, by month: read by
+        # child and day, as the month's are (`attendance_once_a_day`).
+        late_meals: dict[int, dict[datetime.date, _Days]] = defaultdict(
+            lambda: defaultdict(lambda: defaultdict(list))
+        )
+        late_children = [
+            pk
+            for pk, (family_id, *_name) in children.items()
+            if family_id in late.family_ids
+        ]
+        if late_children:
+            for child_id, activity_id, day in (
+                Attendance.objects.filter(
+                    _on_days(late.spans),
+                    child_id__any=late_children,
+                    invoice_line__isnull=True,
+                )
+                .order_by()
+                .values_list("child_id", "activity_id", "date")
+            ):
+                of_month = late_meals[children[child_id][0]][month_start(day)]
+                of_month[(child_id, activity_id)].append(day)
         assignments: dict[int, list[tuple[datetime.date, int]]] = defaultdict(list)
         for family_id, valid_from, bracket_id in (
             BracketAssignment.objects.filter(family_id__any=to_invoice)
@@ -291,18 +395,23 @@ def _invoice_families_month(
         ):
             assignments[family_id].append((valid_from, bracket_id))
 
-        drafts = []  # (family, groups), in the identifiers' order
+        # Each family's month, then its late months, in the identifiers' order.
+        drafts: list[tuple[Family, list[_Section]]] = []
         for pk in to_invoice:
-            if not meals.get(pk):
+            if not meals.get(pk) and not late_meals.get(pk):
                 continue
+            tariffs = FamilyTariffs(assignments[pk], book)
             try:
-                groups = _group_meals(
-                    meals[pk], FamilyTariffs(assignments[pk], book), activities
-                )
+                # The late months first: an error names the earliest day.
+                adjustments = [
+                    (month, _group_meals(days, tariffs, activities))
+                    for month, days in sorted(late_meals[pk].items())
+                ]
+                groups = _group_meals(meals[pk], tariffs, activities)
             except ValidationError as error:
                 result.errors[families[pk].identifier] = " ".join(error.messages)
                 continue
-            drafts.append((families[pk], groups))
+            drafts.append((families[pk], [(None, groups), *adjustments]))
         if not drafts:
             return []
 
@@ -310,7 +419,8 @@ def _invoice_families_month(
             series=INVOICE_SERIES, year=period.year, count=len(drafts)
         )
         invoices, lines, runs_of_line = [], [], []
-        for number, (family, groups) in zip(numbers, drafts, strict=True):
+        billed_late = 0
+        for number, (family, sections) in zip(numbers, drafts, strict=True):
             invoice = Invoice(
                 number=number,
                 family=family,
@@ -322,28 +432,31 @@ def _invoice_families_month(
                 billing_address=family.postal_address,
                 paperless=family.paperless,
             )
-            for (child_id, activity_id, bracket_label, unit_price), runs in sorted(
-                groups.items(),
-                key=lambda item: (children[item[0][0]][1], item[0][1], item[0][3]),
-            ):
-                activity = activities[activity_id]
-                quantity = sum(run.meals for run in runs)
-                amount = round_money(unit_price * quantity)
-                invoice.total += amount
-                lines.append(
-                    InvoiceLine(
-                        invoice=invoice,
-                        child_id=child_id,
-                        activity=activity,
-                        child_name=" ".join(children[child_id][1:]),
-                        label=activity.label,
-                        bracket_label=bracket_label,
-                        quantity=quantity,
-                        unit_price=unit_price,
-                        amount=amount,
+            for month, groups in sections:
+                for (child_id, activity_id, bracket_label, unit_price), runs in sorted(
+                    groups.items(),
+                    key=lambda item: (children[item[0][0]][1], item[0][1], item[0][3]),
+                ):
+                    activity = activities[activity_id]
+                    quantity = sum(run.meals for run in runs)
+                    amount = round_money(unit_price * quantity)
+                    invoice.total += amount
+                    if month is not None:
+                        billed_late += quantity
+                    lines.append(
+                        InvoiceLine(
+                            invoice=invoice,
+                            child_id=child_id,
+                            activity=activity,
+                            child_name=" ".join(children[child_id][1:]),
+                            label=_line_label(month, activity),
+                            bracket_label=bracket_label,
+                            quantity=quantity,
+                            unit_price=unit_price,
+                            amount=amount,
+                        )
                     )
-                )
-                runs_of_line.append(runs)
+                    runs_of_line.append(runs)
             invoices.append(invoice)
         Invoice.objects.bulk_create(invoices)
         Invoice.history.bulk_history_create(invoices, default_user=issued_by)
@@ -351,12 +464,25 @@ def _invoice_families_month(
             line.invoice_id = line.invoice.pk
         InvoiceLine.objects.bulk_create(lines)
         _attendance_link(lines, runs_of_line)
+        result.late_meals += billed_late
+        result.late_families += sum(1 for _family, sections in drafts if sections[1:])
         # A new invoice can block card payment: the families it blocks are
         # told with it, while they are still locked.
         invoices_changed.send(
             sender=Invoice, family_ids=[invoice.family_id for invoice in invoices]
         )
     return [invoice.pk for invoice in invoices]
+
+
+def _line_label(month: datetime.date | None, activity: Activity) -> str:
+    """A line's label: the activity's, or for meals of an earlier month
+    billed late, "Régularisation septembre 2026 – Restauration scolaire"."""
+    if month is None:
+        return activity.label
+    return _("Adjustment for %(month)s – %(activity)s") % {
+        "month": month_label(month),
+        "activity": activity.label,
+    }
 
 
 def _group_meals(

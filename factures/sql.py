@@ -8,7 +8,7 @@ from typing import Any
 
 from django.db import connection, models
 
-from factures.periods import month_end, month_start
+from factures.periods import month_end
 
 
 class PerInvoice(models.Func):
@@ -80,12 +80,14 @@ def attendance_mark(
     rows: list[tuple[int, int, int, datetime.date, datetime.date]],
 ) -> Counter[int]:
     """Mark the unbilled meals of each row (line, child, activity, first and
-    last day, all in one month) with its line, in one statement rather than
-    one per meal (the ORM updates one filter at a time); returns how many
-    meals each line marked.
+    last day) with its line, in one statement rather than one per meal (the
+    ORM updates one filter at a time); returns how many meals each line
+    marked. The rows may be of several months (late meals are billed with
+    a later month's).
 
     On PostgreSQL the values travel as array literals, the days as their
-    rank in the month; SQLite takes a VALUES list, 2,000 rows at a time."""
+    distance from the earliest first day; SQLite takes a VALUES list, 2,000
+    rows at a time."""
     marked: Counter[int] = Counter()
     if not rows:
         return marked
@@ -97,7 +99,7 @@ def attendance_mark(
     )
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            start = month_start(rows[0][3])
+            start = min(row[3] for row in rows)
             cursor.execute(
                 f"WITH marked AS (UPDATE {table} SET invoice_line_id = v.line "  # noqa: S608 - no user input
                 f"FROM (SELECT line, child, activity, %s::date + first AS first, "
@@ -111,8 +113,8 @@ def attendance_mark(
                     _array_literal(row[0] for row in rows),
                     _array_literal(row[1] for row in rows),
                     _array_literal(row[2] for row in rows),
-                    _array_literal(row[3].day - 1 for row in rows),
-                    _array_literal(row[4].day - 1 for row in rows),
+                    _array_literal((row[3] - start).days for row in rows),
+                    _array_literal((row[4] - start).days for row in rows),
                 ],
             )
             marked.update(dict(cursor.fetchall()))

@@ -43,6 +43,38 @@ def test_attendance_mark_marks_the_unbilled_meals_of_each_run(line, canteen):
     assert attendance_mark(Attendance, []) == {}
 
 
+def test_attendance_mark_marks_runs_of_days_of_several_months(line, canteen):
+    """Late meals are marked with a later month's: each run where it is,
+    whichever month comes first in the rows."""
+    september = OCTOBER.replace(month=9)
+    attend(line.child, canteen, 28, 29, 30, month=september)
+    attend(line.child, canteen, 1, 2, 31)
+
+    marked = attendance_mark(
+        Attendance,
+        [
+            (line.pk, line.child_id, canteen.pk, OCTOBER, OCTOBER.replace(day=2)),
+            (
+                line.pk,
+                line.child_id,
+                canteen.pk,
+                september.replace(day=29),
+                september.replace(day=30),
+            ),
+        ],
+    )
+
+    assert marked == {line.pk: 4}
+    assert sorted(
+        Attendance.objects.filter(invoice_line=line).values_list("date", flat=True)
+    ) == [
+        september.replace(day=29),
+        september.replace(day=30),
+        OCTOBER,
+        OCTOBER.replace(day=2),
+    ]
+
+
 def test_attended_days_lists_the_days_a_line_bills_in_its_month(line, canteen):
     attend(line.child, canteen, 2, 9)
     Attendance.objects.update(invoice_line=line)

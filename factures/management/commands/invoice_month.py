@@ -2,6 +2,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import ngettext
 
 from factures.periods import parse_period
 from factures.services import invoice_issue_month
@@ -25,6 +26,14 @@ class Command(BaseCommand):
         self.stdout.write(
             f"{result.created_count} invoice(s) issued, "
             f"{result.already_invoiced} family(ies) already invoiced."
+        )
+        self.stdout.write(
+            ngettext(
+                "%(count)s late meal billed as an adjustment.",
+                "%(count)s late meals billed as adjustments.",
+                result.late_meals,
+            )
+            % {"count": result.late_meals}
         )
         for identifier, reason in result.errors.items():
             self.stderr.write(f"{identifier}: {reason}")
