@@ -12,6 +12,7 @@ from factures.models import NumberSequence
 INVOICE_SERIES = "F"
 CREDIT_NOTE_SERIES = "AV"
 RECEIPT_SERIES = "R"
+REFUND_SERIES = "RB"
 
 
 def next_number(*, series: str, year: int) -> str:

@@ -38,7 +38,7 @@ from factures.numbering import (
     next_numbers,
 )
 from factures.periods import month_end, month_label, month_start, previous_month
-from factures.signals import invoices_changed
+from factures.signals import invoice_credited, invoices_changed
 from factures.sql import attendance_mark
 from factures.tasks import send_invoices_available
 from familles.models import Child, Family, User
@@ -693,6 +693,8 @@ def credit_note_issue(
             )
             for line in lines
         )
+        invoice_credited.send(sender=CreditNote, invoice_id=locked.pk)
+        _block_state_changed(locked.family)
     invoice.refresh_balance()
     return note
 

@@ -6,3 +6,8 @@ from django.dispatch import Signal
 # a dispute opened or closed): payments decide whether a family's card
 # payment is now blocked or unblocked, and tell it.
 invoices_changed = Signal()
+
+# Sent with `invoice_id` inside the transaction that issued a credit note on
+# it, the invoice locked: payments take back off the invoice what its
+# payments now cover beyond what it owes, as the family's credit.
+invoice_credited = Signal()

@@ -2,7 +2,8 @@
 kept up to date by `manage.py sync_roles`):
 
 - *Agent de restauration*: families and their logins, attendance, desk
-  payments, blocks, disputes, reports, address changes, the history;
+  payments, credits and refunds, blocks, disputes, reports, address
+  changes, the history;
 - *Administrateur*: all of that, plus tariffs, invoicing runs, merges and
   staff accounts.
 """
@@ -39,6 +40,7 @@ AGENT_PERMISSIONS: dict[str, dict[str, list[str]]] = {
     },
     "paiements": {
         "payment": ["view", "add"],
+        "refund": ["view", "add"],
         "paymentoverride": ["view", "add"],
         "checkoutsession": ["view"],
         "webhookevent": ["view"],

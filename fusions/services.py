@@ -36,8 +36,14 @@ from familles.services import (
     family_login_emails_sync,
     login_sessions_end,
 )
-from paiements.models import BlockNotice, CheckoutSession, Payment, PaymentOverride
-from paiements.services import block_state_notify
+from paiements.models import (
+    BlockNotice,
+    CheckoutSession,
+    Payment,
+    PaymentOverride,
+    Refund,
+)
+from paiements.notices import block_state_notify
 from signalements.models import Report
 
 logger = logging.getLogger("portail.familles")
@@ -120,6 +126,7 @@ def family_merge_plan(*, keep: Family, duplicates: list[Family]) -> MergePlan:
             family_id__in=ids
         ).count(),
         "card_sessions": CheckoutSession.objects.filter(family_id__in=ids).count(),
+        "refunds": Refund.objects.filter(family_id__in=ids).count(),
     }
     return MergePlan(
         keep=keep,
@@ -216,6 +223,8 @@ def family_merge(
             for payment in Payment.objects.filter(family=duplicate):
                 payment.family = keep
                 payment.save(update_fields=["family"])
+            # A refund follows its payment (append-only: only its family moves).
+            Refund.objects.filter(family=duplicate).update(family=keep)
             CheckoutSession.objects.filter(family=duplicate).update(family=keep)
             Report.objects.filter(family=duplicate).update(family=keep)
             AddressChangeRequest.objects.filter(family=duplicate).update(family=keep)

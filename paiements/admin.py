@@ -4,7 +4,7 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db.models import DecimalField, F, QuerySet, Sum, Value
+from django.db.models import DecimalField, F, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
@@ -16,26 +16,42 @@ from django.utils.translation import gettext_lazy
 
 from factures.admin import csv_response
 from factures.models import Invoice
-from factures.money import ZERO, csv_amount
+from factures.money import ZERO, csv_amount, format_euros
 from familles.access import acting_user
 from familles.models import Family
-from paiements.forms import DeskPaymentForm, FamilyLookupForm, ReasonForm
+from paiements.accounts import family_account, family_statement
+from paiements.credit import (
+    credit_allocate,
+    credit_allocation_proposal,
+    payment_credits,
+    refund_record,
+)
+from paiements.forms import (
+    CreditAllocationForm,
+    DeskPaymentForm,
+    FamilyLookupForm,
+    ReasonForm,
+    RefundForm,
+)
 from paiements.models import (
     Allocation,
     CheckoutSession,
     Payment,
     PaymentOverride,
+    Refund,
     WebhookEvent,
 )
-from paiements.receipts import receipt_pdf
-from paiements.rules import blocked_families, family_block_state
+from paiements.receipts import receipt_pdf, refund_receipt_pdf
+from paiements.rules import blocked_families, family_block_state, family_unpaid
 from paiements.services import (
+    new_idempotency_key,
     payment_override_clear,
     payment_override_set,
     payment_record_desk,
     payment_reverse,
     payments_reconcile,
 )
+from paiements.statements import statement_pdf, statement_period
 from portail.admin_tools import (
     FIRST_DAY,
     LAST_DAY,
@@ -51,7 +67,7 @@ from portail.admin_tools import (
 
 class AllocationInline(NoAddMixin, NoChangeMixin, admin.TabularInline):
     model = Allocation
-    fields = ["invoice", "amount"]
+    fields = ["invoice", "amount", "created_at", "recorded_by", "note"]
     readonly_fields = fields  # type: ignore[assignment]  # the same names
     extra = 0
     can_delete = False
@@ -72,6 +88,27 @@ class UnallocatedFilter(admin.SimpleListFilter):
         return queryset
 
 
+class AnomalyFilter(admin.SimpleListFilter):
+    title = gettext_lazy("anomaly")
+    parameter_name = "anomalie"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [
+            ("a-verifier", gettext_lazy("to check")),
+            ("verifiee", gettext_lazy("checked")),
+        ]
+
+    def queryset(
+        self, request: HttpRequest, queryset: QuerySet[Payment]
+    ) -> QuerySet[Payment]:
+        anomalies = queryset.exclude(anomaly="")
+        if self.value() == "a-verifier":
+            return anomalies.filter(anomaly_checked_at__isnull=True)
+        if self.value() == "verifiee":
+            return anomalies.filter(anomaly_checked_at__isnull=False)
+        return queryset
+
+
 @admin.register(Payment)
 class PaymentAdmin(SafeDateHierarchyMixin, ReadOnlyMixin, HistoryAdmin):
     # Recorded through the desk page, which allocates the money; never
@@ -86,6 +123,7 @@ class PaymentAdmin(SafeDateHierarchyMixin, ReadOnlyMixin, HistoryAdmin):
         "recorded_by",
     ]
     list_filter = [
+        AnomalyFilter,
         UnallocatedFilter,
         "method",
         ("received_at", admin.DateFieldListFilter),
@@ -94,6 +132,7 @@ class PaymentAdmin(SafeDateHierarchyMixin, ReadOnlyMixin, HistoryAdmin):
     search_fields = ["number", "family__identifier", "family__name", "reference"]
     date_hierarchy = "received_at"
     inlines = [AllocationInline]
+    actions = ["anomaly_checked"]
     readonly_fields = [
         "number",
         "family",
@@ -105,23 +144,66 @@ class PaymentAdmin(SafeDateHierarchyMixin, ReadOnlyMixin, HistoryAdmin):
         "checkout",
         "reverses",
         "note",
+        "anomaly",
+        "anomaly_checked_at",
+        "anomaly_checked_by",
         "left_display",
     ]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Payment]:
         money = DecimalField(max_digits=10, decimal_places=2)
+
+        def total(queryset: QuerySet) -> Coalesce:
+            return Coalesce(
+                Subquery(
+                    queryset.filter(payment=OuterRef("pk"))
+                    .order_by()
+                    .values("payment")
+                    .annotate(s=Sum("amount"))
+                    .values("s")
+                ),
+                Value(ZERO),
+                output_field=money,
+            )
+
         return (
             super()
             .get_queryset(request)
             .annotate(
                 left=F("amount")
-                - Coalesce(Sum("allocations__amount"), Value(ZERO), output_field=money)
+                - total(Allocation.objects.all())
+                - total(Refund.objects.counted())
             )
         )
 
-    @admin.display(description=gettext_lazy("not allocated"), ordering="left")
+    @admin.display(description=gettext_lazy("credit held"), ordering="left")
     def left_display(self, obj: Payment) -> Any:
         return obj.left
+
+    def has_record_permission(self, request: HttpRequest) -> bool:
+        """Agents who take money at the desk check anomalies (adding a
+        payment is otherwise closed in the admin: the desk page does it)."""
+        return request.user.has_perm("paiements.add_payment")
+
+    @admin.action(
+        description=gettext_lazy("Mark the anomaly as checked"), permissions=["record"]
+    )
+    def anomaly_checked(
+        self, request: HttpRequest, queryset: QuerySet[Payment]
+    ) -> None:
+        count = (
+            queryset.exclude(anomaly="")
+            .filter(anomaly_checked_at__isnull=True)
+            .update(
+                anomaly_checked_at=timezone.now(),
+                anomaly_checked_by=acting_user(request),
+            )
+        )
+        self.message_user(
+            request,
+            _("%(count)s anomaly(ies) marked as checked.") % {"count": count},
+            messages.SUCCESS,
+        )
 
     def journal_view(self, request: HttpRequest) -> HttpResponse:
         """The day's desk payments (local date) by agent and method, with
@@ -208,6 +290,21 @@ class PaymentAdmin(SafeDateHierarchyMixin, ReadOnlyMixin, HistoryAdmin):
             ),
             path("guichet/", view(self.desk_view), name="paiements_payment_desk"),
             path(
+                "compte/<id:family_pk>/",
+                view(self.account_view),
+                name="paiements_payment_account",
+            ),
+            path(
+                "compte/<id:family_pk>/releve.pdf",
+                view(self.statement_pdf_view),
+                name="paiements_payment_statement_pdf",
+            ),
+            path(
+                "<id:pk>/rembourser/",
+                view(self.refund_view),
+                name="paiements_payment_refund",
+            ),
+            path(
                 "<id:pk>/recu/",
                 view(self.receipt_view),
                 name="paiements_payment_receipt",
@@ -252,7 +349,7 @@ class PaymentAdmin(SafeDateHierarchyMixin, ReadOnlyMixin, HistoryAdmin):
         invoices = list(
             Invoice.objects.with_balance()  # type: ignore[misc]  # an annotation
             .filter(family=family, due__gt=0)
-            .order_by("period")
+            .order_by("period", "pk")
         )
         form = DeskPaymentForm(request.POST or None, invoices=invoices)
         if request.method == "POST" and form.is_valid():
@@ -264,20 +361,149 @@ class PaymentAdmin(SafeDateHierarchyMixin, ReadOnlyMixin, HistoryAdmin):
                     allocations=form.allocations(),
                     agent=acting_user(request),
                     reference=form.cleaned_data["reference"],
+                    keep_as_credit=form.credit_reason_given(),
                 )
             except ValidationError as error:
                 form.add_error(None, error)
             else:
                 self.message_user(
                     request,
-                    _("Payment %(number)s recorded.") % {"number": payment.number},
+                    _(
+                        "Payment %(number)s recorded: %(allocated)s allocated, "
+                        "%(credit)s kept as credit."
+                    )
+                    % {
+                        "number": payment.number,
+                        "allocated": format_euros(payment.allocated),
+                        "credit": format_euros(payment.unallocated),
+                    },
                     messages.SUCCESS,
                 )
                 return redirect(
                     reverse("admin:paiements_payment_change", args=[payment.pk])
                 )
-        context.update(form=form, payment_block=family_block_state(family=family))
+        context.update(
+            form=form,
+            payment_block=family_block_state(family=family),
+            account=family_account(family),
+        )
         return TemplateResponse(request, "admin/paiements/desk_payment.html", context)
+
+    def account_view(self, request: HttpRequest, family_pk: int) -> HttpResponse:
+        """A family's account for the agents: what it owes, its credit and
+        where it is held, allocating it to invoices, refunding it, and the
+        statement of the last twelve months."""
+        if not self.has_view_permission(request):
+            return HttpResponse(status=403)
+        family = get_object_or_404(Family, pk=family_pk)
+        can_allocate = request.user.has_perm("paiements.add_payment")
+        account = family_account(family)
+        unpaid = family_unpaid(family=family)
+        form = CreditAllocationForm(
+            request.POST or None,
+            invoices=unpaid,
+            proposal=credit_allocation_proposal(credit=account.credit, invoices=unpaid),
+        )
+        if request.method == "POST":
+            if not can_allocate:
+                return HttpResponse(status=403)
+            if form.is_valid():
+                try:
+                    created = credit_allocate(
+                        family=family,
+                        allocations=form.allocations(),
+                        agent=acting_user(request),
+                    )
+                except ValidationError as error:
+                    form.add_error(None, error)
+                else:
+                    self.message_user(
+                        request,
+                        _("%(amount)s of credit allocated.")
+                        % {
+                            "amount": format_euros(
+                                sum((row.amount for row in created), ZERO)
+                            )
+                        },
+                        messages.SUCCESS,
+                    )
+                    return redirect(request.path)
+        start, end = statement_period(request)
+        return TemplateResponse(
+            request,
+            "admin/paiements/family_account.html",
+            self._context(
+                request,
+                _("Account of %(family)s") % {"family": family},
+                family=family,
+                account=account,
+                payment_block=family_block_state(family=family, unpaid=unpaid),
+                credits=payment_credits(family),
+                form=form if account.credit > 0 and unpaid and can_allocate else None,
+                refunds=family.refunds.select_related("payment", "recorded_by")[:20],
+                statement=family_statement(family, start=start, end=end),
+            ),
+        )
+
+    def statement_pdf_view(self, request: HttpRequest, family_pk: int) -> HttpResponse:
+        if not self.has_view_permission(request):
+            return HttpResponse(status=403)
+        family = get_object_or_404(Family, pk=family_pk)
+        start, end = statement_period(request)
+        response = HttpResponse(
+            statement_pdf(family_statement(family, start=start, end=end)),
+            content_type="application/pdf",
+        )
+        response["Content-Disposition"] = (
+            f'inline; filename="releve-{family.identifier}-{start:%Y-%m-%d}.pdf"'
+        )
+        return response
+
+    def refund_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """Give back part of the credit a payment holds."""
+        if not request.user.has_perm("paiements.add_refund"):
+            return HttpResponse(status=403)
+        payment = get_object_or_404(Payment.objects.select_related("family"), pk=pk)
+        card = payment.method == Payment.Method.CARD_ONLINE and bool(
+            payment.checkout_id
+        )
+        left = payment.unallocated if payment.amount > 0 else ZERO
+        form = RefundForm(
+            request.POST or None,
+            card=card,
+            initial={"amount": left, "key": new_idempotency_key()},
+        )
+        if request.method == "POST" and form.is_valid():
+            try:
+                refund = refund_record(
+                    payment=payment,
+                    amount=form.cleaned_data["amount"],
+                    method=form.cleaned_data["method"],
+                    reason=form.cleaned_data["reason"],
+                    reference=form.cleaned_data["reference"],
+                    agent=acting_user(request),
+                    idempotency_key=form.cleaned_data["key"],
+                )
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                self.message_user(
+                    request, _refund_message(refund), _refund_level(refund)
+                )
+                return redirect(
+                    reverse("admin:paiements_payment_account", args=[payment.family_id])
+                )
+        return TemplateResponse(
+            request,
+            "admin/paiements/refund_form.html",
+            self._context(
+                request,
+                _("Refund from payment %(number)s") % {"number": payment.number},
+                form=form,
+                payment=payment,
+                left=left,
+            ),
+        )
 
     def receipt_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         if not self.has_view_permission(request):
@@ -405,3 +631,89 @@ class WebhookEventAdmin(ReadOnlyMixin, admin.ModelAdmin[WebhookEvent]):
     list_display = ["stripe_id", "type", "received_at", "outcome"]
     list_filter = ["type"]
     search_fields = ["stripe_id", "outcome"]
+
+
+def _refund_message(refund: Refund) -> str:
+    values = {"number": refund.number, "amount": format_euros(refund.amount)}
+    if refund.status == Refund.Status.FAILED:
+        return (
+            _(
+                "Refund %(number)s of %(amount)s was refused by the payment provider: "
+                "the money stays in the family's credit."
+            )
+            % values
+        )
+    if refund.status == Refund.Status.PENDING:
+        return (
+            _(
+                "Refund %(number)s of %(amount)s is asked of the payment provider: "
+                "it will be confirmed here."
+            )
+            % values
+        )
+    return _("Refund %(number)s of %(amount)s recorded.") % values
+
+
+def _refund_level(refund: Refund) -> int:
+    if refund.status == Refund.Status.FAILED:
+        return messages.ERROR
+    if refund.status == Refund.Status.PENDING:
+        return messages.WARNING
+    return messages.SUCCESS
+
+
+@admin.register(Refund)
+class RefundAdmin(ReadOnlyMixin, HistoryAdmin):
+    """Refunds are recorded from a payment's credit (the family's account
+    page); never edited nor deleted."""
+
+    list_display = [
+        "number",
+        "created_at",
+        "family",
+        "payment",
+        "method",
+        "amount",
+        "status",
+        "recorded_by",
+    ]
+    list_filter = ["status", "method"]
+    list_select_related = ["family", "payment", "recorded_by"]
+    search_fields = ["number", "family__identifier", "family__name", "payment__number"]
+    readonly_fields = [
+        "number",
+        "family",
+        "payment",
+        "method",
+        "amount",
+        "reason",
+        "reference",
+        "created_at",
+        "recorded_by",
+        "status",
+        "provider_id",
+        "failure",
+    ]
+    fields = readonly_fields
+
+    def get_urls(self) -> list[Any]:
+        return [
+            path(
+                "<id:pk>/recu/",
+                self.admin_site.admin_view(self.receipt_view),
+                name="paiements_refund_receipt",
+            ),
+            *super().get_urls(),
+        ]
+
+    def receipt_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        if not self.has_view_permission(request):
+            return HttpResponse(status=403)
+        refund = get_object_or_404(Refund, pk=pk)
+        response = HttpResponse(
+            refund_receipt_pdf(refund), content_type="application/pdf"
+        )
+        response["Content-Disposition"] = (
+            f'inline; filename="remboursement-{refund.number}.pdf"'
+        )
+        return response

@@ -67,6 +67,21 @@ class Payment(models.Model):
         related_name="reversed_by",
     )
     note = models.TextField(_("note"), blank=True)
+    # Set when the money received differs from what was asked (a card
+    # payment of another amount or currency): recorded all the same, and
+    # listed for the agents until one of them has checked it.
+    anomaly = models.TextField(_("anomaly"), blank=True)
+    anomaly_checked_at = models.DateTimeField(
+        _("anomaly checked on"), null=True, blank=True
+    )
+    anomaly_checked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("anomaly checked by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
 
     history = HistoricalRecords()
     # Set on payments read by the admin's list (what is not allocated).
@@ -93,14 +108,25 @@ class Payment(models.Model):
         return self.allocations.aggregate(s=Sum("amount"))["s"] or ZERO
 
     @property
+    def refunded(self) -> Decimal:
+        return self.refunds.counted().aggregate(s=Sum("amount"))["s"] or ZERO
+
+    @property
     def unallocated(self) -> Decimal:
-        """Money received that no invoice needed: an overpayment for the
-        agents to refund or credit."""
-        return self.amount - self.allocated
+        """Money received that no invoice needs (any more) and that was not
+        given back: the family's credit held on this payment, to allocate
+        or to refund (`paiements.credit`)."""
+        return self.amount - self.allocated - self.refunded
 
 
 class Allocation(models.Model):
-    """A *ventilation*: part of a payment applied to one invoice."""
+    """A *ventilation*: part of a payment applied to one invoice.
+
+    Append-only: money is moved by new rows, never by editing one. A
+    negative row takes money back off an invoice (a credit note left the
+    invoice overpaid, or a reversal); the sum of an invoice's rows never
+    exceeds what it owes after its credit notes, and the sum of a
+    payment's rows never exceeds the payment (`paiements.credit`)."""
 
     payment = models.ForeignKey(
         Payment,
@@ -115,19 +141,113 @@ class Allocation(models.Model):
         related_name="allocations",
     )
     amount = models.DecimalField(_("amount"), max_digits=10, decimal_places=2)
+    created_at = models.DateTimeField(_("recorded on"), default=timezone.now)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    note = models.CharField(_("note"), max_length=200, blank=True)
 
     class Meta:
         verbose_name = _("allocation")
         verbose_name_plural = _("allocations")
+        ordering = ["created_at", "pk"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["payment", "invoice"], name="allocation_once"
-            ),
             models.CheckConstraint(condition=~Q(amount=0), name="allocation_not_zero"),
         ]
 
     def __str__(self) -> str:
         return f"{self.payment} → {self.invoice}: {self.amount}"
+
+
+class RefundQuerySet(models.QuerySet["Refund"]):
+    def counted(self) -> RefundQuerySet:
+        """Refunds that took the money away: all but those the payment
+        provider reports as failed or cancelled (that money is credit
+        again)."""
+        return self.exclude(status__in=Refund.NOT_PAID)
+
+
+class Refund(models.Model):
+    """Money given back to a family out of its credit: at the desk (cash or
+    cheque) or, for a card payment, through the payment provider.
+
+    Append-only: amount, payment, who, when and why never change. Only a
+    provider refund's `status` follows what the provider reports; a failed
+    one gives the money back to the credit."""
+
+    class Method(models.TextChoices):
+        CASH = "cash", _("cash")
+        CHEQUE = "cheque", _("cheque")
+        PROVIDER = "provider", _("back to the card")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("in progress")
+        DONE = "done", _("done")
+        FAILED = "failed", _("failed")
+
+    NOT_PAID = (Status.FAILED,)
+
+    number = models.CharField(
+        _("refund number"), max_length=20, unique=True, editable=False
+    )
+    family = models.ForeignKey(
+        "familles.Family",
+        verbose_name=_("family"),
+        on_delete=models.PROTECT,
+        related_name="refunds",
+    )
+    payment = models.ForeignKey(
+        Payment,
+        verbose_name=_("payment refunded"),
+        on_delete=models.PROTECT,
+        related_name="refunds",
+    )
+    method = models.CharField(_("method"), max_length=10, choices=Method.choices)
+    amount = models.DecimalField(_("amount"), max_digits=10, decimal_places=2)
+    reason = models.TextField(_("reason"))
+    reference = models.CharField(
+        _("reference"), max_length=100, blank=True, help_text=_("Cheque number…")
+    )
+    created_at = models.DateTimeField(_("refunded on"), default=timezone.now)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.DONE
+    )
+    provider_id = models.CharField(
+        _("provider reference"), max_length=255, unique=True, null=True, blank=True
+    )
+    failure = models.CharField(
+        _("provider's answer"), max_length=255, blank=True, editable=False
+    )
+    idempotency_key = models.CharField(max_length=64, unique=True)
+
+    objects = RefundQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("refund")
+        verbose_name_plural = _("refunds")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gt=0), name="refund_amount_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
 
 
 class CheckoutSession(models.Model):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import lru_cache, partial
 
 from django.conf import settings
@@ -20,6 +21,7 @@ from django.utils.translation import ngettext
 from factures.models import Invoice
 from factures.periods import next_month
 from familles.models import Family
+from paiements.accounts import covered_by_credit, family_credit, family_credits
 from paiements.models import PaymentOverride
 
 
@@ -85,6 +87,8 @@ class BlockState:
     reason: str
     manual: bool
     unpaid_count: int
+    # The same, said to an agent (the desk, the family's account).
+    staff_reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -120,6 +124,16 @@ def family_unpaid(
     return [invoice for invoice in invoices if invoice.state in Invoice.UNPAID_STATES]
 
 
+def unpaid_after_credit(unpaid: list[Invoice], credit: Decimal) -> list[Invoice]:
+    """The unpaid invoices (oldest first) that the family's credit does not
+    pay in full: what the block and the reminders count. The credit still
+    waits for an agent to allocate it (`paiements.credit`)."""
+    if credit <= 0:
+        return unpaid
+    covered = covered_by_credit(unpaid, credit)
+    return [invoice for invoice in unpaid if invoice.pk not in covered]
+
+
 def is_blocked(*, unpaid_count: int, override: str | None) -> bool:
     """Rules 4 and 6, the one place they are decided: an agent's hand-set
     state (`PaymentOverride.State`) wins until cleared; otherwise more than
@@ -139,7 +153,7 @@ def family_block_state(
     rules = payment_rules()
     if unpaid is None:
         unpaid = family_unpaid(family=family)
-    unpaid_count = len(unpaid)
+    unpaid_count = len(unpaid_after_credit(unpaid, family_credit(family)))
     override = family.payment_overrides.filter(cleared_at__isnull=True).first()
     blocked = is_blocked(
         unpaid_count=unpaid_count, override=override.state if override else None
@@ -155,6 +169,10 @@ def family_block_state(
                 % {"reason": override.reason},
                 manual=True,
                 unpaid_count=unpaid_count,
+                staff_reason=_(
+                    "Online payment suspended by hand for this family: %(reason)s"
+                )
+                % {"reason": override.reason},
             )
         return BlockState(
             blocked=False, reason="", manual=True, unpaid_count=unpaid_count
@@ -174,6 +192,12 @@ def family_block_state(
             % {"count": unpaid_count, "limit": rules.unpaid_limit},
             manual=False,
             unpaid_count=unpaid_count,
+            staff_reason=_(
+                "Online payment blocked for this family: %(count)s unpaid invoices "
+                "(limit %(limit)s). Money taken at the desk unblocks it once "
+                "%(limit)s or fewer are left unpaid."
+            )
+            % {"count": unpaid_count, "limit": rules.unpaid_limit},
         )
     return BlockState(blocked=False, reason="", manual=False, unpaid_count=unpaid_count)
 
@@ -276,6 +300,16 @@ def families_blocked(family_ids: Iterable[int]) -> dict[int, bool]:
             family_id__any=family_ids, cleared_at__isnull=True
         ).values_list("family_id", "state")
     )
+    # A credit can only lower a count: it is looked at for the families
+    # the count alone would block.
+    over = [pk for pk in family_ids if unpaid.get(pk, 0) > payment_rules().unpaid_limit]
+    credits = family_credits(over) if over else {}
+    for pk, credit in credits.items():
+        owing = (
+            Invoice.objects.filter(family_id=pk).owing().order_by("period", "number")
+        )
+        unpaid_invoices = [i for i in owing if i.state in Invoice.UNPAID_STATES]
+        unpaid[pk] = len(unpaid_after_credit(unpaid_invoices, credit))
     return {
         pk: is_blocked(unpaid_count=unpaid.get(pk, 0), override=overrides.get(pk))
         for pk in family_ids

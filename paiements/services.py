@@ -7,13 +7,14 @@ from __future__ import annotations
 import datetime
 import logging
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, IntegrityError, transaction
+from django.db.models import Sum
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
@@ -22,9 +23,10 @@ from factures.money import ZERO, format_euros
 from factures.numbering import RECEIPT_SERIES, next_number
 from familles.models import Family, User
 from paiements import stripe_gateway
+from paiements.accounts import family_credits
+from paiements.credit import refund_provider_update
 from paiements.models import (
     Allocation,
-    BlockNotice,
     CheckoutItem,
     CheckoutSession,
     Payment,
@@ -32,12 +34,9 @@ from paiements.models import (
     ReminderSent,
     WebhookEvent,
 )
-from paiements.rules import (
-    card_payment_decision,
-    families_blocked,
-)
+from paiements.notices import block_state_notify
+from paiements.rules import card_payment_decision, family_unpaid, unpaid_after_credit
 from paiements.tasks import (
-    send_block_notices,
     send_payment_receipt,
     send_payment_reminder,
 )
@@ -73,7 +72,7 @@ def card_checkout_start(
         _close_open_sessions(family=family, invoices=invoices)
     try:
         with transaction.atomic():
-            Family.objects.select_for_update().get(pk=family.pk)
+            Family.objects.select_for_update(no_key=True).get(pk=family.pk)
             checkout = CheckoutSession.objects.filter(
                 idempotency_key=idempotency_key
             ).first()
@@ -242,14 +241,7 @@ def card_payment_record(*, remote: stripe_gateway.RemoteSession) -> Payment | No
         existing = Payment.objects.filter(checkout=checkout).first()
         if existing is not None:
             return existing
-        note = ""
-        if remote.amount != checkout.amount:
-            note = _(
-                "Amount received %(received)s differs from the amount asked %(asked)s."
-            ) % {
-                "received": format_euros(remote.amount),
-                "asked": format_euros(checkout.amount),
-            }
+        anomaly = _payment_anomaly(remote=remote, checkout=checkout)
         # The invoices before the receipt counter, in primary-key order: the
         # order every payment takes its locks in.
         items = list(checkout.items.order_by("invoice__period", "invoice__number"))
@@ -271,9 +263,10 @@ def card_payment_record(*, remote: stripe_gateway.RemoteSession) -> Payment | No
             amount=remote.amount,
             checkout=checkout,
             reference=remote.id,
-            note=note,
+            anomaly=anomaly,
         )
-        left = remote.amount
+        # Money in another currency pays no invoice: the agents check it.
+        left = remote.amount if remote.currency == CURRENCY else ZERO
         for item in items:
             share = min(item.amount, dues[item.invoice_id], left)
             if share > ZERO:
@@ -286,6 +279,41 @@ def card_payment_record(*, remote: stripe_gateway.RemoteSession) -> Payment | No
         checkout.save(update_fields=["status", "closed_at"])
         _after_payment(payment)
     return payment
+
+
+CURRENCY = "eur"
+
+
+def _payment_anomaly(
+    *, remote: stripe_gateway.RemoteSession, checkout: CheckoutSession
+) -> str:
+    """What differs between the money received and the money asked, for the
+    agents to check (money confirmed by Stripe is recorded all the same)."""
+    problems = []
+    if remote.currency != CURRENCY:
+        problems.append(
+            _("Currency received %(received)s instead of %(asked)s.")
+            % {"received": remote.currency.upper(), "asked": CURRENCY.upper()}
+        )
+    if remote.amount != checkout.amount:
+        problems.append(
+            _("Amount received %(received)s differs from the amount asked %(asked)s.")
+            % {
+                "received": format_euros(remote.amount),
+                "asked": format_euros(checkout.amount),
+            }
+        )
+    if problems:
+        logger.warning(
+            "card payment differs from its session: %s",
+            " ".join(problems),
+            extra={
+                "event": "payment_anomaly",
+                "checkout": remote.id,
+                "family": checkout.family.identifier,
+            },
+        )
+    return " ".join(problems)
 
 
 def _checkout_expired(*, stripe_id: str) -> None:
@@ -306,20 +334,27 @@ class WebhookOutcome:
 
 
 def stripe_webhook_process(*, payload: bytes, signature: str | None) -> WebhookOutcome:
-    """The webhook, in a fixed order: verify the signature, whitelist the
-    event type, dedupe by event id, re-read the session from Stripe (the
-    event is only a trigger), record, and note the outcome."""
+    """The webhook, in a fixed order: verify the signature, refuse a body
+    that is not a well-formed event, whitelist the event type, dedupe by
+    event id, re-read the session or refund from Stripe (the event is only a
+    trigger), record, and note the outcome."""
     try:
         event = stripe_gateway.event_verify(payload, signature)
     except ValueError:
         return WebhookOutcome(400, "bad signature")
-    if event["type"] not in stripe_gateway.HANDLED_EVENTS:
+    object_id = stripe_gateway.event_object_id(event)
+    if object_id is None:
+        # Signed by Stripe but not an event: retrying will not mend it.
+        logger.warning("Stripe webhook: a signed body that is not an event")
+        return WebhookOutcome(400, "malformed event")
+    if event["type"] not in stripe_gateway.ALL_HANDLED_EVENTS:
         return WebhookOutcome(200, "ignored")
     if WebhookEvent.objects.filter(stripe_id=event["id"]).exists():
         return WebhookOutcome(200, "duplicate")
-    session_id = event["data"]["object"]["id"]
+    if event["type"] in stripe_gateway.REFUND_EVENTS:
+        return _refund_event(event, object_id)
     try:
-        remote = stripe_gateway.session_retrieve(session_id)
+        remote = stripe_gateway.session_retrieve(object_id)
     except stripe_gateway.UnknownSession:
         logger.error("Stripe event %s names an unknown session", event["id"])
         return WebhookOutcome(200, "unknown session")
@@ -328,14 +363,8 @@ def stripe_webhook_process(*, payload: bytes, signature: str | None) -> WebhookO
         return WebhookOutcome(503, "stripe unavailable")
     try:
         with transaction.atomic():
-            try:
-                with transaction.atomic():
-                    record = WebhookEvent.objects.create(
-                        stripe_id=event["id"], type=event["type"]
-                    )
-            except IntegrityError:
-                # The same event, delivered twice at once: the other
-                # delivery has it.
+            record = _event_record(event)
+            if record is None:
                 return WebhookOutcome(200, "duplicate")
             if remote.status == "complete":
                 payment = card_payment_record(remote=remote)
@@ -351,6 +380,38 @@ def stripe_webhook_process(*, payload: bytes, signature: str | None) -> WebhookO
         logger.error("Stripe event %s: %s", event["id"], error)
         return WebhookOutcome(200, "unknown session")
     return WebhookOutcome(200, outcome)
+
+
+def _event_record(event: Any) -> WebhookEvent | None:
+    """Note the event as received; None if another delivery of the same
+    event, at the same moment, has it."""
+    try:
+        with transaction.atomic():
+            return WebhookEvent.objects.create(
+                stripe_id=event["id"], type=event["type"]
+            )
+    except IntegrityError:
+        return None
+
+
+def _refund_event(event: Any, refund_id: str) -> WebhookOutcome:
+    try:
+        remote = stripe_gateway.refund_retrieve(refund_id)
+    except stripe_gateway.UnknownRefund:
+        logger.error("Stripe event %s names an unknown refund", event["id"])
+        return WebhookOutcome(200, "unknown refund")
+    except stripe_gateway.GatewayUnavailable:
+        return WebhookOutcome(503, "stripe unavailable")
+    with transaction.atomic():
+        record = _event_record(event)
+        if record is None:
+            return WebhookOutcome(200, "duplicate")
+        refund = refund_provider_update(remote=remote)
+        record.outcome = (
+            f"refund {refund.number} {refund.status}" if refund else "unknown refund"
+        )
+        record.save(update_fields=["outcome"])
+    return WebhookOutcome(200, record.outcome)
 
 
 @dataclass
@@ -421,31 +482,59 @@ def payments_reconcile(
 # --- Desk payments ---------------------------------------------------------------
 
 
+def desk_allocation_default(
+    *, amount: Decimal, invoices: list[Invoice]
+) -> dict[int, Decimal]:
+    """The money received spread over the invoices still to pay, oldest
+    first, each up to what it owes. Disputed invoices are left alone: the
+    family was told not to pay them until its report is closed."""
+    allocations = {}
+    for invoice in sorted(invoices, key=lambda invoice: (invoice.period, invoice.pk)):
+        if invoice.state not in Invoice.UNPAID_STATES:
+            continue
+        share = min(invoice.due, amount)
+        if share > ZERO:
+            allocations[invoice.pk] = share
+            amount -= share
+    return allocations
+
+
 def payment_record_desk(
     *,
     family: Family,
     method: str,
     amount: Decimal,
-    allocations: dict[int, Decimal],
+    allocations: dict[int, Decimal] | None,
     agent: User | None,
     reference: str = "",
+    keep_as_credit: str = "",
 ) -> Payment:
     """Money taken at the canteen desk (any day), allocated to the family's
-    invoices as the agent says; what is left over stays as a credit to
-    refund or to allocate."""
+    invoices as the agent says, or, when the agent gives no allocation at
+    all, to the invoices still to pay, oldest first. Money left over is kept
+    as the family's credit only when the agent says so, with the reason
+    (`keep_as_credit`): never by default."""
     if method not in DESK_METHODS:
         raise ValidationError(_("Choose cash, card at the desk or cheque."))
     if amount <= ZERO:
         raise ValidationError(_("The amount must be positive."))
-    allocations = {pk: value for pk, value in allocations.items() if value}
-    if any(value < ZERO for value in allocations.values()):
+    given = {
+        pk: value for pk, value in (allocations or {}).items() if value is not None
+    }
+    if any(value < ZERO for value in given.values()):
         raise ValidationError(_("An allocation cannot be negative."))
-    if sum(allocations.values(), ZERO) > amount:
+    if sum(given.values(), ZERO) > amount:
         raise ValidationError(
             _("The allocations add up to more than the amount received.")
         )
     with transaction.atomic():
-        Family.objects.select_for_update().get(pk=family.pk)
+        Family.objects.select_for_update(no_key=True).get(pk=family.pk)
+        if not given:
+            owing = list(
+                Invoice.objects.filter(family=family).owing().order_by("period", "pk")
+            )
+            given = desk_allocation_default(amount=amount, invoices=owing)
+        allocations = {pk: value for pk, value in given.items() if value}
         invoices = {
             invoice.pk: invoice
             for invoice in Invoice.objects.select_for_update()
@@ -470,6 +559,18 @@ def payment_record_desk(
                         "number": invoices[pk].number,
                     }
                 )
+        left = amount - sum(allocations.values(), ZERO)
+        note = ""
+        if left > ZERO:
+            if not keep_as_credit.strip():
+                raise ValidationError(
+                    _(
+                        "%(left)s of this payment goes to no invoice. Allocate it, "
+                        'or tick "keep as credit" and give the reason.'
+                    )
+                    % {"left": format_euros(left)}
+                )
+            note = _("Kept as credit: %(reason)s") % {"reason": keep_as_credit.strip()}
         payment = Payment.objects.create(
             number=next_number(series=RECEIPT_SERIES, year=timezone.localdate().year),
             family=family,
@@ -477,9 +578,10 @@ def payment_record_desk(
             amount=amount,
             recorded_by=agent,
             reference=reference,
+            note=note,
         )
         Allocation.objects.bulk_create(
-            Allocation(payment=payment, invoice_id=pk, amount=value)
+            Allocation(payment=payment, invoice_id=pk, amount=value, recorded_by=agent)
             for pk, value in allocations.items()
         )
         _after_payment(payment)
@@ -492,11 +594,42 @@ def payment_reverse(*, payment: Payment, reason: str, agent: User | None) -> Pay
     if not reason.strip():
         raise ValidationError(_("Give the reason for the reversal."))
     with transaction.atomic():
-        locked = Payment.objects.select_for_update().get(pk=payment.pk)
+        # The family first (`paiements.credit`'s lock order): no credit is
+        # spent from this payment while it is reversed.
+        Family.objects.select_for_update(no_key=True).get(pk=payment.family_id)
+        locked = Payment.objects.select_for_update(no_key=True).get(pk=payment.pk)
         if locked.reverses_id is not None:
             raise ValidationError(_("A reversal cannot be reversed."))
         if Payment.objects.filter(reverses=locked).exists():
             raise ValidationError(_("This payment is already reversed."))
+        if locked.refunds.counted().exists():
+            raise ValidationError(
+                _(
+                    "Part of this payment was refunded: it cannot be reversed. "
+                    "Record what the family owes back with the canteen service's "
+                    "accountant."
+                )
+            )
+        # What the payment covers on each invoice now (credit notes may
+        # have taken some back), read once its invoices are locked.
+        invoice_ids = list(
+            locked.allocations.order_by("invoice_id")
+            .values_list("invoice_id", flat=True)
+            .distinct()
+        )
+        list(
+            Invoice.objects.select_for_update()
+            .filter(pk__in=invoice_ids)
+            .order_by("pk")
+        )
+        net = {
+            pk: value
+            for pk, value in locked.allocations.order_by()
+            .values("invoice_id")
+            .annotate(s=Sum("amount"))
+            .values_list("invoice_id", "s")
+            if value
+        }
         reversal = Payment.objects.create(
             number=next_number(series=RECEIPT_SERIES, year=timezone.localdate().year),
             family=locked.family,
@@ -508,11 +641,9 @@ def payment_reverse(*, payment: Payment, reason: str, agent: User | None) -> Pay
         )
         Allocation.objects.bulk_create(
             Allocation(
-                payment=reversal,
-                invoice_id=allocation.invoice_id,
-                amount=-allocation.amount,
+                payment=reversal, invoice_id=pk, amount=-value, recorded_by=agent
             )
-            for allocation in locked.allocations.all()
+            for pk, value in net.items()
         )
         transaction.on_commit(lambda: block_state_notify(family=locked.family))
         logger.info(
@@ -556,7 +687,7 @@ def payment_override_set(
     if not reason.strip():
         raise ValidationError(_("Give the reason."))
     with transaction.atomic():
-        Family.objects.select_for_update().get(pk=family.pk)
+        Family.objects.select_for_update(no_key=True).get(pk=family.pk)
         PaymentOverride.objects.filter(family=family, cleared_at__isnull=True).update(
             cleared_at=timezone.now(), cleared_by=agent
         )
@@ -577,59 +708,6 @@ def payment_override_clear(*, family: Family, agent: User | None) -> int:
     return count
 
 
-def block_state_notify(*, family: Family) -> bool | None:
-    """E-mail the family when its online payment becomes blocked or is
-    unblocked; returns the new state when an e-mail was queued."""
-    return block_states_notify(family_ids=[family.pk]).get(family.pk)
-
-
-def block_state_changes(*, family_ids: Iterable[int]) -> dict[int, bool]:
-    """The families whose block state differs from the last one they were
-    told (no notice yet: told "not blocked"), with their state now."""
-    family_ids = list(family_ids)
-    known = dict(
-        BlockNotice.objects.filter(family_id__any=family_ids).values_list(
-            "family_id", "blocked"
-        )
-    )
-    return {
-        pk: blocked
-        for pk, blocked in families_blocked(family_ids).items()
-        if blocked != known.get(pk, False)
-    }
-
-
-def block_states_notify(*, family_ids: Iterable[int]) -> dict[int, bool]:
-    """`block_state_notify` for many families at once (the invoicing run):
-    the families are locked, their states decided in two queries, and each
-    family whose state differs from its last notice is e-mailed. Returns the
-    new state of the families notified."""
-    with transaction.atomic():
-        locked = list(
-            Family.objects.select_for_update()
-            .filter(pk__any=list(family_ids))
-            .order_by("pk")
-            .values_list("pk", flat=True)
-        )
-        changed = block_state_changes(family_ids=locked)
-        now = timezone.now()
-        BlockNotice.objects.bulk_create(
-            [
-                BlockNotice(family_id=pk, blocked=blocked, sent_at=now)
-                for pk, blocked in changed.items()
-            ],
-            update_conflicts=True,
-            unique_fields=["family"],
-            update_fields=["blocked", "sent_at"],
-        )
-
-        if changed:
-            transaction.on_commit(
-                lambda: send_block_notices.enqueue(notices=list(changed.items()))
-            )
-    return changed
-
-
 # --- Reminders ---------------------------------------------------------------------
 
 
@@ -644,9 +722,13 @@ def payment_reminders_send(*, today: datetime.date | None = None) -> int:
         pk__in=Invoice.objects.unpaid().values("family_id")
     ).exclude(pk__in=ReminderSent.objects.filter(month=month).values("family_id"))
     count = 0
+    credits = family_credits(families.values_list("pk", flat=True))
     for family in families:
         if not any(guardian.email for guardian in family.guardians.all()):
             continue
+        credit = credits.get(family.pk)
+        if credit and not unpaid_after_credit(family_unpaid(family=family), credit):
+            continue  # its credit pays what it owes: an agent allocates it
         try:
             with transaction.atomic():
                 ReminderSent.objects.create(family=family, month=month)

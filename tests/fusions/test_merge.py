@@ -20,7 +20,9 @@ from familles.models import (
 from familles.roles import ADMIN_GROUP, AGENT_GROUP
 from fusions.duplicates import suspected_duplicates
 from fusions.services import family_merge
-from paiements.models import CheckoutSession, Payment
+from paiements.accounts import family_account
+from paiements.credit import refund_record
+from paiements.models import CheckoutSession, Payment, Refund
 from paiements.services import payment_record_desk
 from tests.factories import (
     PARENT_PASSWORD,
@@ -127,6 +129,31 @@ def test_money_moves_whole_and_totals_are_kept(twins, staff):
         == 2
     )
     assert Invoice.objects.with_balance().get(pk=theirs.pk).status == "paid"
+
+
+def test_credit_and_refunds_follow_the_money(twins, staff):
+    keep, other = twins
+    payment = payment_record_desk(
+        family=other,
+        method=Payment.Method.CASH,
+        amount=Decimal("20.00"),
+        allocations={},
+        agent=staff,
+        keep_as_credit="Avance",
+    )
+    refund = refund_record(
+        payment=payment,
+        amount=Decimal("5.00"),
+        method=Refund.Method.CASH,
+        reason="Départ",
+        agent=staff,
+    )
+
+    family_merge(keep=keep, duplicates=[other], agent=staff)
+
+    assert Refund.objects.get(pk=refund.pk).family == keep
+    assert family_account(keep).credit == Decimal("15.00")
+    assert family_account(other).credit == Decimal("0.00")
 
 
 def test_an_open_card_session_and_a_pending_address_change_follow(twins, staff):

@@ -300,7 +300,7 @@ def test_an_amount_that_does_not_match_is_recorded_and_noted(
 
     payment = Payment.objects.get()
     assert payment.amount == Decimal("60.00")
-    assert "diffère" in payment.note
+    assert "diffère" in payment.anomaly
 
 
 def test_stripe_unreachable_answers_503_so_stripe_retries(
@@ -421,7 +421,7 @@ def test_less_money_than_asked_leaves_the_last_invoice_partly_paid(
     deliver(client, standin)
 
     payment = Payment.objects.get()
-    assert payment.amount == Decimal("60.00") and "diffère" in payment.note
+    assert payment.amount == Decimal("60.00") and "diffère" in payment.anomaly
     assert due(two_invoices[0]) == 0
     assert due(two_invoices[1]) == Decimal("10.00")
     second = Invoice.objects.with_balance().get(pk=two_invoices[1].pk)

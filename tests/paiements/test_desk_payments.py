@@ -10,9 +10,9 @@ from django.utils import timezone
 
 from factures.models import Invoice
 from paiements.models import Allocation, BlockNotice, Payment, PaymentOverride
+from paiements.notices import block_state_notify
 from paiements.rules import family_block_state
 from paiements.services import (
-    block_state_notify,
     payment_override_clear,
     payment_override_set,
     payment_record_desk,
@@ -32,7 +32,14 @@ def three_unpaid(paying_family):  # noqa: ANN001, ANN201
     ]
 
 
-def record(family, allocations, amount=None, method=Payment.Method.CASH, agent=None):  # noqa: ANN001, ANN201
+def record(  # noqa: ANN201
+    family,  # noqa: ANN001
+    allocations,  # noqa: ANN001
+    amount=None,  # noqa: ANN001
+    method=Payment.Method.CASH,  # noqa: ANN001
+    agent=None,  # noqa: ANN001
+    keep_as_credit="",  # noqa: ANN001
+):
     allocations = {invoice.pk: Decimal(value) for invoice, value in allocations}
     return payment_record_desk(
         family=family,
@@ -40,6 +47,7 @@ def record(family, allocations, amount=None, method=Payment.Method.CASH, agent=N
         amount=Decimal(amount) if amount else sum(allocations.values()),
         allocations=allocations,
         agent=agent,
+        keep_as_credit=keep_as_credit,
     )
 
 
@@ -85,6 +93,7 @@ def test_one_payment_can_settle_several_invoices_and_keep_a_credit(
         paying_family,
         [(three_unpaid[0], "30.00"), (three_unpaid[1], "30.00")],
         amount="65.00",
+        keep_as_credit="Avance sur le mois prochain",
     )
 
     assert state(three_unpaid[0]).status == Invoice.Status.PAID

@@ -111,8 +111,9 @@ def test_the_history_shows_each_payment_with_what_it_paid(
         family=family,
         method=Payment.Method.CHEQUE,
         amount=Decimal("5.00"),
-        allocations={},
+        allocations={first.pk: Decimal("0")},
         agent=None,
+        keep_as_credit="Avance",
     )
     reversal = payment_reverse(payment=both, reason="Erreur", agent=None)
     client.force_login(paying_parent)

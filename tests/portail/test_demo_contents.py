@@ -9,7 +9,8 @@ from django.db import transaction
 
 from factures.models import Invoice, TariffBracket
 from familles.models import Child, Family, Guardian, User
-from tests.helpers import login
+from paiements.accounts import family_account
+from tests.helpers import give_totp, login, staff_login_with_totp
 
 pytestmark = pytest.mark.django_db
 
@@ -80,3 +81,14 @@ def test_the_demo_has_a_duplicate_for_the_agents_to_merge(demo):
         if len(group.families) > 1
     ]
     assert {"PB-000008", "PB-000031"} in pairs
+
+
+def test_the_demo_has_a_family_with_credit_that_the_agent_can_see(demo, client):
+    family = Family.objects.get(identifier="PB-000006")
+
+    assert family_account(family).credit == 20
+    agent = User.objects.get(username="agent")
+    staff_login_with_totp(client, agent, "agent-demo-2026", give_totp(agent))
+    response = client.get(f"/admin/paiements/payment/compte/{family.pk}/")
+    assert response.status_code == 200
+    assert "20,00" in response.content.decode()

@@ -2,6 +2,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
+from paiements.credit import refunds_reconcile
 from paiements.services import payments_reconcile
 from portail.jobs import job_lock, job_succeeded
 
@@ -9,7 +10,8 @@ from portail.jobs import job_lock, job_succeeded
 class Command(BaseCommand):
     help = (
         "Ask Stripe about card payments still pending after a few minutes; "
-        "record the paid ones, close the expired ones. Safe to run at any time, "
+        "record the paid ones, close the expired ones; ask again about card "
+        "refunds still pending. Safe to run at any time, "
         "and concurrently (a second run waits for nothing and does nothing)."
     )
 
@@ -24,5 +26,7 @@ class Command(BaseCommand):
                 f"{result.expired} expired, {result.still_open} still open, "
                 f"{result.errors} error(s)."
             )
+            refunds = refunds_reconcile()
+            self.stdout.write(f"{refunds} pending card refund(s) settled.")
             if not result.errors:
                 job_succeeded("reconcile_payments")

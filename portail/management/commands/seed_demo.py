@@ -451,13 +451,17 @@ class Command(BaseCommand):
                 allocations.update({invoice.pk: Decimal("10.00") for invoice in recent})
             if not allocations:
                 continue
+            advance = Decimal("20.00") if number == 6 else Decimal("0")
             payment_record_desk(
                 family=family,
                 method=Payment.Method.CHEQUE if number % 2 else Payment.Method.CASH,
-                amount=sum(allocations.values(), Decimal("0")),
+                amount=sum(allocations.values(), advance),
                 allocations=allocations,
                 agent=admin,
                 reference=f"{number:07d}" if number % 2 else "",
+                keep_as_credit="Avance sur les repas du mois prochain."
+                if advance
+                else "",
             )
 
     def seed_staff(self) -> None:

@@ -1,0 +1,320 @@
+"""A family's account: what it owes, what it has in credit, its balance, and
+the statement (*relevé de compte*) of every record that made them.
+
+Reading only; the writes that move credit are in `paiements.credit`.
+
+- **Owed**: what its invoices still wait for (`Invoice.due`), disputed
+  invoices included but told apart (they are frozen until the report is
+  closed).
+- **Credit**: money received and not (or no longer) allocated to an invoice,
+  and not refunded: `sum(payments) - sum(their allocations) - sum(refunds)`.
+  A credit note on a paid invoice takes the money off the invoice
+  (`paiements.credit.allocations_release`), so what the family is owed back
+  shows here.
+- **Balance**: credit - owed; positive in the family's favour. It is also
+  `payments - refunds - (invoices - credit notes)`: the statement's running
+  balance, and a test holds the two equal.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import Q, QuerySet, Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from factures.models import CreditNote, Invoice
+from factures.money import ZERO, format_euros, round_money
+from familles.models import Family
+from paiements.models import Allocation, Payment, Refund
+
+
+def _sum(queryset: QuerySet, name: str = "amount") -> Decimal:
+    return round_money(queryset.aggregate(s=Sum(name))["s"] or ZERO)
+
+
+def family_credits(family_ids: Iterable[int]) -> dict[int, Decimal]:
+    """The credit of each family that has some (three grouped queries, for
+    any number of families): the block and the reminders count what a
+    family owes after it."""
+    family_ids = list(family_ids)
+    credit: dict[int, Decimal] = {}
+    rows = [
+        (Payment.objects.filter(family_id__any=family_ids), "family_id", 1),
+        (
+            Allocation.objects.filter(payment__family_id__any=family_ids),
+            "payment__family_id",
+            -1,
+        ),
+        (Refund.objects.counted().filter(family_id__any=family_ids), "family_id", -1),
+    ]
+    for queryset, key, sign in rows:
+        for pk, amount in (
+            queryset.order_by()
+            .values(key)
+            .annotate(s=Sum("amount"))
+            .values_list(key, "s")
+        ):
+            credit[pk] = credit.get(pk, ZERO) + sign * (amount or ZERO)
+    return {pk: round_money(value) for pk, value in credit.items() if value > 0}
+
+
+def family_credit(family: Family) -> Decimal:
+    return family_credits([family.pk]).get(family.pk, ZERO)
+
+
+def covered_by_credit(invoices: list[Invoice], credit: Decimal) -> set[int]:
+    """The invoices (oldest first in `invoices`) that the credit pays in
+    full, taken in order while it lasts: they are not counted as unpaid for
+    the block nor reminded, though an agent still has to allocate it."""
+    covered = set()
+    for invoice in invoices:
+        if invoice.due > credit:
+            break
+        credit -= invoice.due
+        covered.add(invoice.pk)
+    return covered
+
+
+@dataclass(frozen=True)
+class FamilyAccount:
+    """The account of a family at a moment (`at`)."""
+
+    at: datetime.datetime
+    owed: Decimal  # what its invoices still wait for, disputed ones included
+    disputed: Decimal  # the part of `owed` frozen by an open dispute
+    credit: Decimal  # received, not allocated, not refunded
+
+    @property
+    def balance(self) -> Decimal:
+        """Positive: in the family's favour; negative: what it owes."""
+        return self.credit - self.owed
+
+    @property
+    def payable(self) -> Decimal:
+        """What the family still has to pay once its credit is used."""
+        return max(self.owed - self.disputed - self.credit, ZERO)
+
+
+def family_account(
+    family: Family, *, at: datetime.datetime | None = None
+) -> FamilyAccount:
+    """The family's account now, or as its records stood at `at`."""
+    at = at or timezone.now()
+    invoices = Invoice.objects.filter(family=family, issued_at__lte=at)
+    totals = dict(invoices.values_list("pk", "total"))
+    credited: dict[int, Decimal] = dict.fromkeys(totals, ZERO)
+    for pk, total in (
+        CreditNote.objects.filter(invoice_id__in=list(totals), issued_at__lte=at)
+        .order_by()
+        .values("invoice_id")
+        .annotate(s=Sum("total"))
+        .values_list("invoice_id", "s")
+    ):
+        credited[pk] = total
+    paid: dict[int, Decimal] = dict.fromkeys(totals, ZERO)
+    for pk, amount in (
+        Allocation.objects.filter(invoice_id__in=list(totals), created_at__lte=at)
+        .order_by()
+        .values("invoice_id")
+        .annotate(s=Sum("amount"))
+        .values_list("invoice_id", "s")
+    ):
+        paid[pk] = amount
+    disputed_ids = set(
+        Invoice.objects.filter(pk__in=list(totals))
+        .filter(
+            Q(disputes__opened_at__lte=at)
+            & (Q(disputes__closed_at__isnull=True) | Q(disputes__closed_at__gt=at))
+        )
+        .values_list("pk", flat=True)
+    )
+    owed = disputed = ZERO
+    for pk, total in totals.items():
+        due = max(total - credited[pk] - paid[pk], ZERO)
+        owed += due
+        if pk in disputed_ids:
+            disputed += due
+    received = _sum(Payment.objects.filter(family=family, received_at__lte=at))
+    allocated = _sum(
+        Allocation.objects.filter(payment__family=family, created_at__lte=at)
+    )
+    refunded = _sum(Refund.objects.counted().filter(family=family, created_at__lte=at))
+    return FamilyAccount(
+        at=at,
+        owed=round_money(owed),
+        disputed=round_money(disputed),
+        credit=round_money(received - allocated - refunded),
+    )
+
+
+# --- The statement ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StatementEntry:
+    """One record of the family's account. `debit` raises what the family
+    owes (an invoice, a refund, a reversed payment), `credit` lowers it (a
+    payment, a credit note); an allocation moves no money and has neither."""
+
+    when: datetime.datetime
+    kind: str  # invoice, credit_note, payment, allocation, refund
+    label: str
+    number: str
+    debit: Decimal = ZERO
+    credit: Decimal = ZERO
+    balance: Decimal = ZERO  # running, positive in the family's favour
+    url_name: str = ""
+    pk: int = 0
+
+
+@dataclass
+class Statement:
+    family: Family
+    start: datetime.date
+    end: datetime.date
+    opening: Decimal
+    entries: list[StatementEntry] = field(default_factory=list)
+    closing: Decimal = ZERO
+
+    @property
+    def total_debit(self) -> Decimal:
+        return sum((entry.debit for entry in self.entries), ZERO)
+
+    @property
+    def total_credit(self) -> Decimal:
+        return sum((entry.credit for entry in self.entries), ZERO)
+
+
+def _day_start(day: datetime.date) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+def _records(family: Family) -> list[StatementEntry]:
+    """Every record of the family's account, unordered, without balances."""
+    entries = [
+        StatementEntry(
+            when=invoice.issued_at,
+            kind="invoice",
+            label=_("Invoice for %(month)s")
+            % {"month": invoice.period.strftime("%m/%Y")},
+            number=invoice.number,
+            debit=invoice.total,
+            pk=invoice.pk,
+        )
+        for invoice in Invoice.objects.filter(family=family)
+    ]
+    entries += [
+        StatementEntry(
+            when=note.issued_at,
+            kind="credit_note",
+            label=(
+                _("Cancellation of invoice %(number)s")
+                if note.is_cancellation
+                else _("Credit note on invoice %(number)s")
+            )
+            % {"number": note.invoice.number},
+            number=note.number,
+            credit=note.total,
+            pk=note.pk,
+        )
+        for note in CreditNote.objects.filter(invoice__family=family).select_related(
+            "invoice"
+        )
+    ]
+    for payment in Payment.objects.filter(family=family).select_related("reverses"):
+        if payment.reverses is not None:
+            entries.append(
+                StatementEntry(
+                    when=payment.received_at,
+                    kind="payment",
+                    label=_("Reversal of payment %(number)s")
+                    % {"number": payment.reverses.number},
+                    number=payment.number,
+                    debit=-payment.amount,
+                    pk=payment.pk,
+                )
+            )
+        else:
+            entries.append(
+                StatementEntry(
+                    when=payment.received_at,
+                    kind="payment",
+                    label=_("Payment (%(method)s)")
+                    % {"method": payment.get_method_display()},
+                    number=payment.number,
+                    credit=payment.amount,
+                    pk=payment.pk,
+                )
+            )
+    entries += [
+        StatementEntry(
+            when=allocation.created_at,
+            kind="allocation",
+            label=(
+                _("%(amount)s of payment %(payment)s allocated to invoice %(invoice)s")
+                if allocation.amount > 0
+                else _(
+                    "%(amount)s of payment %(payment)s taken back off invoice "
+                    "%(invoice)s"
+                )
+            )
+            % {
+                "amount": format_euros(abs(allocation.amount)),
+                "payment": allocation.payment.number,
+                "invoice": allocation.invoice.number,
+            },
+            number="",
+            pk=allocation.pk,
+        )
+        for allocation in Allocation.objects.filter(
+            payment__family=family
+        ).select_related("payment", "invoice")
+        # A reversal's allocations are part of the reversal.
+        if not allocation.payment.reverses_id
+    ]
+    entries += [
+        StatementEntry(
+            when=refund.created_at,
+            kind="refund",
+            label=_("Refund (%(method)s)") % {"method": refund.get_method_display()},
+            number=refund.number,
+            debit=refund.amount,
+            pk=refund.pk,
+        )
+        for refund in Refund.objects.counted().filter(family=family)
+    ]
+    return entries
+
+
+_ORDER = {"invoice": 0, "credit_note": 1, "payment": 2, "allocation": 3, "refund": 4}
+
+
+def family_statement(
+    family: Family, *, start: datetime.date, end: datetime.date
+) -> Statement:
+    """Every invoice, credit note, payment, allocation and refund of the
+    family from `start` to `end` (local dates, both included), in order,
+    with the running balance from the balance on the eve of `start`."""
+    first, after = _day_start(start), _day_start(end + datetime.timedelta(days=1))
+    records = sorted(
+        _records(family), key=lambda entry: (entry.when, _ORDER[entry.kind], entry.pk)
+    )
+    opening = sum(
+        (entry.credit - entry.debit for entry in records if entry.when < first), ZERO
+    )
+    statement = Statement(family=family, start=start, end=end, opening=opening)
+    balance = opening
+    for entry in records:
+        if not first <= entry.when < after:
+            continue
+        balance += entry.credit - entry.debit
+        statement.entries.append(
+            StatementEntry(**{**entry.__dict__, "balance": balance})
+        )
+    statement.closing = balance
+    return statement
