@@ -27,7 +27,7 @@ from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from factures.models import CreditNote, Invoice
+from factures.models import CreditNote, Invoice, InvoiceDispute
 from factures.money import ZERO, format_euros, round_money
 from familles.models import Family
 from paiements.models import Allocation, Payment, Refund
@@ -100,16 +100,22 @@ class FamilyAccount:
         return max(self.owed - self.disputed - self.credit, ZERO)
 
 
+def _until(at: datetime.datetime | None, name: str) -> Q:
+    """Records dated up to `at`; all of them without it."""
+    return Q(**{f"{name}__lte": at}) if at else Q()
+
+
 def family_account(
     family: Family, *, at: datetime.datetime | None = None
 ) -> FamilyAccount:
-    """The family's account now, or as its records stood at `at`."""
-    at = at or timezone.now()
-    invoices = Invoice.objects.filter(family=family, issued_at__lte=at)
+    """The family's account as its records stand (all of them), or as they
+    stood at `at`. "Now" is not a moment: a record dated a little ahead of
+    the clock (another server's) is counted all the same."""
+    invoices = Invoice.objects.filter(_until(at, "issued_at"), family=family)
     totals = dict(invoices.values_list("pk", "total"))
     credited: dict[int, Decimal] = dict.fromkeys(totals, ZERO)
     for pk, total in (
-        CreditNote.objects.filter(invoice_id__in=list(totals), issued_at__lte=at)
+        CreditNote.objects.filter(_until(at, "issued_at"), invoice_id__in=list(totals))
         .order_by()
         .values("invoice_id")
         .annotate(s=Sum("total"))
@@ -118,20 +124,22 @@ def family_account(
         credited[pk] = total
     paid: dict[int, Decimal] = dict.fromkeys(totals, ZERO)
     for pk, amount in (
-        Allocation.objects.filter(invoice_id__in=list(totals), created_at__lte=at)
+        Allocation.objects.filter(_until(at, "created_at"), invoice_id__in=list(totals))
         .order_by()
         .values("invoice_id")
         .annotate(s=Sum("amount"))
         .values_list("invoice_id", "s")
     ):
         paid[pk] = amount
+    disputes = InvoiceDispute.objects.filter(
+        _until(at, "opened_at"), invoice_id__in=list(totals)
+    )
     disputed_ids = set(
-        Invoice.objects.filter(pk__in=list(totals))
-        .filter(
-            Q(disputes__opened_at__lte=at)
-            & (Q(disputes__closed_at__isnull=True) | Q(disputes__closed_at__gt=at))
-        )
-        .values_list("pk", flat=True)
+        disputes.filter(
+            Q(closed_at__isnull=True) | Q(closed_at__gt=at)
+            if at
+            else Q(closed_at__isnull=True)
+        ).values_list("invoice_id", flat=True)
     )
     owed = disputed = ZERO
     for pk, total in totals.items():
@@ -139,13 +147,15 @@ def family_account(
         owed += due
         if pk in disputed_ids:
             disputed += due
-    received = _sum(Payment.objects.filter(family=family, received_at__lte=at))
+    received = _sum(Payment.objects.filter(_until(at, "received_at"), family=family))
     allocated = _sum(
-        Allocation.objects.filter(payment__family=family, created_at__lte=at)
+        Allocation.objects.filter(_until(at, "created_at"), payment__family=family)
     )
-    refunded = _sum(Refund.objects.counted().filter(family=family, created_at__lte=at))
+    refunded = _sum(
+        Refund.objects.counted().filter(_until(at, "created_at"), family=family)
+    )
     return FamilyAccount(
-        at=at,
+        at=at or timezone.now(),
         owed=round_money(owed),
         disputed=round_money(disputed),
         credit=round_money(received - allocated - refunded),

@@ -629,3 +629,14 @@ def test_a_different_amount_is_recorded_logged_and_listed_for_staff(
         reverse("admin:paiements_payment_changelist"), {"anomalie": "a-verifier"}
     )
     assert not re.search(rf">{payment.number}<", text(after))
+
+
+def test_the_account_counts_a_record_dated_ahead_of_this_servers_clock(family):
+    """Another server's clock may run a little ahead: "now" is every record."""
+    invoice = InvoiceFactory(family=family, total=D("12.00"))
+    ahead = invoice.issued_at + datetime.timedelta(minutes=5)
+    Invoice.objects.filter(pk=invoice.pk).update(issued_at=ahead)
+
+    account = family_account(family)
+    assert (account.owed, account.disputed, account.payable) == (D("12.00"), 0, 12)
+    assert family_account(family, at=ahead - datetime.timedelta(minutes=1)).owed == 0
