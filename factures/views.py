@@ -27,7 +27,11 @@ def _family_invoice(family: Family, pk: int) -> Invoice:
 @family_required
 def invoice_list(request: HttpRequest, *, family: Family) -> HttpResponse:
     invoices = family.invoices.with_amounts().order_by("-period", "-number")
-    return render(request, "factures/invoice_list.html", {"invoices": invoices})
+    return render(
+        request,
+        "factures/invoice_list.html",
+        {"invoices": invoices, "family": family},
+    )
 
 
 def _calendar_row(

@@ -10,6 +10,8 @@ urlpatterns = [
     path("payer/", views.payment_checkout, name="checkout"),
     path("retour/", views.payment_return, name="return"),
     path("historique/", views.payment_list, name="list"),
+    path("releve/", views.statement, name="statement"),
+    path("releve/pdf/", views.statement_download, name="statement_pdf"),
     path("recus/<id:pk>/", views.receipt, name="receipt"),
     path("webhook/stripe/", views.stripe_webhook, name="stripe_webhook"),
 ]

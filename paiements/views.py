@@ -15,6 +15,7 @@ from factures.models import Invoice
 from factures.money import format_euros
 from familles.access import acting_user, family_required
 from familles.models import Family
+from paiements.accounts import family_account, family_statement
 from paiements.models import CheckoutSession, Payment
 from paiements.receipts import receipt_pdf
 from paiements.rules import card_payment_decision, family_unpaid, payment_rules
@@ -23,6 +24,7 @@ from paiements.services import (
     new_idempotency_key,
     stripe_webhook_process,
 )
+from paiements.statements import statement_pdf, statement_period
 from portail.params import parse_id
 
 
@@ -202,6 +204,34 @@ def receipt(request: HttpRequest, pk: int, *, family: Family) -> HttpResponse:
     response = HttpResponse(receipt_pdf(payment), content_type="application/pdf")
     response["Content-Disposition"] = (
         f'attachment; filename="recu-{payment.number}.pdf"'
+    )
+    return response
+
+
+@family_required
+def statement(request: HttpRequest, *, family: Family) -> HttpResponse:
+    """The family's account and its statement over a period (the last
+    twelve months unless asked otherwise)."""
+    start, end = statement_period(request)
+    return render(
+        request,
+        "paiements/statement.html",
+        {
+            "account": family_account(family),
+            "statement": family_statement(family, start=start, end=end),
+        },
+    )
+
+
+@family_required
+def statement_download(request: HttpRequest, *, family: Family) -> HttpResponse:
+    start, end = statement_period(request)
+    response = HttpResponse(
+        statement_pdf(family_statement(family, start=start, end=end)),
+        content_type="application/pdf",
+    )
+    response["Content-Disposition"] = (
+        f'attachment; filename="releve-{family.identifier}-{start:%Y-%m-%d}.pdf"'
     )
     return response
 

@@ -1,0 +1,146 @@
+"""The parent's account and statement (issue 18): what the family owes and
+holds in credit on its invoices page, the statement of a period as a page
+and a PDF, and nothing of another family's."""
+
+import datetime
+import io
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from pypdf import PdfReader
+
+from factures.services import CreditLine, credit_note_issue
+from paiements.models import Payment
+from paiements.services import payment_record_desk
+from tests.factories import InvoiceFactory
+from tests.paiements.conftest import IN_WINDOW
+
+pytestmark = [pytest.mark.django_db, pytest.mark.now(IN_WINDOW)]
+
+D = Decimal
+
+
+def text(response) -> str:  # noqa: ANN001
+    return " ".join(response.content.decode().replace("\u00a0", " ").split())
+
+
+def pdf_text(content: bytes) -> str:
+    pages = PdfReader(io.BytesIO(content)).pages
+    return " ".join(
+        " ".join(page.extract_text() for page in pages).replace("\u00a0", " ").split()
+    )
+
+
+@pytest.fixture
+def history(family):  # noqa: ANN001, ANN201
+    """September paid, then 3,60 € credited; October still to pay."""
+    september = InvoiceFactory(
+        family=family, period=datetime.date(2026, 9, 1), total=D("18.00")
+    )
+    october = InvoiceFactory(
+        family=family, period=datetime.date(2026, 10, 1), total=D("27.90")
+    )
+    payment_record_desk(
+        family=family,
+        method=Payment.Method.CASH,
+        amount=D("18.00"),
+        allocations={september.pk: D("18.00")},
+        agent=None,
+    )
+    credit_note_issue(
+        invoice=september,
+        lines=[CreditLine("Repas du 3 septembre", 1, D("3.60"))],
+        reason="Repas non pris",
+        agent=None,
+    )
+    return september, october
+
+
+def test_the_invoices_page_shows_what_is_owed_after_the_credit(client, parent, history):
+    client.force_login(parent)
+
+    page = text(client.get(reverse("factures:list")))
+
+    # 27,90 € owed, 3,60 € credit: 24,30 € left to pay.
+    assert "Mon compte" in page
+    assert "24,30 €" in page and "3,60 €" in page
+    assert reverse("paiements:statement") in page
+
+
+def test_the_statement_lists_every_record_with_the_running_balance(
+    client, parent, history
+):
+    september, october = history
+    client.force_login(parent)
+
+    page = text(
+        client.get(
+            reverse("paiements:statement"), {"du": "2026-01-01", "au": "2026-12-31"}
+        )
+    )
+
+    assert september.number in page and october.number in page
+    # -18,00 (invoice) -27,90 (invoice) +18,00 (payment) +3,60 (credit note)
+    assert "-24,30 €" in page
+    assert "Solde d’ouverture" in page or "Solde d'ouverture" in page
+    assert page.index(september.number) < page.index(october.number)
+
+
+def test_the_statement_pdf_says_the_same(client, parent, history):
+    client.force_login(parent)
+
+    response = client.get(
+        reverse("paiements:statement_pdf"), {"du": "2026-01-01", "au": "2026-12-31"}
+    )
+
+    assert response["Content-Type"] == "application/pdf"
+    pdf = pdf_text(response.content)
+    assert history[0].number in pdf and "-24,30 €" in pdf
+    assert parent.family.identifier in pdf
+
+
+def test_an_earlier_period_starts_from_its_opening_balance(client, parent, history):
+    client.force_login(parent)
+
+    page = text(
+        client.get(
+            reverse("paiements:statement"), {"du": "2026-12-06", "au": "2026-12-31"}
+        )
+    )
+
+    # Everything happened on the 5th: the opening balance is the
+    # closing one, and no record is listed.
+    assert page.count("-24,30 €") >= 2
+    assert history[0].number not in page
+
+
+@pytest.mark.parametrize(
+    "dates",
+    [{"du": "n'importe", "au": "2026-12-31"}, {"du": "2026-12-31", "au": "2026-01-01"}],
+)
+def test_dates_that_make_no_sense_give_the_last_twelve_months(
+    client, parent, history, dates
+):
+    client.force_login(parent)
+
+    response = client.get(reverse("paiements:statement"), dates)
+
+    assert response.status_code == 200
+    assert history[1].number in text(response)
+
+
+def test_a_parent_sees_only_their_own_family(client, other_parent, history):
+    client.force_login(other_parent)
+
+    page = text(client.get(reverse("paiements:statement")))
+    pdf = pdf_text(client.get(reverse("paiements:statement_pdf")).content)
+
+    for number in (history[0].number, history[1].number):
+        assert number not in page and number not in pdf
+
+
+def test_the_statement_needs_a_login(client):
+    response = client.get(reverse("paiements:statement"))
+
+    assert response.status_code == 302
