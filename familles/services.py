@@ -376,7 +376,7 @@ def address_change_submit(
                 family=family, submitted_by=user, request_key=request_key, **address
             )
             for entry in staged:
-                if not is_staged(entry):
+                if not is_staged(entry, family_id=family.pk):
                     raise ValidationError(
                         _("The documents have expired: please attach them again.")
                     )

@@ -230,7 +230,7 @@ def address_edit(request: HttpRequest, *, family: Family) -> HttpResponse:
         payload = _sign(
             {
                 "address": address,
-                "staged": stage(form.cleaned_data["proofs"]),
+                "staged": stage(form.cleaned_data["proofs"], family_id=family.pk),
                 "key": new_request_key(),
             },
             family,
