@@ -196,3 +196,22 @@ class PaperlessForm(forms.Form):
         coerce=lambda value: value == "1",
         widget=forms.RadioSelect,
     )
+
+
+class EnrolmentCodeForm(forms.Form):
+    """The six digits e-mailed to a staff member before they set up their
+    authenticator app (`familles.enrolment`)."""
+
+    code = forms.CharField(
+        label=_("Code received by e-mail"),
+        max_length=12,
+        widget=forms.TextInput(
+            attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}
+        ),
+    )
+
+    def clean_code(self) -> str:
+        code = "".join(self.cleaned_data["code"].split())
+        if not (len(code) == 6 and code.isascii() and code.isdigit()):
+            raise forms.ValidationError(_("The code is six digits."))
+        return code

@@ -14,6 +14,8 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
+from familles.enrolment import enrolment_verified
+
 SESSION_STARTED_AT = "portail_started_at"
 SESSION_LAST_SEEN_AT = "portail_last_seen_at"
 SESSION_ACTIVATION_CODE = "portail_activation_code_id"
@@ -85,15 +87,25 @@ class StaffSecondFactorMiddleware:
             raise Http404
         if (
             settings.STAFF_REQUIRE_SECOND_FACTOR
+            and request.path == reverse("mfa_activate_totp")
+            and request.user.is_authenticated
+            and request.user.is_staff
+            and not enrolment_verified(request)
+            and not _has_totp(request)
+        ):
+            # The password alone does not set up the authenticator: the
+            # session first proves it reads the staff member's mailbox.
+            query = urlencode({"next": request.GET.get("next", "")})
+            return redirect(f"{reverse('familles:staff_enrolment')}?{query}")
+        if (
+            settings.STAFF_REQUIRE_SECOND_FACTOR
             and request.path.startswith(reverse("admin:index"))
             and request.user.is_authenticated
             and request.user.is_staff
             and not has_passed_second_factor(request)
         ):
             query = urlencode({"next": request.get_full_path()})
-            if not Authenticator.objects.filter(
-                user=request.user, type=Authenticator.Type.TOTP
-            ).exists():
+            if not _has_totp(request):
                 messages.warning(
                     request,
                     _(
@@ -101,9 +113,15 @@ class StaffSecondFactorMiddleware:
                         "authenticator app to reach the administration."
                     ),
                 )
-                return redirect(f"{reverse('mfa_activate_totp')}?{query}")
+                return redirect(f"{reverse('familles:staff_enrolment')}?{query}")
             return redirect(f"{reverse('mfa_reauthenticate')}?{query}")
         return self.get_response(request)
+
+
+def _has_totp(request: HttpRequest) -> bool:
+    return Authenticator.objects.filter(
+        user=request.user, type=Authenticator.Type.TOTP
+    ).exists()
 
 
 def has_passed_second_factor(request: HttpRequest) -> bool:

@@ -12,7 +12,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
 
-from familles.models import Family
+from familles.models import Family, User
 from portail.documents import document_extras
 
 
@@ -101,3 +101,15 @@ def send_rendered_email(
     if html:
         message.attach_alternative(html, "text/html")
     return message.send()
+
+
+@task()
+def send_staff_enrolment_code(*, user_id: int, code: str) -> int:
+    """The code that lets a staff member set up their authenticator app
+    (`familles.enrolment`), to the address an administrator entered."""
+    user = User.objects.get(pk=user_id)
+    return send_templated(
+        template="staff_enrolment_code",
+        to=[user.email] if user.email else [],
+        context={"user": user, "code": code, "minutes": 15},
+    )

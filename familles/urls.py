@@ -26,4 +26,9 @@ urlpatterns = [
     ),
     path("mon-dossier/historique/", views.dossier_history, name="history"),
     path("premiere-connexion/", views.activation, name="activation"),
+    path(
+        "agents/double-authentification/",
+        views.staff_enrolment,
+        name="staff_enrolment",
+    ),
 ]

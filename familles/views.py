@@ -1,6 +1,7 @@
 from typing import Any
 
 from allauth.core.exceptions import ReauthenticationRequired
+from allauth.mfa.models import Authenticator
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout, update_session_auth_hash
@@ -16,7 +17,19 @@ from django.utils.translation import gettext as _
 from phonenumber_field.phonenumber import PhoneNumber
 
 from familles.access import acting_user, family_required, recently_authenticated
-from familles.forms import AddressForm, ChoosePasswordForm, ContactForm, PaperlessForm
+from familles.enrolment import (
+    enrolment_code_check,
+    enrolment_code_pending,
+    enrolment_code_send,
+    enrolment_verified,
+)
+from familles.forms import (
+    AddressForm,
+    ChoosePasswordForm,
+    ContactForm,
+    EnrolmentCodeForm,
+    PaperlessForm,
+)
 from familles.middleware import SESSION_ACTIVATION_CODE
 from familles.models import (
     AddressChangeRequest,
@@ -329,3 +342,44 @@ def activation(request: HttpRequest) -> HttpResponse:
         )
         return redirect("home")
     return render(request, "familles/activation.html", {"form": form})
+
+
+@login_required
+def staff_enrolment(request: HttpRequest) -> HttpResponse:
+    """Before a staff member sets up their authenticator app, the session
+    proves it reads their mailbox (`familles.enrolment`)."""
+    user = acting_user(request)
+    if not user.is_staff:
+        raise Http404
+    if Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists():
+        return redirect("admin:index")
+    next_url = request.GET.get("next", "")
+    activate = reverse("mfa_activate_totp")
+    if next_url.startswith("/") and not next_url.startswith("//"):
+        activate += "?" + urlencode({"next": next_url})
+    if enrolment_verified(request):
+        return redirect(activate)
+    form = EnrolmentCodeForm(request.POST if "code" in request.POST else None)
+    if request.method == "POST" and "resend" in request.POST:
+        if enrolment_code_send(request):
+            messages.success(request, _("A new code is sent."))
+        else:
+            messages.info(request, _("Wait a minute before asking for a new code."))
+        return redirect(request.get_full_path())
+    if form.is_bound and form.is_valid():
+        if enrolment_code_check(request, form.cleaned_data["code"]):
+            messages.success(request, _("Code accepted: set up your authenticator."))
+            return redirect(activate)
+        form.add_error(
+            "code",
+            _("This code is wrong or no longer valid.")
+            if enrolment_code_pending(request)
+            else _("This code is no longer valid: ask for a new one."),
+        )
+    elif not form.is_bound and user.email and not enrolment_code_pending(request):
+        enrolment_code_send(request)
+    return render(
+        request,
+        "familles/staff_enrolment.html",
+        {"form": form, "email": user.email, "pending": enrolment_code_pending(request)},
+    )

@@ -23,7 +23,7 @@ def test_staff_without_authenticator_are_sent_to_set_one_up(client, staff):
     response = client.get(reverse("admin:index"))
 
     assert response.status_code == 302
-    assert response.url.startswith(reverse("mfa_activate_totp"))
+    assert response.url.startswith(reverse("familles:staff_enrolment"))
 
 
 def test_password_alone_does_not_open_the_admin(client, staff):
