@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy
 
 from factures.admin import csv_response
 from factures.models import Invoice
-from factures.money import ZERO, csv_amount, format_euros
+from factures.money import ZERO, csv_amount, format_euros, round_money
 from familles.access import acting_user
 from familles.models import Family
 from paiements.accounts import family_account, family_statement
@@ -177,8 +177,10 @@ class PaymentAdmin(SafeDateHierarchyMixin, ReadOnlyMixin, HistoryAdmin):
         )
 
     @admin.display(description=gettext_lazy("credit held"), ordering="left")
-    def left_display(self, obj: Payment) -> Any:
-        return obj.left
+    def left_display(self, obj: Payment) -> str:
+        # SQLite computes the difference in floating point (-1.4e-14 for
+        # nothing left): rounded to the cent, as every amount shown.
+        return format_euros(round_money(Decimal(str(obj.left))))
 
     def has_record_permission(self, request: HttpRequest) -> bool:
         """Agents who take money at the desk check anomalies (adding a

@@ -640,3 +640,22 @@ def test_the_account_counts_a_record_dated_ahead_of_this_servers_clock(family):
     account = family_account(family)
     assert (account.owed, account.disputed, account.payable) == (D("12.00"), 0, 12)
     assert family_account(family, at=ahead - datetime.timedelta(minutes=1)).owed == 0
+
+
+def test_the_payments_list_shows_the_credit_held_to_the_cent(staff_client, family):
+    invoices = [
+        InvoiceFactory(family=family, period=datetime.date(2026, m, 1), total=total)
+        for m, total in ((7, D("16.10")), (8, D("27.30")), (9, D("30.60")))
+    ]
+    payment_record_desk(
+        family=family,
+        method=Payment.Method.CASH,
+        amount=D("74.00"),
+        allocations={invoice.pk: invoice.total for invoice in invoices},
+        agent=None,
+    )
+
+    page = text(staff_client.get(reverse("admin:paiements_payment_changelist")))
+
+    cell = re.search(r'class="field-left_display[^"]*">([^<]*)<', page).group(1)
+    assert cell == "0,00 €"
