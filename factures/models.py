@@ -641,7 +641,7 @@ class InvoiceDispute(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.invoice} – {self.opened_at:%Y-%m-%d}"
+        return f"{self.invoice} – {timezone.localtime(self.opened_at):%d/%m/%Y}"
 
 
 # A paper batch still waiting or being printed after this long is taken for

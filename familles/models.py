@@ -263,7 +263,7 @@ class ActivationCode(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.user} – {self.created_at:%Y-%m-%d}"
+        return f"{self.user} – {timezone.localtime(self.created_at):%d/%m/%Y}"
 
     def is_usable(self, now: datetime.datetime) -> bool:
         return self.used_at is None and self.voided_at is None and now < self.expires_at
@@ -332,7 +332,7 @@ class AddressChangeRequest(PostalAddress, models.Model):
         ordering = ["-submitted_at"]
 
     def __str__(self) -> str:
-        return f"{self.family} – {self.submitted_at:%Y-%m-%d}"
+        return f"{self.family} – {timezone.localtime(self.submitted_at):%d/%m/%Y}"
 
 
 def private_upload_path(instance: PrivateDocument, filename: str) -> str:
@@ -349,7 +349,7 @@ class PrivateDocument(models.Model):
     token = models.CharField(max_length=64, unique=True, editable=False)
     file = models.FileField(_("file"), upload_to=private_upload_path)
     original_name = models.CharField(_("file name"), max_length=255)
-    content_type = models.CharField(max_length=50)
+    content_type = models.CharField(_("file type"), max_length=50)
     size = models.PositiveIntegerField(_("size"))
     uploaded_at = models.DateTimeField(default=timezone.now)
 

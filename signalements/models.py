@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from familles.models import Child, Family, PrivateDocument
 
@@ -102,7 +103,9 @@ class Report(models.Model):
         related_name="assigned_reports",
         limit_choices_to={"is_staff": True},
     )
-    closed_at = models.DateTimeField(_("closed on"), null=True, blank=True)
+    closed_at = models.DateTimeField(
+        pgettext_lazy("report", "closed on"), null=True, blank=True
+    )
     dispute = models.OneToOneField(
         "factures.InvoiceDispute",
         verbose_name=_("dispute"),
@@ -191,7 +194,9 @@ class ReportUpdate(models.Model):
     )
     created_at = models.DateTimeField(_("date"), default=timezone.now)
     message = models.TextField(_("answer"), blank=True)
-    status_before = models.CharField(max_length=12, choices=Report.Status.choices)
+    status_before = models.CharField(
+        _("previous status"), max_length=12, choices=Report.Status.choices
+    )
     status_after = models.CharField(
         _("new status"), max_length=12, choices=Report.Status.choices
     )
@@ -203,4 +208,4 @@ class ReportUpdate(models.Model):
         ordering = ["created_at", "pk"]
 
     def __str__(self) -> str:
-        return f"{self.report} – {self.created_at:%Y-%m-%d}"
+        return f"{self.report} – {timezone.localtime(self.created_at):%d/%m/%Y}"
