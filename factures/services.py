@@ -185,6 +185,15 @@ def invoice_issue_month(
             ) from None
         result.created_ids.extend(created)
         _announce_invoices(created)
+    # Every family with this month's invoice from an earlier run, not only
+    # those that still had meals to bill: run again, the month says so.
+    result.already_invoiced = (
+        Invoice.objects.filter(period=period, replaces__isnull=True)
+        .exclude(pk__in=result.created_ids)
+        .values("family_id")
+        .distinct()
+        .count()
+    )
     return result
 
 
@@ -338,7 +347,6 @@ def _invoice_families_month(
             .order_by()
             .values_list("family_id", flat=True)
         )
-        result.already_invoiced += len(invoiced)
         to_invoice = [pk for pk in family_ids if pk in families and pk not in invoiced]
         # Each child's family and name, then the days of these children's
         # meals: no join to the child per meal, and no meal's id (a meal is

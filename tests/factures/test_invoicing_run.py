@@ -71,7 +71,8 @@ def test_running_the_month_again_creates_nothing_twice(dorville, canteen):
 
     assert len(first.created) == 1
     assert second.created == []
-    assert second.already_invoiced == 0  # nothing left unbilled for it
+    # The summary says why nothing was issued (it said 0 and 0).
+    assert (first.already_invoiced, second.already_invoiced) == (0, 1)
     assert Invoice.objects.count() == 1
 
 
