@@ -105,6 +105,21 @@ def _until(at: datetime.datetime | None, name: str) -> Q:
     return Q(**{f"{name}__lte": at}) if at else Q()
 
 
+def _by_invoice(
+    queryset: QuerySet, name: str, invoices: dict[int, Decimal]
+) -> dict[int, Decimal]:
+    """The sum of `name` over the rows of each of these invoices (0 if none)."""
+    sums = dict.fromkeys(invoices, ZERO)
+    sums.update(
+        queryset.filter(invoice_id__in=list(invoices))
+        .order_by()
+        .values("invoice_id")
+        .annotate(s=Sum(name))
+        .values_list("invoice_id", "s")
+    )
+    return sums
+
+
 def family_account(
     family: Family, *, at: datetime.datetime | None = None
 ) -> FamilyAccount:
@@ -113,24 +128,12 @@ def family_account(
     the clock (another server's) is counted all the same."""
     invoices = Invoice.objects.filter(_until(at, "issued_at"), family=family)
     totals = dict(invoices.values_list("pk", "total"))
-    credited: dict[int, Decimal] = dict.fromkeys(totals, ZERO)
-    for pk, total in (
-        CreditNote.objects.filter(_until(at, "issued_at"), invoice_id__in=list(totals))
-        .order_by()
-        .values("invoice_id")
-        .annotate(s=Sum("total"))
-        .values_list("invoice_id", "s")
-    ):
-        credited[pk] = total
-    paid: dict[int, Decimal] = dict.fromkeys(totals, ZERO)
-    for pk, amount in (
-        Allocation.objects.filter(_until(at, "created_at"), invoice_id__in=list(totals))
-        .order_by()
-        .values("invoice_id")
-        .annotate(s=Sum("amount"))
-        .values_list("invoice_id", "s")
-    ):
-        paid[pk] = amount
+    credited = _by_invoice(
+        CreditNote.objects.filter(_until(at, "issued_at")), "total", totals
+    )
+    paid = _by_invoice(
+        Allocation.objects.filter(_until(at, "created_at")), "amount", totals
+    )
     disputes = InvoiceDispute.objects.filter(
         _until(at, "opened_at"), invoice_id__in=list(totals)
     )
