@@ -98,8 +98,12 @@ def test_the_daily_purge_reaches_the_families_folders(client, parent):
     folder = f"{STAGING}/{parent.family.pk}"
     path = default_storage.path(f"{folder}/{default_storage.listdir(folder)[1][0]}")
     fresh = default_storage.save(f"{STAGING}/{parent.family.pk}/fresh", proof())
-    old = time.time() - datetime.timedelta(days=2).total_seconds()
+    # The files' times from the tests' clock (which may be another day than
+    # the file system's): one two days old, one just written.
+    now = time.time()
+    old = now - datetime.timedelta(days=2).total_seconds()
     os.utime(path, (old, old))
+    os.utime(default_storage.path(fresh), (now, now))
 
     assert purge_staging() == 1
     assert not os.path.exists(path) and default_storage.exists(fresh)
