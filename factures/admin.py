@@ -49,6 +49,7 @@ from factures.services import (
 )
 from familles.access import acting_user
 from familles.admin import FamilyAdmin
+from familles.search import FamilySearchMixin
 from portail.admin_tools import (
     HistoryAdmin,
     NoAddMixin,
@@ -316,7 +317,9 @@ class AgeFilter(admin.SimpleListFilter):
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(SafeDateHierarchyMixin, ReadOnlyMixin, HistoryAdmin):
+class InvoiceAdmin(
+    FamilySearchMixin, SafeDateHierarchyMixin, ReadOnlyMixin, HistoryAdmin
+):
     # Invoices come from the monthly run only, are never edited (corrections
     # are credit notes) nor deleted.
     list_display = [
@@ -336,7 +339,7 @@ class InvoiceAdmin(SafeDateHierarchyMixin, ReadOnlyMixin, HistoryAdmin):
         ("period", admin.DateFieldListFilter),
     ]
     list_select_related = ["family"]
-    search_fields = ["number", "family__identifier", "family_name"]
+    search_fields = ["number", "family_name"]
     date_hierarchy = "period"
     inlines = [InvoiceLineInline, CreditNoteInline]
     readonly_fields = [

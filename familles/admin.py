@@ -27,6 +27,7 @@ from familles.models import (
     ProofDocument,
     User,
 )
+from familles.search import FamilySearchMixin
 from familles.selectors import dossier_changes
 from familles.services import (
     CONTACT_FIELDS,
@@ -103,19 +104,12 @@ class LoginInline(NoAddMixin, admin.TabularInline):
 
 
 @admin.register(Family)
-class FamilyAdmin(HistoryAdmin):
+class FamilyAdmin(FamilySearchMixin, HistoryAdmin):
     list_display = ["identifier", "name", "city", "paperless"]
     list_filter = ["paperless", "bracket_assignments__bracket", LoginStateFilter]
-    search_fields = [
-        "identifier",
-        "name",
-        "guardians__last_name",
-        "guardians__first_name",
-        "guardians__email",
-        "guardians__phone_mobile",
-        "children__last_name",
-        "children__first_name",
-    ]
+    # Names, phones and e-mails too, accents ignored (`FamilySearchMixin`).
+    search_fields = ["identifier"]
+    family_path = ""
     # The apps above add theirs (factures: the bracket history).
     inlines = [GuardianInline, ChildInline, LoginInline]
     actions = ["issue_activation_codes", "issue_activation_codes_keeping_access"]
@@ -412,7 +406,7 @@ class RefusalForm(forms.Form):
 
 @admin.register(AddressChangeRequest)
 class AddressChangeRequestAdmin(
-    NoAddMixin, NoDeleteMixin, admin.ModelAdmin[AddressChangeRequest]
+    FamilySearchMixin, NoAddMixin, NoDeleteMixin, admin.ModelAdmin[AddressChangeRequest]
 ):
     list_display = [
         "submitted_at",
@@ -424,7 +418,7 @@ class AddressChangeRequestAdmin(
     ]
     list_filter = ["status"]
     list_select_related = ["family", "decided_by"]
-    search_fields = ["family__identifier", "family__name", "city"]
+    search_fields = ["city"]
     inlines = [ProofInline]
     actions = ["validate", "refuse"]
     readonly_fields = [

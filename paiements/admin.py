@@ -19,6 +19,7 @@ from factures.models import Invoice
 from factures.money import ZERO, csv_amount, format_euros, round_money
 from familles.access import acting_user
 from familles.models import Family
+from familles.search import DESK_CHOICES, FamilySearchMixin, family_find
 from paiements.accounts import family_account, family_statement
 from paiements.credit import (
     credit_allocate,
@@ -110,7 +111,9 @@ class AnomalyFilter(admin.SimpleListFilter):
 
 
 @admin.register(Payment)
-class PaymentAdmin(SafeDateHierarchyMixin, ReadOnlyMixin, HistoryAdmin):
+class PaymentAdmin(
+    FamilySearchMixin, SafeDateHierarchyMixin, ReadOnlyMixin, HistoryAdmin
+):
     # Recorded through the desk page, which allocates the money; never
     # edited nor deleted: a reversal corrects a mistake.
     list_display = [
@@ -129,7 +132,7 @@ class PaymentAdmin(SafeDateHierarchyMixin, ReadOnlyMixin, HistoryAdmin):
         ("received_at", admin.DateFieldListFilter),
     ]
     list_select_related = ["family", "recorded_by"]
-    search_fields = ["number", "family__identifier", "family__name", "reference"]
+    search_fields = ["number", "reference"]
     date_hierarchy = "received_at"
     inlines = [AllocationInline]
     actions = ["anomaly_checked"]
@@ -334,15 +337,26 @@ class PaymentAdmin(SafeDateHierarchyMixin, ReadOnlyMixin, HistoryAdmin):
         if not request.user.has_perm("paiements.add_payment"):
             return HttpResponse(status=403)
         lookup = FamilyLookupForm(request.GET or None)
-        family = None
+        family, choices, more_choices = None, [], False
         if lookup.is_valid():
-            family = Family.objects.filter(
-                identifier__iexact=lookup.cleaned_data["identifier"].strip()
-            ).first()
-            if family is None:
-                lookup.add_error("identifier", _("No family has this identifier."))
+            found = family_find(lookup.cleaned_data["q"])
+            if not found:
+                lookup.add_error(
+                    "q",
+                    _("No family matches “%(text)s”.")
+                    % {"text": lookup.cleaned_data["q"]},
+                )
+            elif len(found) == 1:
+                family = found[0]
+            else:
+                choices, more_choices = found[:DESK_CHOICES], len(found) > DESK_CHOICES
         context = self._context(
-            request, _("Desk payment"), lookup=lookup, family=family
+            request,
+            _("Desk payment"),
+            lookup=lookup,
+            family=family,
+            choices=choices,
+            more_choices=more_choices,
         )
         if family is None:
             return TemplateResponse(
@@ -555,7 +569,11 @@ class PaymentAdmin(SafeDateHierarchyMixin, ReadOnlyMixin, HistoryAdmin):
 
 @admin.register(PaymentOverride)
 class PaymentOverrideAdmin(
-    SafeInitialMixin, NoChangeMixin, NoDeleteMixin, admin.ModelAdmin[PaymentOverride]
+    FamilySearchMixin,
+    SafeInitialMixin,
+    NoChangeMixin,
+    NoDeleteMixin,
+    admin.ModelAdmin[PaymentOverride],
 ):
     list_display = [
         "family",
@@ -567,7 +585,7 @@ class PaymentOverrideAdmin(
     ]
     list_filter = ["state", ("cleared_at", admin.EmptyFieldListFilter)]
     list_select_related = ["family", "created_by"]
-    search_fields = ["family__identifier", "family__name", "reason"]
+    search_fields = ["reason"]
     autocomplete_fields = ["family"]
     fields = ["family", "state", "reason"]
     actions = ["clear"]
@@ -665,7 +683,7 @@ def _refund_level(refund: Refund) -> int:
 
 
 @admin.register(Refund)
-class RefundAdmin(ReadOnlyMixin, HistoryAdmin):
+class RefundAdmin(FamilySearchMixin, ReadOnlyMixin, HistoryAdmin):
     """Refunds are recorded from a payment's credit (the family's account
     page); never edited nor deleted."""
 
@@ -681,7 +699,7 @@ class RefundAdmin(ReadOnlyMixin, HistoryAdmin):
     ]
     list_filter = ["status", "method"]
     list_select_related = ["family", "payment", "recorded_by"]
-    search_fields = ["number", "family__identifier", "family__name", "payment__number"]
+    search_fields = ["number", "payment__number"]
     readonly_fields = [
         "number",
         "family",

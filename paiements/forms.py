@@ -15,7 +15,14 @@ DESK_CHOICES = [
 
 
 class FamilyLookupForm(forms.Form):
-    identifier = forms.CharField(label=_("Family identifier"), max_length=12)
+    q = forms.CharField(
+        label=_("Family"),
+        max_length=200,
+        help_text=_(
+            "Identifier, a guardian's or a child's name, a phone number or an "
+            "e-mail address."
+        ),
+    )
 
 
 class DeskPaymentForm(forms.Form):

@@ -7,10 +7,12 @@ class PortailConfig(AppConfig):
     verbose_name = _("Family portal")
 
     def ready(self) -> None:
+        from django.db.backends.signals import connection_created
         from django.db.models import ForeignKey, IntegerField
 
         from portail import params  # noqa: F401 - registers the <id:…> converter
-        from portail.lookups import AnyOf
+        from portail.lookups import AnyOf, register_fold
 
         IntegerField.register_lookup(AnyOf)
         ForeignKey.register_lookup(AnyOf)
+        connection_created.connect(register_fold, dispatch_uid="portail_fold")

@@ -9,6 +9,7 @@ databases get `IN`. Registered for integer fields and foreign keys in
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet
+from django.db.models import CharField, Func
 from django.db.models.lookups import In
 
 
@@ -30,3 +31,39 @@ class AnyOf(In):
         if not self._as_array(connection):
             return super().get_rhs_op(connection, rhs)
         return f"= ANY({rhs})"
+
+
+# Letters an agent may type without their accent: "eloi" finds "Éloi". One
+# table for Python and for every database, so that a search finds the same
+# families on SQLite and on PostgreSQL (no extension needed: `unaccent`
+# would differ from Python's and must be installed by a superuser).
+ACCENTED = "ÀÁÂÃÄÅàáâãäåÇçÈÉÊËèéêëÌÍÎÏìíîïÑñÒÓÔÕÖØòóôõöøÙÚÛÜùúûüÝŸýÿ"
+PLAIN = "AAAAAAaaaaaaCcEEEEeeeeIIIIiiiiNnOOOOOOooooooUUUUuuuuYYyy"
+_FOLD = str.maketrans(ACCENTED, PLAIN)  # equal lengths, or ValueError
+
+
+def fold(text: str | None) -> str | None:
+    """Accents and case dropped, as `Fold` does in SQL."""
+    return None if text is None else text.translate(_FOLD).lower()
+
+
+class Fold(Func):
+    """A text column without accents nor capitals (`fold` in SQL): the
+    letters of `ACCENTED` become `PLAIN`'s, then lower case. SQLite runs
+    `fold` itself, registered on each connection by `register_fold`."""
+
+    output_field = CharField()
+    template = f"LOWER(TRANSLATE(%(expressions)s, '{ACCENTED}', '{PLAIN}'))"
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(
+            compiler, connection, template="portail_fold(%(expressions)s)", **extra
+        )
+
+
+def register_fold(sender: Any, connection: Any, **kwargs: Any) -> None:
+    """`connection_created`: SQLite learns `portail_fold`."""
+    if connection.vendor == "sqlite":
+        connection.connection.create_function(
+            "portail_fold", 1, fold, deterministic=True
+        )

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy
 from factures.forms import CreditLineFormSet, credit_lines
 from familles.access import acting_user
 from familles.admin import DocumentInline
+from familles.search import FamilySearchMixin
 from familles.views import proof_response
 from portail.admin_tools import NoAddMixin, NoDeleteMixin, SafeDateHierarchyMixin
 from signalements.forms import ReportAnswerForm
@@ -37,7 +38,11 @@ class ReportUpdateInline(NoAddMixin, admin.TabularInline):
 
 @admin.register(Report)
 class ReportAdmin(
-    SafeDateHierarchyMixin, NoAddMixin, NoDeleteMixin, admin.ModelAdmin[Report]
+    FamilySearchMixin,
+    SafeDateHierarchyMixin,
+    NoAddMixin,
+    NoDeleteMixin,
+    admin.ModelAdmin[Report],
 ):
     list_display = [
         "reference",
@@ -54,7 +59,7 @@ class ReportAdmin(
         "assigned_to",
     ]
     list_select_related = ["family", "assigned_to"]
-    search_fields = ["reference", "family__identifier", "family__name", "message"]
+    search_fields = ["reference", "message"]
     date_hierarchy = "created_at"
     inlines = [ReportAttachmentInline, ReportUpdateInline]
     actions = ["assign_to_me"]

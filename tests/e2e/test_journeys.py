@@ -179,7 +179,7 @@ def test_agent_cash_payment_address_validation_and_merge(
     page, portal, viewport, browser
 ):
     login(page, portal, "agent", "agent-demo-2026")
-    page.goto(portal.url + "/admin/paiements/payment/guichet/?identifier=PB-000009")
+    page.goto(portal.url + "/admin/paiements/payment/guichet/?q=PB-000009")
     # Pay the two oldest invoices in full: the amount due of each row.
     rows = page.locator("form table tbody tr")
     dues = [rows.nth(i).locator("td").nth(3).inner_text() for i in range(2)]

@@ -50,7 +50,7 @@ def invoice_state(invoice: Invoice) -> Invoice:
 def desk(staff_client, family, amount, **fields):  # noqa: ANN001, ANN003, ANN201
     url = reverse("admin:paiements_payment_desk")
     data = {"method": "cash", "amount": amount, "reference": "", **fields}
-    return staff_client.post(f"{url}?identifier={family.identifier}", data)
+    return staff_client.post(f"{url}?q={family.identifier}", data)
 
 
 def credit_note(staff_client, invoice, amount, reason="Repas non pris"):  # noqa: ANN001, ANN201
@@ -492,7 +492,7 @@ def test_money_left_over_needs_the_agents_word(staff_client, family):
 
 def test_a_desk_payment_for_a_family_with_nothing_to_pay(staff_client, family):
     page = staff_client.get(
-        reverse("admin:paiements_payment_desk"), {"identifier": family.identifier}
+        reverse("admin:paiements_payment_desk"), {"q": family.identifier}
     )
     refused = desk(staff_client, family, "10,00")
 
@@ -507,7 +507,7 @@ def test_the_desk_speaks_to_the_agent_about_a_block(staff_client, family, settin
 
     page = text(
         staff_client.get(
-            reverse("admin:paiements_payment_desk"), {"identifier": family.identifier}
+            reverse("admin:paiements_payment_desk"), {"q": family.identifier}
         )
     )
 

@@ -225,9 +225,9 @@ def test_agent_records_a_cash_payment_in_the_admin(
 ):
     url = reverse("admin:paiements_payment_desk")
 
-    found = staff_client.get(url, {"identifier": paying_family.identifier.lower()})
+    found = staff_client.get(url, {"q": paying_family.identifier.lower()})
     response = staff_client.post(
-        f"{url}?identifier={paying_family.identifier}",
+        f"{url}?q={paying_family.identifier}",
         {
             "method": "cash",
             "amount": "45,00",
@@ -250,10 +250,10 @@ def test_agent_records_a_cash_payment_in_the_admin(
 
 def test_unknown_identifier_in_the_desk_page_says_so(staff_client, db):
     response = staff_client.get(
-        reverse("admin:paiements_payment_desk"), {"identifier": "PB-999999"}
+        reverse("admin:paiements_payment_desk"), {"q": "PB-999999"}
     )
 
-    assert "Aucune famille n'a cet identifiant." in response.text.replace("&#x27;", "'")
+    assert "Aucune famille ne correspond à « PB-999999 »." in response.text
 
 
 def test_payments_cannot_be_edited_or_deleted_in_the_admin(

@@ -43,9 +43,9 @@ def test_a_desk_reference_too_long_is_explained(staff_client):
     invoice = InvoiceFactory(family=family)
 
     response = staff_client.post(
-        reverse("admin:paiements_payment_desk") + f"?identifier={family.identifier}",
+        reverse("admin:paiements_payment_desk") + f"?q={family.identifier}",
         {
-            "identifier": family.identifier,
+            "q": family.identifier,
             "method": "cheque",
             "amount": "30,00",
             "reference": "1" * 300,
