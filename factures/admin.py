@@ -15,6 +15,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from factures.aging import AGE_BRACKETS, UNPAID, bracket_key, issued_aged
 from factures.attendance_import import attendance_import, attendance_parse
 from factures.forms import (
     AttendanceImportForm,
@@ -264,11 +265,16 @@ class InvoiceStateFilter(admin.SimpleListFilter):
     parameter_name = "state"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
-        return list(Invoice.Status.choices)
+        return [
+            (UNPAID, gettext_lazy("unpaid (to pay or partly paid)")),
+            *Invoice.Status.choices,
+        ]
 
     def queryset(
         self, request: HttpRequest, queryset: QuerySet[Invoice]
     ) -> QuerySet[Invoice]:
+        if self.value() == UNPAID:
+            return queryset.filter(state__in=Invoice.UNPAID_STATES)  # type: ignore[misc]  # an annotation
         if self.value() in Invoice.Status.values:
             return queryset.filter(state=self.value())  # type: ignore[misc]  # an annotation
         return queryset
@@ -301,19 +307,18 @@ class AgeFilter(admin.SimpleListFilter):
     parameter_name = "age"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
-        return [
-            (str(days), gettext_lazy("issued over %(days)s days ago") % {"days": days})
-            for days in (30, 60, 90)
-        ]
+        return [(bracket_key(low, high), label) for low, high, label in AGE_BRACKETS]
 
     def queryset(
         self, request: HttpRequest, queryset: QuerySet[Invoice]
     ) -> QuerySet[Invoice]:
-        days = parse_int(self.value(), digits=5)  # at most some centuries
-        if days is not None:
-            limit = timezone.now() - datetime.timedelta(days=days)
-            return queryset.filter(issued_at__lte=limit)
-        return queryset
+        """`low-high` days since it was issued (`91-`: over 90)."""
+        low, _sep, high = (self.value() or "").partition("-")
+        first = parse_int(low, digits=5)  # at most some centuries
+        last = parse_int(high, digits=5) if high else None
+        if first is None or (high and last is None):
+            return queryset
+        return queryset.filter(issued_aged(first, last, timezone.localdate()))
 
 
 @admin.register(Invoice)

@@ -27,6 +27,7 @@ from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from factures.aging import day_start
 from factures.models import CreditNote, Invoice, InvoiceDispute
 from factures.money import ZERO, format_euros, round_money
 from familles.models import Family
@@ -203,10 +204,6 @@ class Statement:
         return sum((entry.credit for entry in self.entries), ZERO)
 
 
-def _day_start(day: datetime.date) -> datetime.datetime:
-    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
-
-
 def _records(family: Family) -> list[StatementEntry]:
     """Every record of the family's account, unordered, without balances."""
     entries = [
@@ -313,7 +310,7 @@ def family_statement(
     """Every invoice, credit note, payment, allocation and refund of the
     family from `start` to `end` (local dates, both included), in order,
     with the running balance from the balance on the eve of `start`."""
-    first, after = _day_start(start), _day_start(end + datetime.timedelta(days=1))
+    first, after = day_start(start), day_start(end + datetime.timedelta(days=1))
     records = sorted(
         _records(family), key=lambda entry: (entry.when, _ORDER[entry.kind], entry.pk)
     )

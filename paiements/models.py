@@ -13,11 +13,45 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import Q, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from factures.money import ZERO
+
+
+class PaymentQuerySet(models.QuerySet["Payment"]):
+    def with_left(self) -> PaymentQuerySet:
+        """Annotate `left`: what each payment holds as the family's credit
+        (`Payment.unallocated`, in SQL), for the lists of payments."""
+        money = models.DecimalField(max_digits=10, decimal_places=2)
+
+        def total(queryset: models.QuerySet) -> Coalesce:
+            return Coalesce(
+                models.Subquery(
+                    queryset.filter(payment=models.OuterRef("pk"))
+                    .order_by()
+                    .values("payment")
+                    .annotate(s=Sum("amount"))
+                    .values("s")
+                ),
+                models.Value(ZERO),
+                output_field=money,
+            )
+
+        return self.annotate(
+            left=models.F("amount")
+            - total(Allocation.objects.all())
+            - total(Refund.objects.counted())
+        )
+
+    def holding_credit(self) -> PaymentQuerySet:
+        """Payments with money that no invoice needs and that was not
+        given back: credit to allocate or to refund."""
+        return self.with_left().filter(  # type: ignore[misc]  # an annotation
+            amount__gt=0, left__gt=0, reversed_by__isnull=True
+        )
 
 
 class Payment(models.Model):
@@ -83,6 +117,7 @@ class Payment(models.Model):
         related_name="+",
     )
 
+    objects = PaymentQuerySet.as_manager()
     history = HistoricalRecords()
     # Set on payments read by the admin's list (what is not allocated).
     left: Decimal

@@ -1,16 +1,35 @@
+from typing import Any
+
 from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
+from django.http import HttpRequest
+from django.template.response import TemplateResponse
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 
 from portail import views
+from portail.dashboard import agent_day
 from portail.health import health
 
 # The admin's own login page is replaced by the portal's (throttled) login.
 admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
 admin.site.site_header = _("Portail Familles – administration")
 admin.site.site_title = _("Portail Familles")
+
+# The admin's home page is the agent's day (portail/dashboard.py).
+admin.site.index_template = "admin/portail_index.html"
+_admin_index = admin.site.index
+
+
+def _agent_index(
+    request: HttpRequest, extra_context: dict[str, Any] | None = None
+) -> TemplateResponse:
+    day = agent_day(request.user)  # type: ignore[arg-type]  # staff only (admin_view)
+    return _admin_index(request, {**(extra_context or {}), "agent_day": day})
+
+
+admin.site.index = _agent_index  # type: ignore[method-assign]
 
 urlpatterns = [
     path("", views.home, name="home"),

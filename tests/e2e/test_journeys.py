@@ -179,7 +179,21 @@ def test_agent_cash_payment_address_validation_and_merge(
     page, portal, viewport, browser
 ):
     login(page, portal, "agent", "agent-demo-2026")
-    page.goto(portal.url + "/admin/paiements/payment/guichet/?q=PB-000009")
+    # The home page says what was taken and what waits.
+    page.goto(portal.url + "/admin/")
+    day = page.inner_text("#content-main")
+    assert "Argent encaissé" in day and "Familles bloquées en ligne" in day
+    shot(page, "admin-dashboard", viewport)
+    # The desk finds the family by its name, as heard at the counter.
+    page.goto(portal.url + "/admin/familles/family/?q=PB-000009")
+    name = page.inner_text("#result_list tbody tr td.field-name")
+    page.goto(portal.url + "/admin/paiements/payment/guichet/")
+    page.fill("#id_q", name.lower())
+    page.click("text=Rechercher la famille")
+    if page.locator("text=familles correspondent").count():
+        page.click("a:has-text('PB-000009')")
+    assert "PB-000009" in page.inner_text("#content h2 >> nth=0")
+    shot(page, "admin-desk", viewport)
     # Pay the two oldest invoices in full: the amount due of each row.
     rows = page.locator("form table tbody tr")
     dues = [rows.nth(i).locator("td").nth(3).inner_text() for i in range(2)]
