@@ -6,7 +6,7 @@ from django.contrib import admin, messages
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -33,6 +33,7 @@ from factures.models import (
     Invoice,
     InvoiceDispute,
     InvoiceLine,
+    InvoicingRun,
     PaperBatch,
     Price,
     TariffBracket,
@@ -41,12 +42,12 @@ from factures.money import csv_amount
 from factures.pdf import invoice_pdf
 from factures.periods import month_label
 from factures.printing import paper_batch_request
+from factures.runs import invoicing_run_request
 from factures.services import (
     CreditLine,
     credit_note_issue,
     invoice_dispute_close,
     invoice_dispute_open,
-    invoice_issue_month,
 )
 from familles.access import acting_user
 from familles.admin import FamilyAdmin
@@ -414,6 +415,11 @@ class InvoiceAdmin(
                 "facturation/", view(self.invoicing_view), name="factures_invoice_run"
             ),
             path(
+                "facturation/avancement/",
+                view(self.progress_view),
+                name="factures_invoice_run_progress",
+            ),
+            path(
                 "impressions/<id:pk>/",
                 view(self.paper_batch_view),
                 name="factures_paperbatch_download",
@@ -428,55 +434,126 @@ class InvoiceAdmin(
         ]
 
     def invoicing_view(self, request: HttpRequest) -> HttpResponse:
-        """Run a month's invoicing, or print its paper batch."""
+        """Ask for a month's invoicing or its paper batch (the worker does
+        both); follow their progress and read their summaries."""
         if not request.user.has_perm("factures.view_invoice"):
             return HttpResponse(status=403)
+        can_run = request.user.has_perm("factures.add_invoice")
         form = MonthForm(request.POST or None)
-        batches = list(PaperBatch.objects.select_related("requested_by")[:10])
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "title": _("Monthly invoicing"),
-            "form": form,
-            "can_run": request.user.has_perm("factures.add_invoice"),
-            "batches": batches,
-        }
         if request.method == "POST" and form.is_valid():
             period = form.cleaned_data["month"]
             if "print" in request.POST:
-                try:
-                    batch = paper_batch_request(
-                        period=period, requested_by=acting_user(request)
-                    )
-                except ValidationError as error:
-                    self.message_user(
-                        request, " ".join(error.messages), messages.WARNING
-                    )
-                else:
-                    self.message_user(
-                        request,
-                        _(
-                            "The paper invoices of %(month)s are being printed. "
-                            "The file will appear below, ready to download, in "
-                            "a few minutes: reload this page."
-                        )
-                        % {"month": month_label(batch.period)},
-                        messages.SUCCESS,
-                    )
-                return redirect("admin:factures_invoice_run")
-            if not context["can_run"]:
+                self._paper_batch_ask(request, period)
+            elif can_run:
+                self._run_ask(request, period)
+            else:
                 return HttpResponse(status=403)
-            try:
-                result = invoice_issue_month(
-                    period=period, issued_by=acting_user(request)
+            return redirect("admin:factures_invoice_run")
+        runs = list(InvoicingRun.objects.select_related("requested_by")[:10])
+        batches = list(PaperBatch.objects.select_related("requested_by")[:10])
+        return TemplateResponse(
+            request,
+            "admin/factures/invoicing.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "title": _("Monthly invoicing"),
+                "form": form,
+                "can_run": can_run,
+                "runs": runs,
+                "batches": batches,
+                "following": any(
+                    run.status in InvoicingRun.ON_ITS_WAY and not run.lost
+                    for run in runs
                 )
-            except ValidationError as error:
-                self.message_user(request, " ".join(error.messages), messages.ERROR)
-                return TemplateResponse(
-                    request, "admin/factures/invoicing.html", context
+                or any(
+                    batch.status in PaperBatch.ON_ITS_WAY and not batch.lost
+                    for batch in batches
+                ),
+            },
+        )
+
+    def _run_ask(self, request: HttpRequest, period: datetime.date) -> None:
+        try:
+            run, new = invoicing_run_request(
+                period=period, requested_by=acting_user(request)
+            )
+        except ValidationError as error:
+            self.message_user(request, " ".join(error.messages), messages.ERROR)
+            return
+        month = month_label(period)
+        if new:
+            self.message_user(
+                request,
+                _(
+                    "The invoicing of %(month)s has started: its progress and "
+                    "its summary show below."
                 )
-            context["result"] = result
-        return TemplateResponse(request, "admin/factures/invoicing.html", context)
+                % {"month": month},
+                messages.SUCCESS,
+            )
+        else:
+            self.message_user(
+                request,
+                _(
+                    "The invoicing of %(month)s is already under way (asked at "
+                    "%(time)s): follow it below."
+                )
+                % {
+                    "month": month,
+                    "time": formats.time_format(
+                        timezone.localtime(run.requested_at), "H:i"
+                    ),
+                },
+                messages.WARNING,
+            )
+
+    def _paper_batch_ask(self, request: HttpRequest, period: datetime.date) -> None:
+        try:
+            batch = paper_batch_request(
+                period=period, requested_by=acting_user(request)
+            )
+        except ValidationError as error:
+            self.message_user(request, " ".join(error.messages), messages.WARNING)
+            return
+        self.message_user(
+            request,
+            _(
+                "The paper invoices of %(month)s are being printed: the file "
+                "will appear below, ready to download."
+            )
+            % {"month": month_label(batch.period)},
+            messages.SUCCESS,
+        )
+
+    def progress_view(self, request: HttpRequest) -> HttpResponse:
+        """The runs and batches under way, for the invoicing page's script."""
+        if not request.user.has_perm("factures.view_invoice"):
+            return HttpResponse(status=403)
+        runs = InvoicingRun.objects.order_by("-requested_at", "-pk")[:10]
+        batches = PaperBatch.objects.order_by("-requested_at", "-pk")[:10]
+        return JsonResponse(
+            {
+                "runs": [
+                    {
+                        "id": run.pk,
+                        "status": run.status,
+                        "done": run.families_done,
+                        "total": run.families_total,
+                    }
+                    for run in runs
+                ],
+                "batches": [
+                    {
+                        "id": batch.pk,
+                        "status": batch.status,
+                        "done": batch.printed,
+                        "total": batch.invoice_total,
+                    }
+                    for batch in batches
+                ],
+            }
+        )
 
     def paper_batch_view(self, request: HttpRequest, pk: int) -> HttpResponseBase:
         """Download a printed paper batch (the files are kept in the private

@@ -687,9 +687,14 @@ class PaperBatch(models.Model):
         _("status"), max_length=10, choices=Status.choices, default=Status.QUEUED
     )
     invoice_count = models.PositiveIntegerField(_("invoices"), default=0)
+    # While it prints: the invoices to print, and how many are laid out.
+    invoice_total = models.PositiveIntegerField(_("invoices to print"), default=0)
+    printed = models.PositiveIntegerField(_("invoices printed"), default=0)
     pages = models.PositiveIntegerField(_("pages"), default=0)
     file = models.FileField(_("file"), upload_to="impressions/", blank=True)
     finished_at = models.DateTimeField(_("finished on"), null=True, blank=True)
+
+    ON_ITS_WAY = (Status.QUEUED, Status.RUNNING)
 
     objects = PaperBatchQuerySet.as_manager()
 
@@ -711,3 +716,82 @@ class PaperBatch(models.Model):
         stopped during it (the same rule as `on_its_way`, in Python)."""
         waiting = self.status in (self.Status.QUEUED, self.Status.RUNNING)
         return waiting and self.requested_at <= timezone.now() - PRINT_PATIENCE
+
+
+# A run waiting or running whose worker gave no news for this long is taken
+# for lost (a worker stopped during it): the month can be run again.
+RUN_PATIENCE = datetime.timedelta(minutes=30)
+
+
+class InvoicingRunQuerySet(models.QuerySet["InvoicingRun"]):
+    def on_its_way(self) -> InvoicingRunQuerySet:
+        return self.filter(status__in=InvoicingRun.ON_ITS_WAY)
+
+
+class InvoicingRun(models.Model):
+    """A month's invoicing, asked for on the invoicing page and done by the
+    worker (`factures.runs`): its progress while it runs, then its summary.
+    One run per month at a time (a constraint): asking twice does the work
+    once."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("waiting")
+        RUNNING = "running", _("in progress")
+        DONE = "done", _("finished")
+        FAILED = "failed", _("failed")
+
+    ON_ITS_WAY = (Status.QUEUED, Status.RUNNING)
+
+    period = models.DateField(_("month"))
+    requested_at = models.DateTimeField(_("requested on"), default=timezone.now)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.QUEUED
+    )
+    families_total = models.PositiveIntegerField(_("families to invoice"), default=0)
+    families_done = models.PositiveIntegerField(_("families done"), default=0)
+    # The last news from the worker: a run silent for `RUN_PATIENCE` is lost.
+    updated_at = models.DateTimeField(_("last news"), default=timezone.now)
+    finished_at = models.DateTimeField(_("finished on"), null=True, blank=True)
+    invoices_issued = models.PositiveIntegerField(_("invoices issued"), default=0)
+    already_invoiced = models.PositiveIntegerField(
+        _("families already invoiced"), default=0
+    )
+    # Family identifier → why it could not be invoiced (no bracket, no price).
+    skipped = models.JSONField(_("families skipped"), default=dict, blank=True)
+    late_meals = models.PositiveIntegerField(_("late meals billed"), default=0)
+    total_amount = models.DecimalField(
+        _("total amount"), max_digits=12, decimal_places=2, default=ZERO
+    )
+    failure = models.TextField(_("why it failed"), blank=True)
+
+    objects = InvoicingRunQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("invoicing run")
+        verbose_name_plural = _("invoicing runs")
+        ordering = ["-requested_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["period"],
+                condition=Q(status__in=["queued", "running"]),
+                name="invoicing_run_one_per_month_at_a_time",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.period:%Y-%m} ({self.get_status_display()})"
+
+    @property
+    def lost(self) -> bool:
+        return (
+            self.status in self.ON_ITS_WAY
+            and self.updated_at <= timezone.now() - RUN_PATIENCE
+        )

@@ -8,7 +8,7 @@ laid-out pages until it is written. The figures: docs/PERFORMANCE.md.
 """
 
 import io
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 from itertools import islice
 from typing import Any, BinaryIO, NamedTuple
@@ -109,7 +109,11 @@ class Printed(NamedTuple):
     pages: int
 
 
-def invoices_pdf_write(invoices: Iterable[Invoice], output: BinaryIO) -> Printed:
+def invoices_pdf_write(
+    invoices: Iterable[Invoice],
+    output: BinaryIO,
+    progress: Callable[[int], None] | None = None,
+) -> Printed:
     """Write `invoices_pdf(invoices)` to `output`; returns how many invoices
     and pages it holds.
 
@@ -117,7 +121,7 @@ def invoices_pdf_write(invoices: Iterable[Invoice], output: BinaryIO) -> Printed
     written as a PDF of its own: WeasyPrint keeps a document's laid-out
     pages until it is written (~0.45 MB an invoice). pypdf joins the
     chunks, keeping the first one's title and language and every chunk's
-    bookmarks."""
+    bookmarks. `progress(printed)` hears of each chunk laid out."""
     if isinstance(invoices, QuerySet):
         invoices = invoices.iterator(chunk_size=CHUNK_SIZE)
     remaining = iter(invoices)
@@ -132,6 +136,8 @@ def invoices_pdf_write(invoices: Iterable[Invoice], output: BinaryIO) -> Printed
     while True:
         printed += len(chunk)
         pages += len(document.pages)
+        if progress is not None:
+            progress(printed)
         part = PdfReader(io.BytesIO(document.write_pdf()))
         if writer is None:
             writer = PdfWriter(clone_from=part)

@@ -90,17 +90,30 @@ def paper_batch_print(batch: PaperBatch) -> PaperBatch:
             extra={"event": "paper_batch_skipped", "batch": batch.pk},
         )
         return batch
+    invoices = paper_invoices(batch.period)
+    PaperBatch.objects.filter(pk=batch.pk).update(invoice_total=invoices.count())
+
+    def progress(done: int) -> None:
+        PaperBatch.objects.filter(pk=batch.pk).update(printed=done)
+
     try:
         with tempfile.TemporaryFile() as output:
-            printed = invoices_pdf_write(paper_invoices(batch.period), output)
+            printed = invoices_pdf_write(invoices, output, progress)
             output.seek(0)
             batch.file.save(batch.filename, File(output), save=False)
         batch.status = PaperBatch.Status.READY
-        batch.invoice_count = printed.invoices
+        batch.invoice_count = batch.printed = printed.invoices
         batch.pages = printed.pages
         batch.finished_at = timezone.now()
         batch.save(
-            update_fields=["status", "invoice_count", "pages", "file", "finished_at"]
+            update_fields=[
+                "status",
+                "invoice_count",
+                "printed",
+                "pages",
+                "file",
+                "finished_at",
+            ]
         )
     except Exception:
         logger.exception(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime
 from bisect import bisect_left
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import NamedTuple
@@ -114,7 +115,11 @@ class InvoicingResult:
 
 
 def invoice_issue_month(
-    *, period: datetime.date, issued_by: User | None, today: datetime.date | None = None
+    *,
+    period: datetime.date,
+    issued_by: User | None,
+    today: datetime.date | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> InvoicingResult:
     """Issue one invoice per family with unbilled attendance in `period`.
 
@@ -128,6 +133,9 @@ def invoice_issue_month(
     unbilled are billed too, on adjustment lines that name their month, each
     meal at the price of its own day: a family with only such meals gets an
     invoice for `period`. Invoices already issued are never changed.
+
+    `progress(done, total)` hears of the families done after each batch
+    (each batch is committed on its own).
     """
     today = today or timezone.localdate()
     invoicing_month_check(period=period, today=today)
@@ -153,6 +161,8 @@ def invoice_issue_month(
         .values_list("pk", flat=True)
     )
     late_family_ids = {pk for pk, first in earliest.items() if first < period}
+    if progress is not None:
+        progress(0, len(family_ids))
     for start in range(0, len(family_ids), INVOICING_BATCH):
         batch = family_ids[start : start + INVOICING_BATCH]
         try:
@@ -185,6 +195,8 @@ def invoice_issue_month(
             ) from None
         result.created_ids.extend(created)
         _announce_invoices(created)
+        if progress is not None:
+            progress(start + len(batch), len(family_ids))
     # Every family with this month's invoice from an earlier run, not only
     # those that still had meals to bill: run again, the month says so.
     result.already_invoiced = (

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from factures.aging import AGE_BRACKETS, UNPAID, bracket_key, day_start, issued_aged
-from factures.models import Invoice, PaperBatch
+from factures.models import Invoice, InvoicingRun, PaperBatch
 from factures.money import ZERO, format_euros, round_money
 from factures.periods import month_label, month_start
 from familles.models import AddressChangeRequest, User
@@ -313,9 +313,27 @@ def _credits() -> Section:
     )
 
 
+def _run_state(run: InvoicingRun) -> str:
+    values = {
+        "month": month_label(run.period),
+        "state": _("lost (ask again)") if run.lost else run.get_status_display(),
+        "done": run.families_done,
+        "total": run.families_total,
+        "count": run.invoices_issued,
+        "amount": format_euros(run.total_amount),
+    }
+    if run.status == InvoicingRun.Status.DONE:
+        return _("%(month)s: %(state)s, %(count)s invoices, %(amount)s") % values
+    if run.status in InvoicingRun.ON_ITS_WAY and not run.lost:
+        return _("%(month)s: %(state)s, %(done)s of %(total)s families") % values
+    return _("%(month)s: %(state)s") % values
+
+
 def _runs() -> Section:
-    """The last month invoiced and the last paper batch, with their state."""
+    """The last month invoiced, the last run and the last paper batch, with
+    their state."""
     lines = []
+    run_page = reverse("admin:factures_invoice_run")
     last = Invoice.objects.order_by().aggregate(period=Max("period"))["period"]
     if last is not None:
         month = Invoice.objects.filter(period=last).aggregate(
@@ -341,6 +359,9 @@ def _runs() -> Section:
                 ],
             )
         )
+    run = InvoicingRun.objects.order_by("-requested_at", "-pk").first()
+    if run is not None:
+        lines.append(Line(_("Last invoicing run"), [(_run_state(run), run_page)]))
     batch = PaperBatch.objects.order_by("-requested_at").first()
     if batch is not None:
         lines.append(
@@ -358,7 +379,7 @@ def _runs() -> Section:
                                 "%d/%m/%Y %H:%M"
                             ),
                         },
-                        reverse("admin:factures_invoice_run"),
+                        run_page,
                     )
                 ],
             )

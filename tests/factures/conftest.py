@@ -2,6 +2,7 @@ import datetime
 from decimal import Decimal
 
 import pytest
+from django.urls import reverse
 
 from factures.models import Activity, Attendance, Price
 from tests.factories import TariffBracketFactory
@@ -51,3 +52,18 @@ def attend(child, activity, *days: int, month: datetime.date = OCTOBER) -> None:
         Attendance(child=child, activity=activity, date=month.replace(day=day))
         for day in days
     )
+
+
+@pytest.fixture
+def run_month(staff_client, django_capture_on_commit_callbacks):  # noqa: ANN001, ANN201
+    """Ask for a month's invoicing on the invoicing page, the task run as
+    the transaction commits (the worker's part, at once in tests); returns
+    the page's answer (a redirect to itself)."""
+
+    def run(month: str):  # noqa: ANN202
+        with django_capture_on_commit_callbacks(execute=True):
+            return staff_client.post(
+                reverse("admin:factures_invoice_run"), {"month": month, "run": "1"}
+            )
+
+    return run

@@ -23,15 +23,20 @@ def october_attendance(prices, canteen):  # noqa: ANN001, ANN201
 
 
 @pytest.mark.now("2026-11-26 10:00 -04:00")
-def test_administrator_runs_the_month_once(staff_client, october_attendance):
+def test_administrator_runs_the_month_once(staff_client, october_attendance, run_month):
     url = reverse("admin:factures_invoice_run")
 
-    response = staff_client.post(url, {"month": "2026-10", "run": "1"})
+    assert run_month("2026-10").url == url
+    response = staff_client.get(url)
 
-    assert response.status_code == 200
-    assert len(response.context["result"].created) == 2
-    again = staff_client.post(url, {"month": "2026-10", "run": "1"})
-    assert again.context["result"].created == []
+    (run,) = response.context["runs"]
+    assert (run.status, run.invoices_issued, run.already_invoiced) == ("done", 2, 0)
+    assert "2 factures émises, 7,20" in response.text.replace("\xa0", " ")
+    run_month("2026-10")
+    again = staff_client.get(url)
+    second = again.context["runs"][0]
+    assert (second.invoices_issued, second.already_invoiced) == (0, 2)
+    assert "2 familles déjà facturées" in again.text
     assert Invoice.objects.count() == 2
 
     assert response.context["batches"] == []  # running prints nothing
@@ -66,11 +71,9 @@ def test_an_agent_without_the_right_cannot_run_the_invoicing(
 
 @pytest.mark.now("2026-11-26 10:00 -04:00")
 def test_invoices_cannot_be_added_edited_or_deleted_in_the_admin(
-    staff_client, october_attendance
+    staff_client, october_attendance, run_month
 ):
-    staff_client.post(
-        reverse("admin:factures_invoice_run"), {"month": "2026-10", "run": "1"}
-    )
+    run_month("2026-10")
     invoice = Invoice.objects.first()
 
     delete = staff_client.post(
@@ -88,11 +91,9 @@ def test_invoices_cannot_be_added_edited_or_deleted_in_the_admin(
 
 @pytest.mark.now("2026-11-26 10:00 -04:00")
 def test_agent_issues_a_credit_note_from_the_invoice_page(
-    staff_client, october_attendance
+    staff_client, october_attendance, run_month
 ):
-    staff_client.post(
-        reverse("admin:factures_invoice_run"), {"month": "2026-10", "run": "1"}
-    )
+    run_month("2026-10")
     invoice = Invoice.objects.first()
     url = reverse("admin:factures_invoice_credit", args=[invoice.pk])
     lines = {

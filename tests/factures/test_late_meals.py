@@ -260,14 +260,13 @@ def test_the_command_says_how_many_late_meals_it_billed(
 
 
 def test_the_invoicing_page_says_how_many_late_meals_it_billed(
-    staff_client, september_invoiced
+    staff_client, september_invoiced, run_month
 ):
-    response = staff_client.post(
-        reverse("admin:factures_invoice_run"), {"month": "2026-10", "run": "1"}
-    )
+    run_month("2026-10")
+    response = staff_client.get(reverse("admin:factures_invoice_run"))
 
-    assert response.context["result"].late_meals == 1
-    assert "1 repas tardif facturé en régularisation." in response.text
+    assert response.context["runs"][0].late_meals == 1
+    assert "1 repas tardif facturé en régularisation" in response.text
 
 
 def test_the_invoice_page_and_pdf_show_the_adjustment_line(

@@ -66,9 +66,8 @@ def test_the_batch_is_printed_in_the_background_then_downloaded(
     assert len(queued) == 1  # the task, once the request is recorded
     assert response.status_code == 302
     assert message(response) == (
-        "L’impression des factures papier (octobre 2026) est lancée. Le "
-        "fichier apparaîtra ci-dessous, prêt à télécharger, dans quelques "
-        "minutes : rechargez cette page."
+        "L’impression des factures papier (octobre 2026) est lancée : le "
+        "fichier apparaîtra ci-dessous, prêt à télécharger."
     )
     batch = PaperBatch.objects.get()
     assert batch.status == PaperBatch.Status.READY

@@ -14,6 +14,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from factures.models import InvoicingRun
 from familles.models import AddressChangeRequest
 from paiements.models import Payment
 from paiements.services import payment_record_desk, payment_reverse
@@ -232,3 +233,24 @@ def test_the_dashboard_reads_the_same_number_of_queries_for_more_families(superu
 
     assert few == many
     assert many <= 14, many
+
+
+def test_the_last_run_shows_its_progress_then_its_summary(superuser):
+    run = InvoicingRun.objects.create(
+        period=datetime.date(2026, 10, 1),
+        status=InvoicingRun.Status.RUNNING,
+        families_total=400,
+        families_done=120,
+    )
+    running = section(agent_day(superuser, today=TODAY), "runs")
+    InvoicingRun.objects.filter(pk=run.pk).update(
+        status=InvoicingRun.Status.DONE, invoices_issued=398, total_amount="7654.30"
+    )
+    done = section(agent_day(superuser, today=TODAY), "runs")
+
+    assert running["Dernière facturation"] == [
+        "octobre 2026 : en cours, 120 sur 400 familles"
+    ]
+    assert done["Dernière facturation"] == [
+        "octobre 2026 : terminée, 398 factures, 7 654,30 €"
+    ]
