@@ -38,20 +38,23 @@ def _sum(queryset: QuerySet, name: str = "amount") -> Decimal:
     return round_money(queryset.aggregate(s=Sum(name))["s"] or ZERO)
 
 
-def family_credits(family_ids: Iterable[int]) -> dict[int, Decimal]:
+def family_credits(family_ids: Iterable[int] | None) -> dict[int, Decimal]:
     """The credit of each family that has some (three grouped queries, for
-    any number of families): the block and the reminders count what a
-    family owes after it."""
-    family_ids = list(family_ids)
+    any number of families; None: every family): the block and the
+    reminders count what a family owes after it, the staff's home page
+    what all families hold."""
+    payments, allocations = Payment.objects.all(), Allocation.objects.all()
+    refunds = Refund.objects.counted()
+    if family_ids is not None:
+        family_ids = list(family_ids)
+        payments = payments.filter(family_id__any=family_ids)
+        allocations = allocations.filter(payment__family_id__any=family_ids)
+        refunds = refunds.filter(family_id__any=family_ids)
     credit: dict[int, Decimal] = {}
     rows = [
-        (Payment.objects.filter(family_id__any=family_ids), "family_id", 1),
-        (
-            Allocation.objects.filter(payment__family_id__any=family_ids),
-            "payment__family_id",
-            -1,
-        ),
-        (Refund.objects.counted().filter(family_id__any=family_ids), "family_id", -1),
+        (payments, "family_id", 1),
+        (allocations, "payment__family_id", -1),
+        (refunds, "family_id", -1),
     ]
     for queryset, key, sign in rows:
         for pk, amount in (

@@ -24,8 +24,9 @@ from factures.models import Invoice, InvoicingRun, PaperBatch
 from factures.money import ZERO, format_euros, round_money
 from factures.periods import month_label, month_start
 from familles.models import AddressChangeRequest, User
-from paiements.models import Payment, Refund
-from paiements.rules import block_candidates, families_blocked
+from paiements.accounts import family_credits
+from paiements.models import Payment, PaymentOverride, Refund
+from paiements.rules import families_blocked, payment_rules
 from portail.charts import Bar, bar_chart
 from signalements.models import Report
 
@@ -131,23 +132,53 @@ def _takings(today: datetime.date) -> Section:
     )
 
 
-def _unpaid(today: datetime.date) -> Section:
+class _Unpaid:
+    """What is unpaid, read once for the two parts that show it: by age, and
+    the families over the unpaid limit (one pass over the unpaid invoices,
+    grouped by family; the rules then decide the block of those over it
+    and of those blocked by hand)."""
+
+    def __init__(self, today: datetime.date) -> None:
+        aggregates: dict[str, Any] = {}
+        for low, high, _label in AGE_BRACKETS:
+            key = _key(low, high)
+            condition = issued_aged(low, high, today)
+            aggregates[f"n{key}"] = Count("pk", filter=condition)
+            aggregates[f"s{key}"] = Sum("due", filter=condition)
+        self.by_age: dict[str, tuple[int, Decimal]] = {}
+        self.over_limit: list[int] = []
+        limit = payment_rules().unpaid_limit
+        rows = list(
+            Invoice.objects.unpaid()
+            .order_by()
+            .values("family_id")
+            .annotate(**aggregates)
+        )
+        for low, high, _label in AGE_BRACKETS:
+            key = _key(low, high)
+            self.by_age[key] = (
+                sum(row[f"n{key}"] for row in rows),
+                _money(sum((row[f"s{key}"] or ZERO for row in rows), ZERO)),
+            )
+        for row in rows:
+            if (
+                sum(row[f"n{_key(low, high)}"] for low, high, _l in AGE_BRACKETS)
+                > limit
+            ):
+                self.over_limit.append(row["family_id"])
+
+
+def _key(low: int, high: int | None) -> str:
+    return bracket_key(low, high).replace("-", "_")
+
+
+def _unpaid(unpaid: _Unpaid) -> Section:
     """Invoices waiting for money, by the time since they were issued."""
-    aggregates: dict[str, Any] = {}
-    for low, high, _label in AGE_BRACKETS:
-        key = bracket_key(low, high).replace("-", "_")
-        condition = issued_aged(low, high, today)
-        aggregates[f"n{key}"] = Count("pk", filter=condition)
-        aggregates[f"s{key}"] = Sum("due", filter=condition)
-    figures = Invoice.objects.unpaid().aggregate(**aggregates)
     lines, bars = [], []
     count, amount = 0, ZERO
     for low, high, label in AGE_BRACKETS:
         key = bracket_key(low, high)
-        n, due = (
-            figures[f"n{key.replace('-', '_')}"],
-            _money(figures[f"s{key.replace('-', '_')}"]),
-        )
+        n, due = unpaid.by_age[_key(low, high)]
         count, amount = count + n, amount + due
         url = _link("admin:factures_invoice_changelist", state=UNPAID, age=key)
         lines.append(Line(str(label), [(str(n), url), (format_euros(due), url)]))
@@ -164,8 +195,11 @@ def _unpaid(today: datetime.date) -> Section:
     )
 
 
-def _blocked() -> Section:
-    candidates = list(block_candidates().values_list("pk", flat=True))
+def _blocked(unpaid: _Unpaid) -> Section:
+    by_hand = PaymentOverride.objects.filter(
+        cleared_at__isnull=True, state=PaymentOverride.State.BLOCKED
+    ).values_list("family_id", flat=True)
+    candidates = {*unpaid.over_limit, *by_hand}
     blocked = sum(families_blocked(candidates).values()) if candidates else 0
     return Section(
         "blocked",
@@ -267,7 +301,8 @@ def _addresses() -> Section:
 def _credits() -> Section:
     """Credit held by families (to allocate or refund) and refunds under
     way or failed."""
-    held = Payment.objects.holding_credit().aggregate(n=Count("pk"), s=Sum("left"))
+    credits = family_credits(None)
+    held = {"n": len(credits), "s": sum(credits.values(), ZERO)}
     refunds = dict(
         Refund.objects.filter(status__in=[Refund.Status.PENDING, Refund.Status.FAILED])
         .order_by()
@@ -283,7 +318,7 @@ def _credits() -> Section:
         [_("Kind"), pgettext("how many", "Number"), _("Amount")],
         [
             Line(
-                _("Payments holding credit"),
+                _("Families holding credit"),
                 [
                     (str(held["n"]), _link(payments, excedent="oui")),
                     (format_euros(_money(held["s"])), _link(payments, excedent="oui")),
@@ -398,12 +433,17 @@ def agent_day(user: User, *, today: datetime.date | None = None) -> list[Section
     reads them: money, what waits for them, the runs."""
     today = today or timezone.localdate()
     sections = []
-    if user.has_perm("paiements.view_payment"):
+    money, invoices = (
+        user.has_perm("paiements.view_payment"),
+        user.has_perm("factures.view_invoice"),
+    )
+    unpaid = _Unpaid(today) if money or invoices else None
+    if money:
         sections += [_takings(today)]
-    if user.has_perm("factures.view_invoice"):
-        sections += [_unpaid(today)]
-    if user.has_perm("paiements.view_payment"):
-        sections += [_blocked(), _credits()]
+    if invoices and unpaid:
+        sections += [_unpaid(unpaid)]
+    if money and unpaid:
+        sections += [_blocked(unpaid), _credits()]
     if user.has_perm("signalements.view_report"):
         sections += [_reports(today)]
     if user.has_perm("familles.view_addresschangerequest"):

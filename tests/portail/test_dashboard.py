@@ -175,7 +175,7 @@ def test_blocked_families_waiting_requests_and_credit_are_counted(superuser):
     day = agent_day(superuser, today=TODAY)
 
     assert section(day, "blocked") == {"Ne peuvent pas payer par carte": ["1"]}
-    assert section(day, "credits")["Paiements portant un avoir"] == ["1", "20,00 €"]
+    assert section(day, "credits")["Familles portant un avoir"] == ["1", "20,00 €"]
     assert section(day, "reports") == {
         "Autre chose": ["1", "1", "1", days_ago(10).strftime("%d/%m/%Y")]
     }
