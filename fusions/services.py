@@ -84,6 +84,17 @@ class MergePlan:
     logins_disabled: list[User]
 
 
+def family_to_keep(families: list[Family], chosen: str | None = None) -> Family:
+    """The family a merge keeps: the one the agent chose among `families`,
+    else the one whose login was used (the parents know it), else the one
+    registered first."""
+    picked = next((f for f in families if str(f.pk) == chosen), None)
+    return picked or max(
+        families,
+        key=lambda f: (f.logins.filter(last_login__isnull=False).exists(), -f.pk),
+    )
+
+
 def family_merge_plan(*, keep: Family, duplicates: list[Family]) -> MergePlan:
     if not duplicates:
         raise ValidationError(_("Choose at least two families."))

@@ -1,11 +1,20 @@
 """What the admin pages of every app share: rows that may not be added,
 changed or deleted there (history is never edited; money is changed only
-through its services)."""
+through its services), and `StaffView`, the base of the staff pages that
+are not a model's list or form (the desk, the journal, the invoicing…)."""
 
 import datetime
-from typing import Any
+from typing import Any, ClassVar
 
+from django.contrib import admin, messages
+from django.contrib.admin import AdminSite
+from django.db.models import Model
 from django.http import Http404, HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils.functional import Promise
+from django.utils.text import capfirst
+from django.views import View
 from simple_history.admin import SimpleHistoryAdmin
 
 from portail.params import parse_id, parse_int
@@ -106,3 +115,57 @@ class HistoryAdmin(SafeInitialMixin, SimpleHistoryAdmin):
         if parse_id(object_id) is None:
             raise Http404
         return super().history_view(request, object_id, extra_context)  # type: ignore[no-any-return]
+
+
+class StaffView(View):
+    """A staff page of the admin of its own: the desk, the cash journal, a
+    merge, the invoicing… (each app's `staff_views.py`). It answers 403 to
+    a member of staff without `permission`, and renders `template_name`
+    (which extends `admin/portail/page.html`) with the admin's context:
+    the site's header and sidebar, the model's `opts`, the page's title
+    and its breadcrumbs. `route` wires it into a ModelAdmin's URLs, behind
+    the admin's own login and CSRF checks."""
+
+    admin_site: AdminSite = admin.site  # `route` passes the ModelAdmin's
+    model: ClassVar[type[Model]]
+    permission: ClassVar[str] = ""  # "app.codename"
+    title: ClassVar[str | Promise] = ""
+    template_name: ClassVar[str] = ""
+
+    @classmethod
+    def route(cls, admin_site: AdminSite, route: str, name: str) -> URLPattern:
+        view = cls.as_view(admin_site=admin_site)
+        return path(route, admin_site.admin_view(view), name=name)
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        if not self.has_permission():
+            return HttpResponse(status=403)
+        return super().dispatch(request, *args, **kwargs)
+
+    def has_permission(self) -> bool:
+        return bool(self.permission) and self.request.user.has_perm(self.permission)
+
+    def get_title(self) -> str:
+        return str(self.title)
+
+    def crumbs(self) -> list[tuple[str, str]]:
+        """The links between Home and this page: the model's list."""
+        meta = self.model._meta
+        changelist = f"admin:{meta.app_label}_{meta.model_name}_changelist"
+        return [(capfirst(str(meta.verbose_name_plural)), reverse(changelist))]
+
+    def context(self, **extra: Any) -> dict[str, Any]:
+        return {
+            **self.admin_site.each_context(self.request),
+            "opts": self.model._meta,
+            "title": self.get_title(),
+            "crumbs": self.crumbs(),
+            **extra,
+        }
+
+    def render(self, **extra: Any) -> TemplateResponse:
+        return TemplateResponse(self.request, self.template_name, self.context(**extra))
+
+    def tell(self, text: str, level: int = messages.SUCCESS) -> None:
+        """A message shown at the top of the next page."""
+        messages.add_message(self.request, level, text)
