@@ -148,7 +148,7 @@ class _Unpaid:
         self.by_age: dict[str, tuple[int, Decimal]] = {}
         self.over_limit: list[int] = []
         limit = payment_rules().unpaid_limit
-        rows = list(
+        rows: list[dict[str, Any]] = list(
             Invoice.objects.unpaid()
             .order_by()
             .values("family_id")
@@ -302,7 +302,7 @@ def _credits() -> Section:
     """Credit held by families (to allocate or refund) and refunds under
     way or failed."""
     credits = family_credits(None)
-    held = {"n": len(credits), "s": sum(credits.values(), ZERO)}
+    held_count, held = len(credits), sum(credits.values(), ZERO)
     refunds = dict(
         Refund.objects.filter(status__in=[Refund.Status.PENDING, Refund.Status.FAILED])
         .order_by()
@@ -320,8 +320,8 @@ def _credits() -> Section:
             Line(
                 _("Families holding credit"),
                 [
-                    (str(held["n"]), _link(payments, excedent="oui")),
-                    (format_euros(_money(held["s"])), _link(payments, excedent="oui")),
+                    (str(held_count), _link(payments, excedent="oui")),
+                    (format_euros(held), _link(payments, excedent="oui")),
                 ],
             ),
             Line(
