@@ -148,12 +148,13 @@ class _Unpaid:
         self.by_age: dict[str, tuple[int, Decimal]] = {}
         self.over_limit: list[int] = []
         limit = payment_rules().unpaid_limit
-        rows: list[dict[str, Any]] = list(
-            Invoice.objects.unpaid()
+        rows: list[dict[str, Any]] = [
+            dict(row)
+            for row in Invoice.objects.unpaid()
             .order_by()
             .values("family_id")
             .annotate(**aggregates)
-        )
+        ]
         for low, high, _label in AGE_BRACKETS:
             key = _key(low, high)
             self.by_age[key] = (
