@@ -1,29 +1,14 @@
 import csv
-import datetime
 from typing import Any
 
 from django.contrib import admin, messages
-from django.core import signing
-from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
-from django.http.response import HttpResponseBase
-from django.shortcuts import get_object_or_404, redirect
-from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.http import HttpRequest, HttpResponse
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from factures.aging import AGE_BRACKETS, UNPAID, bracket_key, issued_aged
-from factures.attendance_import import attendance_import, attendance_parse
-from factures.forms import (
-    AttendanceImportForm,
-    CreditLineFormSet,
-    CreditNoteForm,
-    MonthForm,
-    credit_lines,
-)
 from factures.models import (
     Activity,
     Attendance,
@@ -33,21 +18,18 @@ from factures.models import (
     Invoice,
     InvoiceDispute,
     InvoiceLine,
-    InvoicingRun,
-    PaperBatch,
     Price,
     TariffBracket,
 )
 from factures.money import csv_amount
-from factures.pdf import invoice_pdf
-from factures.periods import month_label
-from factures.printing import paper_batch_request
-from factures.runs import invoicing_run_request
-from factures.services import (
-    CreditLine,
-    credit_note_issue,
-    invoice_dispute_close,
-    invoice_dispute_open,
+from factures.services import invoice_dispute_close, invoice_dispute_open
+from factures.staff_views import (
+    AttendanceImportView,
+    CreditNoteView,
+    InvoicePdfView,
+    InvoicingProgressView,
+    InvoicingView,
+    PaperBatchDownloadView,
 )
 from familles.access import acting_user
 from familles.admin import FamilyAdmin
@@ -62,8 +44,6 @@ from portail.admin_tools import (
     SafeInitialMixin,
 )
 from portail.params import parse_int
-
-IMPORT_SALT = "factures.attendance-import"
 
 
 def csv_response(name: str, header: list[str], rows: list[list[str]]) -> HttpResponse:
@@ -146,10 +126,8 @@ class AttendanceAdmin(
 
     def get_urls(self) -> list[Any]:
         return [
-            path(
-                "import/",
-                self.admin_site.admin_view(self.import_view),
-                name="factures_attendance_import",
+            AttendanceImportView.route(
+                self.admin_site, "import/", "factures_attendance_import"
             ),
             *super().get_urls(),
         ]
@@ -178,67 +156,6 @@ class AttendanceAdmin(
         if obj is not None and obj.invoice_line_id is not None:
             return False
         return super().has_delete_permission(request, obj)
-
-    def import_view(self, request: HttpRequest) -> HttpResponse:
-        if not self.has_add_permission(request):
-            return HttpResponse(status=403)
-        context = {**self.admin_site.each_context(request), "opts": self.model._meta}
-        if request.method == "POST" and "confirm" in request.POST:
-            try:
-                payload = signing.loads(
-                    request.POST["payload"], salt=IMPORT_SALT, max_age=3600
-                )
-            except (signing.BadSignature, KeyError):
-                self.message_user(
-                    request,
-                    _("The preview has expired: send the file again."),
-                    messages.ERROR,
-                )
-                return redirect("admin:factures_attendance_import")
-            parsed = attendance_parse(
-                data=payload["data"].encode("utf-8"),
-                period=datetime.date.fromisoformat(payload["period"]),
-            )
-            if not parsed.is_valid:
-                self.message_user(
-                    request,
-                    _("The file no longer passes the checks: nothing was imported."),
-                    messages.ERROR,
-                )
-                return redirect("admin:factures_attendance_import")
-            try:
-                count = attendance_import(parsed=parsed)
-            except ValueError as error:
-                self.message_user(request, str(error), messages.ERROR)
-                return redirect("admin:factures_attendance_import")
-            self.message_user(
-                request,
-                _("%(count)s attendance record(s) imported.") % {"count": count},
-                messages.SUCCESS,
-            )
-            return redirect("admin:factures_attendance_changelist")
-        form = AttendanceImportForm(request.POST or None, request.FILES or None)
-        if request.method == "POST" and form.is_valid():
-            data = form.cleaned_data["file"].read()
-            period = form.cleaned_data["month"]
-            parsed = attendance_parse(data=data, period=period)
-            context.update({"form": form, "parsed": parsed, "period": period})
-            if parsed.is_valid:
-                # The checked file travels to the confirmation signed, so
-                # that what is imported is exactly what was previewed.
-                context["payload"] = signing.dumps(
-                    {"data": data.decode("utf-8-sig"), "period": period.isoformat()},
-                    salt=IMPORT_SALT,
-                    compress=True,
-                )
-            context["title"] = _("Attendance import: preview")
-            return TemplateResponse(
-                request, "admin/factures/attendance_import.html", context
-            )
-        context.update({"form": form, "title": _("Import attendance from a CSV file")})
-        return TemplateResponse(
-            request, "admin/factures/attendance_import.html", context
-        )
 
 
 class InvoiceLineInline(ReadOnlyInline):
@@ -409,216 +326,19 @@ class InvoiceAdmin(
         return str(obj.status.label)
 
     def get_urls(self) -> list[Any]:
-        view = self.admin_site.admin_view
+        site = self.admin_site
         return [
-            path(
-                "facturation/", view(self.invoicing_view), name="factures_invoice_run"
+            InvoicingView.route(site, "facturation/", "factures_invoice_run"),
+            InvoicingProgressView.route(
+                site, "facturation/avancement/", "factures_invoice_run_progress"
             ),
-            path(
-                "facturation/avancement/",
-                view(self.progress_view),
-                name="factures_invoice_run_progress",
+            PaperBatchDownloadView.route(
+                site, "impressions/<id:pk>/", "factures_paperbatch_download"
             ),
-            path(
-                "impressions/<id:pk>/",
-                view(self.paper_batch_view),
-                name="factures_paperbatch_download",
-            ),
-            path("<id:pk>/pdf/", view(self.pdf_view), name="factures_invoice_pdf"),
-            path(
-                "<id:pk>/avoir/",
-                view(self.credit_note_view),
-                name="factures_invoice_credit",
-            ),
+            InvoicePdfView.route(site, "<id:pk>/pdf/", "factures_invoice_pdf"),
+            CreditNoteView.route(site, "<id:pk>/avoir/", "factures_invoice_credit"),
             *super().get_urls(),
         ]
-
-    def invoicing_view(self, request: HttpRequest) -> HttpResponse:
-        """Ask for a month's invoicing or its paper batch (the worker does
-        both); follow their progress and read their summaries."""
-        if not request.user.has_perm("factures.view_invoice"):
-            return HttpResponse(status=403)
-        can_run = request.user.has_perm("factures.add_invoice")
-        form = MonthForm(request.POST or None)
-        if request.method == "POST" and form.is_valid():
-            period = form.cleaned_data["month"]
-            if "print" in request.POST:
-                self._paper_batch_ask(request, period)
-            elif can_run:
-                self._run_ask(request, period)
-            else:
-                return HttpResponse(status=403)
-            return redirect("admin:factures_invoice_run")
-        runs = list(InvoicingRun.objects.select_related("requested_by")[:10])
-        batches = list(PaperBatch.objects.select_related("requested_by")[:10])
-        return TemplateResponse(
-            request,
-            "admin/factures/invoicing.html",
-            {
-                **self.admin_site.each_context(request),
-                "opts": self.model._meta,
-                "title": _("Monthly invoicing"),
-                "form": form,
-                "can_run": can_run,
-                "runs": runs,
-                "batches": batches,
-                "following": any(
-                    run.status in InvoicingRun.ON_ITS_WAY and not run.lost
-                    for run in runs
-                )
-                or any(
-                    batch.status in PaperBatch.ON_ITS_WAY and not batch.lost
-                    for batch in batches
-                ),
-            },
-        )
-
-    def _run_ask(self, request: HttpRequest, period: datetime.date) -> None:
-        try:
-            run, new = invoicing_run_request(
-                period=period, requested_by=acting_user(request)
-            )
-        except ValidationError as error:
-            self.message_user(request, " ".join(error.messages), messages.ERROR)
-            return
-        month = month_label(period)
-        if new:
-            self.message_user(
-                request,
-                _(
-                    "The invoicing of %(month)s has started: its progress and "
-                    "its summary show below."
-                )
-                % {"month": month},
-                messages.SUCCESS,
-            )
-        else:
-            self.message_user(
-                request,
-                _(
-                    "The invoicing of %(month)s is already under way (asked at "
-                    "%(time)s): follow it below."
-                )
-                % {
-                    "month": month,
-                    "time": formats.time_format(
-                        timezone.localtime(run.requested_at), "H:i"
-                    ),
-                },
-                messages.WARNING,
-            )
-
-    def _paper_batch_ask(self, request: HttpRequest, period: datetime.date) -> None:
-        try:
-            batch = paper_batch_request(
-                period=period, requested_by=acting_user(request)
-            )
-        except ValidationError as error:
-            self.message_user(request, " ".join(error.messages), messages.WARNING)
-            return
-        self.message_user(
-            request,
-            _(
-                "The paper invoices of %(month)s are being printed: the file "
-                "will appear below, ready to download."
-            )
-            % {"month": month_label(batch.period)},
-            messages.SUCCESS,
-        )
-
-    def progress_view(self, request: HttpRequest) -> HttpResponse:
-        """The runs and batches under way, for the invoicing page's script."""
-        if not request.user.has_perm("factures.view_invoice"):
-            return HttpResponse(status=403)
-        runs = InvoicingRun.objects.order_by("-requested_at", "-pk")[:10]
-        batches = PaperBatch.objects.order_by("-requested_at", "-pk")[:10]
-        return JsonResponse(
-            {
-                "runs": [
-                    {
-                        "id": run.pk,
-                        "status": run.status,
-                        "done": run.families_done,
-                        "total": run.families_total,
-                    }
-                    for run in runs
-                ],
-                "batches": [
-                    {
-                        "id": batch.pk,
-                        "status": batch.status,
-                        "done": batch.printed,
-                        "total": batch.invoice_total,
-                    }
-                    for batch in batches
-                ],
-            }
-        )
-
-    def paper_batch_view(self, request: HttpRequest, pk: int) -> HttpResponseBase:
-        """Download a printed paper batch (the files are kept in the private
-        storage, never served as static files)."""
-        if not self.has_view_permission(request):
-            return HttpResponse(status=403)
-        batch = get_object_or_404(PaperBatch, pk=pk, status=PaperBatch.Status.READY)
-        return FileResponse(
-            batch.file.open("rb"), as_attachment=True, filename=batch.filename
-        )
-
-    def pdf_view(self, request: HttpRequest, pk: int) -> HttpResponse:
-        if not self.has_view_permission(request):
-            return HttpResponse(status=403)
-        invoice = get_object_or_404(Invoice.objects.with_balance(), pk=pk)
-        response = HttpResponse(invoice_pdf(invoice), content_type="application/pdf")
-        response["Content-Disposition"] = (
-            f'inline; filename="facture-{invoice.number}.pdf"'
-        )
-        return response
-
-    def credit_note_view(self, request: HttpRequest, pk: int) -> HttpResponse:
-        if not request.user.has_perm("factures.add_creditnote"):
-            return HttpResponse(status=403)
-        invoice = get_object_or_404(Invoice.objects.with_balance(), pk=pk)
-        form = CreditNoteForm(request.POST or None)
-        formset = CreditLineFormSet(request.POST or None, prefix="lines")
-        if request.method == "POST" and form.is_valid():
-            cancel = form.cleaned_data["cancel"]
-            lines: list[CreditLine] = []
-            if not cancel and formset.is_valid():
-                lines = credit_lines(formset)
-            if cancel or formset.is_valid():
-                try:
-                    note = credit_note_issue(
-                        invoice=invoice,
-                        lines=lines,
-                        reason=form.cleaned_data["reason"],
-                        agent=acting_user(request),
-                        cancel=cancel,
-                    )
-                except ValidationError as error:
-                    form.add_error(None, error)
-                else:
-                    self.message_user(
-                        request,
-                        _("Credit note %(number)s issued.") % {"number": note.number},
-                        messages.SUCCESS,
-                    )
-                    return redirect(
-                        reverse("admin:factures_invoice_change", args=[invoice.pk])
-                    )
-        return TemplateResponse(
-            request,
-            "admin/factures/credit_note_form.html",
-            {
-                **self.admin_site.each_context(request),
-                "opts": self.model._meta,
-                "title": _("Credit note on invoice %(number)s")
-                % {"number": invoice.number},
-                "invoice": invoice,
-                "form": form,
-                "formset": formset,
-            },
-        )
 
 
 class CreditNoteLineInline(ReadOnlyInline):

@@ -5,19 +5,17 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
-from django.http.response import HttpResponseBase
-from django.shortcuts import get_object_or_404, redirect
+from django.db.models import Model, QuerySet
+from django.http import HttpRequest
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from familles.access import acting_user
-from familles.letters import credentials_letter_pdf
 from familles.models import (
     ActivationCode,
     AddressChangeRequest,
@@ -31,14 +29,14 @@ from familles.search import FamilySearchMixin
 from familles.selectors import dossier_changes
 from familles.services import (
     CONTACT_FIELDS,
-    activation_code_pending,
     address_change_refuse,
     address_change_validate,
     family_login_create,
     family_login_emails_sync,
+    family_paperless_edited,
     guardian_contact_recorded,
 )
-from familles.views import proof_response
+from familles.staff_views import CredentialsLetterView, ProofDownloadView
 from portail.admin_tools import (
     HistoryAdmin,
     NoAddMixin,
@@ -56,6 +54,14 @@ def _changed_contacts(forms: Any) -> list[tuple[Guardian, str]]:
         and form.instance.pk
         and set(form.changed_data) & set(CONTACT_FIELDS)
     ]
+
+
+def _changelist_crumbs(model: type[Model]) -> list[tuple[str, str]]:
+    """The breadcrumbs of an action's page (`admin/portail/page.html`): the
+    list of the model it acts on."""
+    meta = model._meta
+    url = reverse(f"admin:{meta.app_label}_{meta.model_name}_changelist")
+    return [(capfirst(str(meta.verbose_name_plural)), url)]
 
 
 class LoginStateFilter(admin.SimpleListFilter):
@@ -165,8 +171,7 @@ class FamilyAdmin(FamilySearchMixin, HistoryAdmin):
     def save_model(
         self, request: HttpRequest, obj: Family, form: Any, change: bool
     ) -> None:
-        if "paperless" in form.changed_data:
-            obj.paperless_changed_at = timezone.now()
+        family_paperless_edited(family=obj, changed_fields=form.changed_data)
         # Its history records who changed what (the request's user).
         super().save_model(request, obj, form, change)
 
@@ -195,10 +200,10 @@ class FamilyAdmin(FamilySearchMixin, HistoryAdmin):
 
     def get_urls(self) -> list[Any]:
         return [
-            path(
+            CredentialsLetterView.route(
+                self.admin_site,
                 "<id:pk>/lettre-identifiants/",
-                self.admin_site.admin_view(self.credentials_letter_view),
-                name="familles_family_credentials_letter",
+                "familles_family_credentials_letter",
             ),
             *super().get_urls(),
         ]
@@ -250,45 +255,11 @@ class FamilyAdmin(FamilySearchMixin, HistoryAdmin):
             {
                 **self.admin_site.each_context(request),
                 "title": _("Activation codes issued"),
+                "crumbs": _changelist_crumbs(self.model),
                 "issued": issued,
                 "opts": self.model._meta,
             },
         )
-
-    def credentials_letter_view(self, request: HttpRequest, pk: int) -> HttpResponse:
-        family = get_object_or_404(Family, pk=pk)
-        if not self.has_change_permission(request, family):
-            return HttpResponse(status=403)
-        pending = next(
-            (
-                found
-                for login in family.logins.filter(is_active=True).order_by("pk")
-                if (found := activation_code_pending(user=login)) is not None
-            ),
-            None,
-        )
-        if pending is None:
-            self.message_user(
-                request,
-                _(
-                    "This family has no valid activation code to print. Issue a "
-                    "new one with the action « Create the portal login / issue a "
-                    "new activation code »."
-                ),
-                messages.WARNING,
-            )
-            return redirect(reverse("admin:familles_family_change", args=[family.pk]))
-        code, text = pending
-        pdf = credentials_letter_pdf(
-            family=family, code=text, expires_at=code.expires_at
-        )
-        response = HttpResponse(pdf, content_type="application/pdf")
-        response["Content-Disposition"] = (
-            f'inline; filename="identifiants-{family.identifier}.pdf"'
-        )
-        # The letter carries a secret: never keep it in a cache.
-        response["Cache-Control"] = "no-store"
-        return response
 
 
 @admin.register(Guardian)
@@ -438,10 +409,10 @@ class AddressChangeRequestAdmin(
 
     def get_urls(self) -> list[Any]:
         return [
-            path(
+            ProofDownloadView.route(
+                self.admin_site,
                 "justificatif/<id:pk>/",
-                self.admin_site.admin_view(self.download_view),
-                name="familles_proofdocument_download",
+                "familles_proofdocument_download",
             ),
             *super().get_urls(),
         ]
@@ -449,11 +420,6 @@ class AddressChangeRequestAdmin(
     @admin.display(description=gettext_lazy("current address"))
     def current_address(self, obj: AddressChangeRequest) -> str:
         return obj.family.postal_address
-
-    def download_view(self, request: HttpRequest, pk: int) -> HttpResponseBase:
-        if not self.has_view_permission(request):
-            return HttpResponse(status=403)
-        return proof_response(get_object_or_404(ProofDocument, pk=pk))
 
     @admin.action(
         description=gettext_lazy("Validate: apply the new address"),
@@ -504,6 +470,7 @@ class AddressChangeRequestAdmin(
             {
                 **self.admin_site.each_context(request),
                 "title": _("Refuse address changes"),
+                "crumbs": _changelist_crumbs(self.model),
                 "form": form,
                 "queryset": queryset,
                 "opts": self.model._meta,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime
 import logging
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -475,6 +476,18 @@ def family_paperless_set(*, family: Family, paperless: bool, user: User | None) 
         locked.paperless,
         locked.paperless_changed_at,
     )
+    return True
+
+
+def family_paperless_edited(*, family: Family, changed_fields: Collection[str]) -> bool:
+    """An agent's form changes the family's choice of paper or paperless
+    invoices (`changed_fields` names `paperless`): the choice is dated, as
+    the family's own (`family_paperless_set`), and applies from the next
+    invoicing run. The caller saves the family (its history records who).
+    Returns whether it changed."""
+    if "paperless" not in changed_fields:
+        return False
+    family.paperless_changed_at = timezone.now()
     return True
 
 

@@ -128,7 +128,9 @@ class StaffView(View):
 
     admin_site: AdminSite = admin.site  # `route` passes the ModelAdmin's
     model: ClassVar[type[Model]]
-    permission: ClassVar[str] = ""  # "app.codename"
+    # "app.codename", or several of which any one opens the page (a model's
+    # rows are seen with its view or its change permission, as in the admin).
+    permission: ClassVar[str | tuple[str, ...]] = ""
     title: ClassVar[str | Promise] = ""
     template_name: ClassVar[str] = ""
 
@@ -143,7 +145,10 @@ class StaffView(View):
         return super().dispatch(request, *args, **kwargs)
 
     def has_permission(self) -> bool:
-        return bool(self.permission) and self.request.user.has_perm(self.permission)
+        wanted = (
+            (self.permission,) if isinstance(self.permission, str) else self.permission
+        )
+        return any(name and self.request.user.has_perm(name) for name in wanted)
 
     def get_title(self) -> str:
         return str(self.title)

@@ -16,6 +16,9 @@ from portail.health import health
 admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
 admin.site.site_header = _("Portail Familles – administration")
 admin.site.site_title = _("Portail Familles")
+# The lists need the room at 1280 px (the payments list lost its amounts
+# behind a scroll bar): the home page and the breadcrumbs lead everywhere.
+admin.site.enable_nav_sidebar = False
 
 # The admin's home page is the agent's day (portail/dashboard.py).
 admin.site.index_template = "admin/portail_index.html"

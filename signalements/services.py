@@ -41,6 +41,13 @@ REPORT_KINDS_FOR_CREDIT = {
 }
 
 
+def report_can_credit(*, report: Report) -> bool:
+    """Whether the agent's answer to the report may issue a credit note: a
+    refund, bracket, attendance or amount report (`REPORT_KINDS_FOR_CREDIT`)
+    that names an invoice."""
+    return report.kind in REPORT_KINDS_FOR_CREDIT and report.invoice_id is not None
+
+
 @dataclass
 class ReportReceipt:
     report: Report
@@ -149,7 +156,7 @@ def report_update(
     with transaction.atomic():
         locked = Report.objects.select_for_update().get(pk=report.pk)
         if credit_lines:
-            if locked.kind not in REPORT_KINDS_FOR_CREDIT or locked.invoice is None:
+            if not report_can_credit(report=locked) or locked.invoice is None:
                 raise ValidationError(_("This report names no invoice to credit."))
             credit_note_issue(
                 invoice=locked.invoice,

@@ -73,6 +73,18 @@ class Portal:
     url: str
     var_dir: Path
     demo: dict[str, str]
+    env: dict[str, str]  # the server's, for a worker started beside it
+
+    def run_worker(self, fake_now: str = IN_WINDOW) -> None:
+        """Do the tasks waiting in the database, as the worker would."""
+        subprocess.run(  # noqa: S603
+            [sys.executable, "manage.py", "db_worker", "--batch", "--no-startup-delay"],
+            cwd=ROOT,
+            env=clock.child_env(self.env, clock.parse(fake_now)),
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
 
 
 @pytest.fixture(scope="session")
@@ -99,11 +111,12 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, st
 
 
 def serve(
-    seeded: tuple[Path, dict[str, str]], tmp: Path, fake_now: str
+    seeded: tuple[Path, dict[str, str]], tmp: Path, fake_now: str, **extra_env: str
 ) -> Iterator[Portal]:
     source, demo = seeded
     var_dir = tmp / "var"
     shutil.copytree(source, var_dir)
+    env = {**portal_env(var_dir), **extra_env}
     port, standin_port = free_port(), free_port()
     process = subprocess.Popen(  # noqa: S603
         [
@@ -113,7 +126,7 @@ def serve(
             str(standin_port),
         ],
         cwd=ROOT,
-        env=clock.child_env(portal_env(var_dir), clock.parse(fake_now)),
+        env=clock.child_env(env, clock.parse(fake_now)),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -129,7 +142,7 @@ def serve(
                 raise RuntimeError("the portal did not start") from None
             time.sleep(0.3)
     try:
-        yield Portal(url=url, var_dir=var_dir, demo=demo)
+        yield Portal(url=url, var_dir=var_dir, demo=demo, env=env)
     finally:
         process.terminate()
         process.wait(timeout=10)
@@ -150,6 +163,17 @@ def portal(seeded, viewport, tmp_path_factory) -> Iterator[Portal]:  # noqa: ANN
 def closed_portal(seeded, viewport, tmp_path_factory) -> Iterator[Portal]:  # noqa: ANN001
     """Outside the window (15 December 2026)."""
     yield from serve(seeded, tmp_path_factory.mktemp(f"out-{viewport}"), OUT_OF_WINDOW)
+
+
+@pytest.fixture(scope="session")
+def worker_portal(seeded, viewport, tmp_path_factory) -> Iterator[Portal]:  # noqa: ANN001
+    """Tasks wait in the database until the journey runs the worker."""
+    yield from serve(
+        seeded,
+        tmp_path_factory.mktemp(f"worker-{viewport}"),
+        IN_WINDOW,
+        PORTAIL_TASKS_BACKEND="database",
+    )
 
 
 @pytest.fixture(scope="session")
