@@ -351,7 +351,7 @@ class PrivateDocument(models.Model):
     original_name = models.CharField(_("file name"), max_length=255)
     content_type = models.CharField(_("file type"), max_length=50)
     size = models.PositiveIntegerField(_("size"))
-    uploaded_at = models.DateTimeField(default=timezone.now)
+    uploaded_at = models.DateTimeField(_("sent on"), default=timezone.now)
 
     class Meta:
         abstract = True

@@ -302,7 +302,7 @@ class CheckoutSession(models.Model):
     )
     idempotency_key = models.CharField(max_length=64, unique=True)
     stripe_id = models.CharField(_("Stripe id"), max_length=255, unique=True, null=True)
-    url = models.URLField(max_length=1000, blank=True)
+    url = models.URLField(_("payment page address"), max_length=1000, blank=True)
     amount = models.DecimalField(_("amount"), max_digits=10, decimal_places=2)
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.OPEN
@@ -312,6 +312,7 @@ class CheckoutSession(models.Model):
     closed_at = models.DateTimeField(_("closed on"), null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
+        verbose_name=_("started by"),
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
@@ -352,10 +353,10 @@ class CheckoutItem(models.Model):
 class WebhookEvent(models.Model):
     """A Stripe event received once: a second delivery finds it here."""
 
-    stripe_id = models.CharField(max_length=255, unique=True)
-    type = models.CharField(max_length=100)
-    received_at = models.DateTimeField(default=timezone.now)
-    outcome = models.CharField(max_length=255, blank=True)
+    stripe_id = models.CharField(_("Stripe id"), max_length=255, unique=True)
+    type = models.CharField(_("event type"), max_length=100)
+    received_at = models.DateTimeField(_("received on"), default=timezone.now)
+    outcome = models.CharField(_("outcome"), max_length=255, blank=True)
 
     class Meta:
         verbose_name = _("Stripe event")
