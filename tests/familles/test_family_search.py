@@ -1,6 +1,10 @@
 """An agent finds a family by anything heard at the desk, on every list
 that shows families, the same way on every database."""
 
+import datetime
+import re
+from html import unescape
+
 import pytest
 from django.urls import reverse
 
@@ -189,3 +193,18 @@ def test_the_desk_finds_a_family_by_a_name_heard(staff_client, jacoby, dorville)
     assert "Enregistrer le paiement" not in several
     assert "Aucune famille ne correspond à « Zébulon »" in none
     assert "Enregistrer le paiement" in exact and str(jacoby) in exact
+
+
+def test_the_links_to_the_desk_open_the_family(staff_client, jacoby):
+    for month in (5, 6, 9):
+        InvoiceFactory(family=jacoby, period=datetime.date(2026, month, 1))
+    pages = [
+        reverse("admin:paiements_payment_blocked"),
+        reverse("admin:paiements_payment_account", args=[jacoby.pk]),
+    ]
+
+    for page in pages:
+        html = staff_client.get(page).text
+        (link,) = set(re.findall(r'href="([^"]*/guichet/\?[^"]*)"', html))
+        desk = staff_client.get(unescape(link)).text
+        assert "Enregistrer le paiement" in desk and str(jacoby) in desk, page
