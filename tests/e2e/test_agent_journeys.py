@@ -30,3 +30,23 @@ def test_an_invoicing_run_is_watched_to_its_summary(page, worker_portal, viewpor
     assert month.lower() in page.inner_text("#run-progress").lower()
     assert page.locator("progress[data-run]").count() == 0
     shot(page, "admin-invoicing-summary", viewport)
+
+
+def test_an_agent_gives_back_part_of_a_familys_credit(page, portal, viewport):
+    login(page, portal, "agent", "agent-demo-2026")
+    page.goto(portal.url + "/admin/paiements/payment/guichet/?q=PB-000006")
+    page.click("text=Compte et relevé de la famille")
+    assert "20,00" in page.inner_text("#content")  # the demo's credit
+    page.click("#content a:text-is('Rembourser') >> nth=0")
+    page.select_option("#id_method", "cash")
+    page.fill("#id_amount", "5,00")
+    page.fill("#id_reason", "Repas non pris pendant la sortie scolaire")
+    shot(page, "admin-refund-form", viewport)
+    page.click("text=Enregistrer le remboursement")
+
+    news = page.inner_text(".messagelist")
+    assert "5,00" in news
+    account = page.inner_text("#content")
+    assert "15,00" in account  # what is left of the credit
+    assert "Repas non pris pendant la sortie scolaire" in account
+    shot(page, "admin-family-account", viewport)

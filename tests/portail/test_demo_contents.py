@@ -10,6 +10,7 @@ from django.db import transaction
 from factures.models import Invoice, TariffBracket
 from familles.models import Child, Family, Guardian, User
 from paiements.accounts import family_account
+from portail.dashboard import agent_day
 from tests.helpers import give_totp, login, staff_login_with_totp
 
 pytestmark = pytest.mark.django_db
@@ -92,3 +93,29 @@ def test_the_demo_has_a_family_with_credit_that_the_agent_can_see(demo, client):
     response = client.get(f"/admin/paiements/payment/compte/{family.pk}/")
     assert response.status_code == 200
     assert "20,00" in response.content.decode()
+
+
+def test_the_agents_home_page_answers_their_questions_on_the_demo(demo):
+    agent = User.objects.get(username="agent")
+    day = {section.key: section for section in agent_day(agent)}
+
+    def figure(key: str, row: int, column: int = 0) -> str:
+        return day[key].lines[row].cells[column][0]
+
+    # How much was taken today (the demo's desk payments are of the day).
+    assert figure("takings", -1) not in {"0,00\xa0€", ""}
+    # How many families are blocked: every fifth one left three months unpaid.
+    assert int(figure("blocked", 0)) >= 5
+    # What waits for them: unpaid invoices of more than one age, reports.
+    ages = [int(line.cells[0][0]) for line in day["unpaid"].lines[:-1]]
+    assert sum(1 for count in ages if count) >= 2
+    assert day["reports"].lines
+    assert set(day) == {
+        "takings",
+        "unpaid",
+        "blocked",
+        "credits",
+        "reports",
+        "addresses",
+        "runs",
+    }

@@ -21,7 +21,7 @@ from factures.models import (
     Price,
     TariffBracket,
 )
-from factures.periods import previous_month
+from factures.periods import next_month, previous_month
 from factures.services import (
     CreditLine,
     credit_note_issue,
@@ -319,7 +319,19 @@ class Command(BaseCommand):
         PB-000003's last invoice, PB-000005's third-last cancelled."""
         admin = User.objects.get(username="admin")
         for period in self.months:
-            invoice_issue_month(period=period, issued_by=admin, today=self.today)
+            result = invoice_issue_month(
+                period=period, issued_by=admin, today=self.today
+            )
+            # Issued on the 2nd of the month after, as the service does it,
+            # not all today: the agents' home page then ages them.
+            issued = datetime.datetime.combine(
+                next_month(period) + datetime.timedelta(days=1),
+                datetime.time(8),
+                timezone.get_current_timezone(),
+            )
+            Invoice.objects.filter(pk__in=result.created_ids).update(
+                issued_at=min(issued, timezone.now())
+            )
         periods = invoiced_periods()
         refunded = Invoice.objects.filter(
             family__identifier__endswith="03", period=periods[-1]
