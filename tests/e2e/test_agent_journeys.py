@@ -50,3 +50,35 @@ def test_an_agent_gives_back_part_of_a_familys_credit(page, portal, viewport):
     assert "15,00" in account  # what is left of the credit
     assert "Repas non pris pendant la sortie scolaire" in account
     shot(page, "admin-family-account", viewport)
+
+
+STAFF_LISTS = [
+    "/admin/familles/family/",
+    "/admin/familles/addresschangerequest/",
+    "/admin/factures/invoice/",
+    "/admin/factures/attendance/",
+    "/admin/factures/creditnote/",
+    "/admin/paiements/payment/",
+    "/admin/paiements/refund/",
+    "/admin/paiements/payment/journal/",
+    "/admin/paiements/payment/bloquees/",
+    "/admin/signalements/report/",
+    "/admin/",
+]
+
+
+def test_no_staff_list_is_cut_at_1280_px(page, portal, viewport):
+    login(page, portal, "admin", "admin-demo-2026")
+    cut = []
+    for path in STAFF_LISTS:
+        page.goto(portal.url + path)
+        widths = page.evaluate(
+            """() => [document.documentElement, ...document.querySelectorAll(
+                   '.results, #content-main table')]
+                 .filter(box => box.scrollWidth > box.clientWidth + 1)
+                 .map(box => box.className || box.tagName)"""
+        )
+        if widths:
+            cut.append((path, widths))
+
+    assert cut == []
