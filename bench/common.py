@@ -28,6 +28,9 @@ BENCH_ENV = {
     "STRIPE_SECRET_KEY": "sk_test_bench",
     "STRIPE_WEBHOOK_SECRET": "whsec_bench",
     "PORTAIL_PUBLIC_URL": "http://127.0.0.1:8000",
+    "PORTAIL_SERVICE_PHONE": "0590 00 00 00",
+    "PORTAIL_SERVICE_EMAIL": "restauration@example.org",
+    "PORTAIL_SERVICE_HOURS": "du lundi au vendredi, de 8 h à 12 h",
 }
 
 

@@ -15,6 +15,8 @@ export DJANGO_SECRET_KEY="smoke-$(head -c 48 /dev/urandom | base64 | tr -d '\n/+
 export DJANGO_ALLOWED_HOSTS=127.0.0.1
 export DJANGO_SECURE_SSL_REDIRECT=0   # no TLS proxy in this check
 export STRIPE_SECRET_KEY=sk_test_smoke STRIPE_WEBHOOK_SECRET=whsec_smoke
+export PORTAIL_SERVICE_PHONE="0590 00 00 00" PORTAIL_SERVICE_EMAIL=restauration@example.org
+export PORTAIL_SERVICE_HOURS="du lundi au vendredi, de 8 h à 12 h"
 export PORTAIL_PUBLIC_URL="http://127.0.0.1:${port}"
 export PORTAIL_VAR_DIR="$work/var" DJANGO_STATIC_ROOT="$work/static"
 export GUNICORN_BIND="127.0.0.1:${port}" GUNICORN_WORKERS=2

@@ -445,13 +445,31 @@ PORTAIL_COMMUNE = {
     "name": env_str("PORTAIL_COMMUNE_NAME", "Petit-Bourg"),
     "service": env_str("PORTAIL_SERVICE_NAME", "Service de la restauration scolaire"),
     "address": env_str("PORTAIL_SERVICE_ADDRESS", "Hôtel de ville, 97170 Petit-Bourg"),
-    "phone": env_str("PORTAIL_SERVICE_PHONE", ""),
-    "email": env_str("PORTAIL_SERVICE_EMAIL", ""),
+    # How families reach the service: on every page's footer, the help, the
+    # blocked and reset pages, e-mails and PDFs. Demo values in development
+    # and tests; production refuses to start without them (below).
+    "phone": env_str(
+        "PORTAIL_SERVICE_PHONE", "0590 00 00 00" if DEBUG or TESTING else ""
+    ),
+    "email": env_str(
+        "PORTAIL_SERVICE_EMAIL", "restauration@example.org" if DEBUG or TESTING else ""
+    ),
+    "hours": env_str(
+        "PORTAIL_SERVICE_HOURS",
+        "lundi, mardi, jeudi et vendredi, de 8 h à 12 h" if DEBUG or TESTING else "",
+    ),
     # The portal's public address, printed on PDFs, letters and e-mails.
     "portal_url": env_str(
         "PORTAIL_PUBLIC_URL", "http://127.0.0.1:8000" if DEBUG or TESTING else None
     ).rstrip("/"),
 }
+_CONTACT = ["PORTAIL_SERVICE_PHONE", "PORTAIL_SERVICE_EMAIL", "PORTAIL_SERVICE_HOURS"]
+if not all(PORTAIL_COMMUNE[key] for key in ("phone", "email", "hours")):
+    raise ImproperlyConfigured(
+        f"{', '.join(_CONTACT)} must be set: families are told how to reach the "
+        "canteen service (its phone, e-mail and desk hours) on the pages, in "
+        "e-mails and on PDFs."
+    )
 if not PORTAIL_COMMUNE["portal_url"].startswith(("https://", "http://")):
     raise ImproperlyConfigured(
         "PORTAIL_PUBLIC_URL must be the portal's address as families type it, "

@@ -3,19 +3,31 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from familles.access import family_required
-from familles.models import Family
-from paiements.rules import family_block_state, payment_rules
+from familles.models import AddressChangeRequest, Family
+from paiements.rules import payment_rules
+from paiements.summary import family_money_summary
+from signalements.models import Report
 
 
 @family_required
 def home(request: HttpRequest, *, family: Family) -> HttpResponse:
+    """The family's summary: what to pay and by when (or why it cannot pay
+    online and the way out), its credit, what is in progress, its last
+    payment."""
     return render(
         request,
         "portail/home.html",
         {
             "family": family,
             "children": family.children.all(),
-            "payment_block": family_block_state(family=family),
+            "money": family_money_summary(family),
+            "rules": payment_rules(),
+            "address_requests": family.address_requests.filter(
+                status=AddressChangeRequest.Status.PENDING
+            ).order_by("submitted_at"),
+            "reports": Report.objects.open()
+            .filter(family=family)
+            .order_by("-created_at")[:5],
         },
     )
 

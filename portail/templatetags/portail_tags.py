@@ -1,6 +1,8 @@
+import datetime
 from decimal import Decimal
 
 from django import template
+from django.utils import formats
 from django.utils.translation import gettext as _
 
 from factures.money import ZERO, format_euros
@@ -24,6 +26,12 @@ def euros(value: Decimal | int | None) -> str:
 def day_of_month(day: int) -> str:
     """French ordinal for the first day only: 1 → 1er, 10 → 10."""
     return rules.day_of_month(int(day))
+
+
+@register.filter
+def day_month(day: datetime.date) -> str:
+    """A day of a month as French writes it: "1er janvier", "10 décembre"."""
+    return f"{rules.day_of_month(day.day)} {formats.date_format(day, 'F')}"
 
 
 @register.filter

@@ -129,7 +129,14 @@ def test_keyboard_only_payment(page, portal, viewport):
 
 def test_a_blocked_family_sees_why_and_cannot_pay_by_card(page, portal, viewport):
     login(page, portal, "PB-000004")
-    assert "3 factures impayées" in page.inner_text("main")
+    home = page.inner_text("main")
+    assert "3 factures impayées" in home
+    # The way out, in numbers: one invoice to settle at the desk, and when.
+    assert "Réglez 1 facture au guichet" in home
+    assert "Horaires" in home and "0590 00 00 00" in home
+    assert page.locator("main a.button:has-text('Payer en ligne')").count() == 0
+    assert_accessible(page, "home blocked")
+    shot(page, "home-blocked", viewport)
     page.goto(portal.url + "/paiements/")
     assert_accessible(page, "payments blocked")
     shot(page, "payment-blocked", viewport)

@@ -41,6 +41,14 @@ def test_bad_boolean_is_refused_with_its_name():
     assert "DJANGO_DEBUG" in result.stderr
 
 
+# The service's contact, required in production.
+CONTACT = {
+    "PORTAIL_SERVICE_PHONE": "0590 00 00 00",
+    "PORTAIL_SERVICE_EMAIL": "restauration@example.org",
+    "PORTAIL_SERVICE_HOURS": "du lundi au vendredi, de 8 h à 12 h",
+}
+
+
 def test_production_settings_pass_the_deploy_check():
     result = run_django(
         "check",
@@ -53,6 +61,7 @@ def test_production_settings_pass_the_deploy_check():
         STRIPE_SECRET_KEY="sk_live_example",
         STRIPE_WEBHOOK_SECRET="whsec_example",
         PORTAIL_PUBLIC_URL="https://portail.example.org",
+        **CONTACT,
     )
 
     assert result.returncode == 0, result.stderr
@@ -64,6 +73,7 @@ def test_production_refuses_to_start_without_stripe_keys_or_with_the_stand_in():
         "DJANGO_SECRET_KEY": secret,
         "DJANGO_ALLOWED_HOSTS": "portail.example.org",
         "PORTAIL_PUBLIC_URL": "https://portail.example.org",
+        **CONTACT,
     }
     without_keys = run_django("check", **site)
     with_standin = run_django(
@@ -105,6 +115,8 @@ STRONG = "k8Jq2vX9mP4rT7wZ1yB6nC3dF5gH0jL-a_sdfQWERTYuiopZXCVbnm1234567890"
         ({"PORTAIL_PUBLIC_URL": ""}, "PORTAIL_PUBLIC_URL"),
         ({"PORTAIL_STAFF_REQUIRE_2FA": "0"}, "PORTAIL_STAFF_REQUIRE_2FA"),
         ({"PORTAIL_PUBLIC_URL": "portail.example.org"}, "PORTAIL_PUBLIC_URL"),
+        ({"PORTAIL_SERVICE_PHONE": ""}, "PORTAIL_SERVICE_PHONE"),
+        ({"PORTAIL_SERVICE_HOURS": ""}, "PORTAIL_SERVICE_HOURS"),
     ],
 )
 def test_unsafe_production_configurations_are_refused(env, named):
@@ -114,6 +126,7 @@ def test_unsafe_production_configurations_are_refused(env, named):
         "STRIPE_SECRET_KEY": "sk_live_example",
         "STRIPE_WEBHOOK_SECRET": "whsec_example",
         "PORTAIL_PUBLIC_URL": "https://portail.example.org",
+        **CONTACT,
         "PORTAIL_ENV": "production",
     }
     base.update(env)
