@@ -459,11 +459,21 @@ def address_change_refuse(
 
 def family_paperless_set(*, family: Family, paperless: bool, user: User | None) -> bool:
     """The family's own choice of paper or paperless invoices, with its date;
-    it applies from the next invoicing run. Returns whether it changed."""
+    it applies from the next invoicing run. Returns whether it changed.
+    Paperless needs an e-mail address on file: without one the family would
+    get neither paper nor e-mail (ValidationError, in French)."""
     with transaction.atomic():
         locked = Family.objects.select_for_update().get(pk=family.pk)
         if locked.paperless == paperless:
             return False
+        if paperless and not locked.guardians.exclude(email="").exists():
+            raise ValidationError(
+                _(
+                    "Paperless invoices are sent by e-mail: add an e-mail address "
+                    "to your contact details first."
+                ),
+                code="no_email",
+            )
         locked.paperless = paperless
         locked.paperless_changed_at = timezone.now()
         dossier_save(

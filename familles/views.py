@@ -112,11 +112,15 @@ def paperless(request: HttpRequest, *, family: Family) -> HttpResponse:
         return redirect("familles:dossier")
     form = PaperlessForm(request.POST)
     if form.is_valid():
-        changed = family_paperless_set(
-            family=family,
-            paperless=form.cleaned_data["paperless"],
-            user=acting_user(request),
-        )
+        try:
+            changed = family_paperless_set(
+                family=family,
+                paperless=form.cleaned_data["paperless"],
+                user=acting_user(request),
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            return redirect(f"{reverse('familles:dossier')}#factures")
         if changed:
             messages.success(
                 request,

@@ -324,6 +324,20 @@ def test_the_family_chooses_paperless_and_the_next_invoice_follows(logged_in, fa
     assert (change.old, change.new, change.guardian) == (False, True, None)
 
 
+def test_paperless_needs_an_email_address_on_file(logged_in, family):
+    family.guardians.update(email="")
+
+    response = logged_in.post(
+        reverse("familles:paperless"), {"paperless": "1"}, follow=True
+    )
+
+    assert not Family.objects.get(pk=family.pk).paperless
+    assert (
+        "Les factures dématérialisées sont envoyées par e-mail : ajoutez d’abord "
+        "une adresse e-mail à vos coordonnées."
+    ) in response.text.replace("\xa0", " ")
+
+
 @pytest.mark.parametrize("paperless", [True, False])
 def test_the_paperless_radios_are_those_the_form_writes(logged_in, family, paperless):
     """The family file writes PaperlessForm's radios by hand (faster than the
