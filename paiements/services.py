@@ -119,7 +119,7 @@ def card_checkout_start(
             ],
             metadata={"checkout": str(checkout.pk), "family": family.identifier},
             success_url=f"{return_url}?paiement={checkout.pk}",
-            cancel_url=cancel_url,
+            cancel_url=f"{cancel_url}?paiement={checkout.pk}",
             expires_at=checkout.expires_at,
             email=(user.email if user is not None else "") or None,
         )
@@ -314,6 +314,34 @@ def _payment_anomaly(
             },
         )
     return " ".join(problems)
+
+
+def card_checkout_cancel(*, checkout: CheckoutSession) -> CheckoutSession:
+    """The parent left the provider's page without paying ("cancel and go
+    back"): the session is closed at the provider, so that the portal never
+    says "in progress" about a payment that cannot happen any more. If the
+    provider says it was paid after all (a payment made in another tab), it
+    is recorded as the webhook would. If the provider cannot be reached,
+    the session stays open and expires by itself. Returns the session as it
+    now is."""
+    if checkout.status != CheckoutSession.Status.OPEN or not checkout.stripe_id:
+        return checkout
+    try:
+        remote = stripe_gateway.session_expire(checkout.stripe_id)
+    except stripe_gateway.UnknownSession:
+        _checkout_expired(stripe_id=checkout.stripe_id)
+    except stripe_gateway.GatewayUnavailable:
+        logger.warning(
+            "card payment cancelled, provider unreachable",
+            extra={"event": "checkout_cancel_unreachable", "checkout": checkout.pk},
+        )
+    else:
+        if remote.status == "complete":
+            card_payment_record(remote=remote)
+        elif remote.status == "expired":
+            _checkout_expired(stripe_id=remote.id)
+    checkout.refresh_from_db()
+    return checkout
 
 
 def _checkout_expired(*, stripe_id: str) -> None:

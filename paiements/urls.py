@@ -9,6 +9,7 @@ urlpatterns = [
     path("verification/", views.payment_review, name="review"),
     path("payer/", views.payment_checkout, name="checkout"),
     path("retour/", views.payment_return, name="return"),
+    path("annule/", views.payment_cancelled, name="cancelled"),
     path("historique/", views.payment_list, name="list"),
     path("releve/", views.statement, name="statement"),
     path("releve/pdf/", views.statement_download, name="statement_pdf"),

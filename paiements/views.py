@@ -20,6 +20,7 @@ from paiements.models import CheckoutSession, Payment
 from paiements.receipts import receipt_pdf
 from paiements.rules import card_payment_decision, family_unpaid, payment_rules
 from paiements.services import (
+    card_checkout_cancel,
     card_checkout_start,
     new_idempotency_key,
     stripe_webhook_process,
@@ -116,8 +117,12 @@ def payment_home(request: HttpRequest, *, family: Family) -> HttpResponse:
             "can_pay": decision.allowed,
             "rules": payment_rules(),
             "disputed": [i for i in invoices if i.state == Invoice.Status.DISPUTED],
+            # "In progress" only while a session can still be paid: sent
+            # to the provider, not cancelled, not past its expiry.
             "pending": family.checkout_sessions.filter(
-                status=CheckoutSession.Status.OPEN
+                status=CheckoutSession.Status.OPEN,
+                stripe_id__isnull=False,
+                expires_at__gt=timezone.now(),
             ).exists(),
         },
     )
@@ -174,7 +179,7 @@ def payment_checkout(request: HttpRequest, *, family: Family) -> HttpResponse:
             idempotency_key=key,
             user=acting_user(request),
             return_url=request.build_absolute_uri(reverse("paiements:return")),
-            cancel_url=request.build_absolute_uri(reverse("paiements:home")),
+            cancel_url=request.build_absolute_uri(reverse("paiements:cancelled")),
         )
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
@@ -182,19 +187,38 @@ def payment_checkout(request: HttpRequest, *, family: Family) -> HttpResponse:
     return redirect(checkout.url)
 
 
+def _checkout(request: HttpRequest, family: Family) -> CheckoutSession:
+    return get_object_or_404(
+        CheckoutSession.objects.select_related("payment"),
+        pk=parse_id(request.GET.get("paiement", "")) or 0,
+        family=family,
+    )
+
+
 @family_required
 def payment_return(request: HttpRequest, *, family: Family) -> HttpResponse:
     """After Stripe's page: show the state; the webhook records the money."""
-    checkout_id = request.GET.get("paiement", "")
-    checkout = get_object_or_404(
-        CheckoutSession.objects.select_related("payment"),
-        pk=parse_id(checkout_id) or 0,
-        family=family,
-    )
+    checkout = _checkout(request, family)
     return render(
         request,
         "paiements/payment_return.html",
         {"checkout": checkout, "payment": getattr(checkout, "payment", None)},
+    )
+
+
+@family_required
+def payment_cancelled(request: HttpRequest, *, family: Family) -> HttpResponse:
+    """The parent left the provider's page without paying: the session is
+    closed there, and the page says that nothing was charged."""
+    checkout = card_checkout_cancel(checkout=_checkout(request, family))
+    return render(
+        request,
+        "paiements/payment_return.html",
+        {
+            "checkout": checkout,
+            "payment": getattr(checkout, "payment", None),
+            "cancelled": True,
+        },
     )
 
 

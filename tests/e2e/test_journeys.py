@@ -103,6 +103,29 @@ def test_paying_two_invoices_by_card_then_finding_the_receipt(page, portal, view
     assert_accessible(page, "payment list")
 
 
+def test_a_declined_card_then_cancel_says_nothing_was_charged(page, portal, viewport):
+    login(page, portal, "PB-000003")
+    page.goto(portal.url + "/paiements/")
+    page.click("main form button[type=submit]")
+    page.click("main form button[type=submit]")
+    page.fill("input[name=card_number]", "4000 0000 0000 0002")
+    page.fill("input[name=card_expiry]", "12/30")
+    page.fill("input[name=card_cvc]", "123")
+    page.fill("input[name=cardholder_name]", "Parent Test")
+    page.click("button[type=submit]")
+    assert "/paiements/" not in page.url  # still on the provider's page
+    page.click("text=Annuler et revenir au portail")
+
+    assert "/paiements/annule/" in page.url
+    news = page.inner_text("main")
+    assert "rien n’a été débité" in news and "Réessayer" in news
+    assert_accessible(page, "payment cancelled")
+    shot(page, "payment-cancelled", viewport)
+    page.click("text=Réessayer")
+    assert "en cours" not in page.inner_text("main")
+    assert page.locator("input[name=invoices]").count() >= 1
+
+
 def test_keyboard_only_payment(page, portal, viewport):
     login(page, portal, "PB-000012")
     page.goto(portal.url + "/paiements/")

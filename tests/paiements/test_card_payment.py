@@ -2,6 +2,7 @@
 
 import datetime
 import json
+import urllib.request
 from decimal import Decimal
 
 import pytest
@@ -10,6 +11,7 @@ from django.core import mail
 from django.urls import reverse
 
 from factures.models import Invoice
+from paiements import stripe_gateway
 from paiements.models import CheckoutSession, Payment, WebhookEvent
 from paiements.services import (
     card_checkout_start,
@@ -31,7 +33,7 @@ def start(family, invoices, key=None, today=datetime.date(2026, 12, 5)):  # noqa
         idempotency_key=key or new_idempotency_key(),
         user=None,
         return_url="http://testserver/paiements/retour/",
-        cancel_url="http://testserver/paiements/",
+        cancel_url="http://testserver/paiements/annule/",
         today=today,
     )
 
@@ -512,3 +514,84 @@ def test_a_dispute_lifts_the_block_and_its_closing_brings_it_back(
 
     invoice_dispute_close(invoice=third, user=None)
     assert family_block_state(family=paying_family).blocked
+
+
+# --- One clear state after every card attempt ------------------------------------
+
+
+def cancel_page(client, parent, checkout):  # noqa: ANN001, ANN201
+    with time_machine.travel(IN_WINDOW, tick=False):
+        client.force_login(parent)
+        return client.get(reverse("paiements:cancelled"), {"paiement": checkout.pk})
+
+
+def test_cancelling_on_the_providers_page_closes_the_session_and_says_so(
+    client, standin, paying_parent, two_invoices
+):
+    with time_machine.travel(IN_WINDOW, tick=False):
+        checkout = start(paying_parent.family, two_invoices)
+    with urllib.request.urlopen(checkout.url) as hosted:  # noqa: S310 - the stand-in
+        assert f"/paiements/annule/?paiement={checkout.pk}" in hosted.read().decode()
+
+    page = cancel_page(client, paying_parent, checkout)
+    with time_machine.travel(IN_WINDOW, tick=False):
+        home = client.get(reverse("paiements:home")).text
+
+    checkout.refresh_from_db()
+    assert checkout.status == CheckoutSession.Status.EXPIRED
+    assert stripe_gateway.session_retrieve(checkout.stripe_id).status == "expired"
+    assert "rien n’a été débité" in page.text or "rien n'a été débité" in page.text
+    assert "Réessayer" in page.text
+    assert "Un paiement par carte est en cours" not in home
+    assert Payment.objects.count() == 0
+
+
+def test_a_session_paid_in_another_tab_is_recorded_when_cancelled(
+    client, standin, paying_parent, two_invoices
+):
+    with time_machine.travel(IN_WINDOW, tick=False):
+        checkout = start(paying_parent.family, two_invoices)
+        assert standin.pay(checkout.stripe_id) == "paid"
+
+    page = cancel_page(client, paying_parent, checkout)
+
+    assert Payment.objects.get().amount == Decimal("60.00")
+    assert "Payé" in page.text
+
+
+def test_with_the_provider_unreachable_the_cancel_page_says_nothing_was_charged(
+    client, standin, paying_parent, two_invoices
+):
+    with time_machine.travel(IN_WINDOW, tick=False):
+        checkout = start(paying_parent.family, two_invoices)
+    standin.stop()
+
+    page = cancel_page(client, paying_parent, checkout)
+
+    checkout.refresh_from_db()
+    assert checkout.status == CheckoutSession.Status.OPEN  # it expires by itself
+    assert "rien n’a été débité" in page.text or "rien n'a été débité" in page.text
+    assert 'http-equiv="refresh"' not in page.text
+
+
+def test_a_session_never_sent_to_the_provider_is_not_in_progress(
+    client, paying_parent, two_invoices, settings
+):
+    settings.STRIPE_API_BASE = "http://127.0.0.1:9"  # nothing listens there
+    with time_machine.travel(IN_WINDOW, tick=False):
+        client.force_login(paying_parent)
+        review = client.post(
+            reverse("paiements:review"), {"invoices": [i.pk for i in two_invoices]}
+        )
+        failed = client.post(
+            reverse("paiements:checkout"),
+            {
+                "idempotency_key": review.context["idempotency_key"],
+                "invoices": [i.pk for i in two_invoices],
+            },
+            follow=True,
+        )
+
+    assert "indisponible" in failed.text
+    assert CheckoutSession.objects.get().stripe_id is None
+    assert "Un paiement par carte est en cours" not in failed.text
