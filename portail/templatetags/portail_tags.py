@@ -2,14 +2,17 @@ import datetime
 from decimal import Decimal
 
 from django import template
-from django.utils import formats
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
+from factures.models import Invoice
 from factures.money import ZERO, format_euros
 from familles.models import Family
 from paiements import rules
 from paiements.accounts import FamilyAccount
 from paiements.accounts import family_account as account_of
+from paiements.models import Payment
+from paiements.summary import window
 
 register = template.Library()
 
@@ -57,3 +60,24 @@ def account_balance(value: Decimal) -> str:
     if value < ZERO:
         return _("%(amount)s to pay") % {"amount": format_euros(-value)}
     return format_euros(ZERO)
+
+
+@register.filter
+def pay_by(invoice: Invoice) -> datetime.date:
+    """The last day to pay `invoice` online: the end of the first online
+    window that closes on or after the day it was issued (local date)."""
+    issued = timezone.localdate(invoice.issued_at)
+    return window(issued, rules.payment_rules().online_days).last
+
+
+@register.simple_tag
+def invoice_receipts(invoice: Invoice) -> list[Payment]:
+    """`{% invoice_receipts invoice as receipts %}`: the family's payments
+    that paid some of `invoice`, oldest first (their receipts)."""
+    return list(
+        Payment.objects.filter(
+            family_id=invoice.family_id, allocations__invoice=invoice
+        )
+        .distinct()
+        .order_by("received_at", "pk")
+    )

@@ -7,8 +7,12 @@ import pytest
 from django.urls import reverse
 from pypdf import PdfReader
 
+from factures.models import Invoice
 from factures.services import CreditLine, credit_note_issue, invoice_issue_month
 from familles.services import family_login_create
+from paiements.models import Payment
+from paiements.services import payment_record_desk
+from tests.clock import LOCAL
 from tests.factories import ChildFactory
 from tests.factures.conftest import OCTOBER, attend
 
@@ -212,3 +216,36 @@ def test_another_family_sees_none_of_these_invoices_in_its_list(
 
     assert invoices[0].number not in page and invoices[1].number not in page
     assert "Aucune facture" in page
+
+
+def test_the_pdf_and_the_page_give_the_date_to_pay_by(client, parent, invoices):
+    _september, october = invoices
+    Invoice.objects.filter(pk=october.pk).update(
+        issued_at=datetime.datetime(2026, 11, 12, 9, tzinfo=LOCAL)
+    )
+    client.force_login(parent)
+
+    text = pdf_text(client.get(reverse("factures:pdf", args=[october.pk])).content)
+    page = client.get(reverse("factures:detail", args=[october.pk])).text
+
+    # Issued on 12 November, after that month's online window (1-10).
+    assert "À régler avant le 10 décembre 2026 en ligne, ou au guichet." in text
+    assert "10 décembre 2026" in page
+
+
+def test_a_paid_invoice_links_its_receipt(client, parent, invoices):
+    september, _october = invoices
+    payment = payment_record_desk(
+        family=parent.family,
+        method=Payment.Method.CASH,
+        amount=september.total,
+        allocations={september.pk: september.total},
+        agent=None,
+    )
+    client.force_login(parent)
+
+    page = client.get(reverse("factures:detail", args=[september.pk])).text
+
+    assert reverse("paiements:receipt", args=[payment.pk]) in page
+    assert f"Reçu {payment.number} (PDF)" in page
+    assert "À payer en ligne avant le" not in page  # nothing left to pay
