@@ -289,3 +289,19 @@ def test_the_other_parent_pages_are_accessible(page, portal, viewport):
     ]:
         page.goto(portal.url + path)
         assert_accessible(page, name)
+
+
+def test_a_form_error_is_found_at_once(page, portal, viewport):
+    login(page, portal, "PB-000012")
+    page.goto(portal.url + "/signalements/nouveau/")
+    page.check("input[name=kind][value=other]")
+    page.click("main form button[type=submit]")
+
+    page.wait_for_load_state("load")
+    assert page.title().startswith("Erreur – ")
+    # The summary takes the focus once the page's script has run.
+    page.wait_for_function("document.activeElement.id === 'form-errors'")
+    page.click("#form-errors a >> nth=0")
+    assert page.evaluate("location.hash") == "#id_message"
+    assert_accessible(page, "form error")
+    shot(page, "form-error", viewport)
