@@ -5,6 +5,7 @@ import io
 import re
 from pathlib import Path
 
+import pytest
 from pypdf import PdfReader
 
 from tests.e2e.helpers import DEMO_PASSWORD, assert_accessible, login, shot
@@ -305,3 +306,68 @@ def test_a_form_error_is_found_at_once(page, portal, viewport):
     assert page.evaluate("location.hash") == "#id_message"
     assert_accessible(page, "form error")
     shot(page, "form-error", viewport)
+
+
+LONG_EMAIL = (
+    "marie-josephine.de-la-grande-riviere-sainte-marie"
+    "@commune-de-petit-bourg.example.org"
+)
+
+
+def reflows(page) -> bool:  # noqa: ANN001
+    """Nothing wider than the window: no horizontal scrolling (WCAG 1.4.10).
+    Prints what sticks out, for the failure's message."""
+    page.wait_for_load_state("load")  # its stylesheet applied
+    wide = page.evaluate(
+        """() => [...document.querySelectorAll('body *')]
+            .filter(e => e.getBoundingClientRect().right
+                         > document.documentElement.clientWidth + 1)
+            .slice(0, 3).map(e => e.tagName + '.' + e.className)"""
+    )
+    if wide:
+        print(page.url, wide)
+    return page.evaluate(
+        "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
+    )
+
+
+def test_every_parent_page_reflows_at_320_px(browser, portal, viewport):
+    if viewport != "phone":
+        pytest.skip("one narrow window is enough")
+    context = browser.new_context(
+        viewport={"width": 320, "height": 640}, locale="fr-FR"
+    )
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    login(page, portal, "PB-000010")
+    # A long e-mail address, as some families have.
+    page.goto(portal.url + "/mon-dossier/")
+    page.click("text=Modifier l'e-mail et les téléphones >> nth=0")
+    page.fill("#id_email", LONG_EMAIL)
+    page.click("main button[type=submit]")
+    wide = [] if reflows(page) else ["contact review"]
+    page.click("main button[type=submit]")
+    pages = [
+        "/",
+        "/mon-dossier/",
+        "/mon-dossier/historique/",
+        "/mon-dossier/demenagement/",
+        "/factures/",
+        "/paiements/",
+        "/paiements/historique/",
+        "/paiements/releve/",
+        "/signalements/",
+        "/signalements/nouveau/",
+        "/aide/",
+    ]
+    for path in pages:
+        page.goto(portal.url + path)
+        if not reflows(page):
+            wide.append(path)
+    page.goto(portal.url + "/factures/")
+    page.click("table.invoices tbody tr a >> nth=0")
+    if not reflows(page):
+        wide.append("invoice detail")
+    context.close()
+
+    assert wide == [], wide
