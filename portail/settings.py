@@ -458,6 +458,18 @@ PORTAIL_COMMUNE = {
         "PORTAIL_SERVICE_HOURS",
         "lundi, mardi, jeudi et vendredi, de 8 h à 12 h" if DEBUG or TESTING else "",
     ),
+    # The public-sector pages (legal notice, personal data, accessibility).
+    "publication_director": env_str(
+        "PORTAIL_PUBLICATION_DIRECTOR",
+        f"le maire de {env_str('PORTAIL_COMMUNE_NAME', 'Petit-Bourg')}",
+    ),
+    "host": env_str(
+        "PORTAIL_HOST",
+        "les serveurs de la commune (à préciser par l’exploitant : PORTAIL_HOST)",
+    ),
+    "dpo_email": env_str("PORTAIL_DPO_EMAIL", ""),
+    "accounts_keep_years": str(env_int("PORTAIL_ACCOUNTS_KEEP_YEARS", 10)),
+    "accessibility_checked_on": env_str("PORTAIL_ACCESSIBILITY_DATE", "2026-12-06"),
     # The portal's public address, printed on PDFs, letters and e-mails.
     "portal_url": env_str(
         "PORTAIL_PUBLIC_URL", "http://127.0.0.1:8000" if DEBUG or TESTING else None

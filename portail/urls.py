@@ -37,6 +37,9 @@ admin.site.index = _agent_index  # type: ignore[method-assign]
 urlpatterns = [
     path("", views.home, name="home"),
     path("aide/", views.help_page, name="help"),
+    path("accessibilite/", views.accessibility, name="accessibility"),
+    path("mentions-legales/", views.legal_notice, name="legal_notice"),
+    path("donnees-personnelles/", views.personal_data, name="personal_data"),
     path("health/", health, name="health"),
     path("", include("familles.urls")),
     path("factures/", include("factures.urls")),

@@ -1,7 +1,11 @@
+import datetime
+from typing import Any
+
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from factures.models import PAPER_BATCH_KEEP
 from familles.access import family_required
 from familles.models import AddressChangeRequest, Family
 from paiements.rules import payment_rules
@@ -45,3 +49,28 @@ def help_page(request: HttpRequest) -> HttpResponse:
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     return render(request, "403_csrf.html", status=403)
+
+
+def _public_page(template: str) -> Any:
+    def page(request: HttpRequest) -> HttpResponse:
+        return render(
+            request,
+            template,
+            {
+                "activation_days": settings.ACTIVATION_CODE_VALID_DAYS,
+                "paper_batch_days": PAPER_BATCH_KEEP.days,
+                "checked_on": datetime.date.fromisoformat(
+                    settings.PORTAIL_COMMUNE["accessibility_checked_on"]
+                ),
+            },
+        )
+
+    page.__name__ = template.rsplit("/", 1)[-1].removesuffix(".html")
+    return page
+
+
+# The pages every French public service's site must have, linked from every
+# page's footer; their facts come from settings (PORTAIL_COMMUNE).
+accessibility = _public_page("portail/accessibility.html")
+legal_notice = _public_page("portail/legal_notice.html")
+personal_data = _public_page("portail/personal_data.html")

@@ -280,6 +280,9 @@ def test_the_other_parent_pages_are_accessible(page, portal, viewport):
     assert_accessible(page, "help (anonymous)")
     page.goto(portal.url + "/compte/password/reset/")
     assert_accessible(page, "password reset")
+    for path in ["/accessibilite/", "/mentions-legales/", "/donnees-personnelles/"]:
+        page.goto(portal.url + path)
+        assert_accessible(page, path)
     login(page, portal, "PB-000015")
     for path, name in [
         ("/aide/", "help"),
@@ -359,6 +362,9 @@ def test_every_parent_page_reflows_at_320_px(browser, portal, viewport):
         "/signalements/",
         "/signalements/nouveau/",
         "/aide/",
+        "/accessibilite/",
+        "/mentions-legales/",
+        "/donnees-personnelles/",
     ]
     for path in pages:
         page.goto(portal.url + path)
