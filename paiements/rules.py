@@ -14,7 +14,7 @@ from functools import lru_cache, partial
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import QuerySet
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -23,6 +23,7 @@ from factures.periods import next_month
 from familles.models import Family
 from paiements.accounts import covered_by_credit, family_credit, family_credits
 from paiements.models import PaymentOverride
+from portail.typography import french_date
 
 
 @dataclass(frozen=True)
@@ -232,7 +233,7 @@ def card_payment_decision(
             % {
                 "first": day_of_month(rules.online_days.first),
                 "last": rules.online_days.last,
-                "date": formats.date_format(opens, "j F Y"),
+                "date": french_date(opens),
             },
         )
     if block.blocked:

@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
@@ -27,6 +27,7 @@ from paiements.services import (
 )
 from paiements.statements import statement_pdf, statement_period
 from portail.params import parse_id
+from portail.typography import french_date
 
 
 def _selected(request: HttpRequest, family: Family) -> list[Invoice]:
@@ -85,7 +86,7 @@ def payment_history(family: Family) -> list[PaymentLine]:
     return [
         PaymentLine(
             pk=pk,
-            received=formats.date_format(timezone.localtime(received_at), "j F Y"),
+            received=french_date(received_at),
             method=str(capfirst(Payment.Method(method).label)),
             amount=format_euros(amount),
             cancels=_("cancels %(number)s") % {"number": reversed_number}

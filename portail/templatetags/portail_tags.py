@@ -2,7 +2,7 @@ import datetime
 from decimal import Decimal
 
 from django import template
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from factures.models import Invoice
@@ -13,6 +13,7 @@ from paiements.accounts import FamilyAccount
 from paiements.accounts import family_account as account_of
 from paiements.models import Payment
 from paiements.summary import window
+from portail.typography import french_date
 
 register = template.Library()
 
@@ -34,7 +35,13 @@ def day_of_month(day: int) -> str:
 @register.filter
 def day_month(day: datetime.date) -> str:
     """A day of a month as French writes it: "1er janvier", "10 décembre"."""
-    return f"{rules.day_of_month(day.day)} {formats.date_format(day, 'F')}"
+    return french_date(day, year=False)
+
+
+@register.filter
+def fr_date(day: datetime.date | datetime.datetime | None) -> str:
+    """ "1er janvier 2027" where `|date:"j F Y"` wrote "1 janvier 2027"."""
+    return french_date(day) if day else ""
 
 
 @register.filter

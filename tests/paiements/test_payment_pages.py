@@ -36,7 +36,7 @@ def test_outside_the_window_the_page_says_when_it_opens(
 
     text = page.text.replace("&#x27;", "'")
     assert not page.context["can_pay"]
-    assert "Il rouvrira le 1 janvier 2027" in text
+    assert "Il rouvrira le 1er janvier 2027" in text
     assert "du 7 au 25 de chaque mois" in text
     assert 'name="invoices"' not in text
 

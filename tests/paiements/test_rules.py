@@ -68,7 +68,7 @@ def test_card_payment_window_follows_the_local_date(family, when, allowed):
 def test_outside_the_window_the_reason_says_when_it_opens_again(family):
     decision = decide(family, invoices_for(family, 1), "2026-12-11 09:00 -04:00")
 
-    assert "1 janvier 2027" in decision.reason
+    assert "1er janvier 2027" in decision.reason
     assert decision.opens_on == datetime.date(2027, 1, 1)
     assert not decision.window_open
 

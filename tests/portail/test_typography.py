@@ -1,0 +1,47 @@
+"""French typography: the first of the month is "1er", and the templates
+write dates through the same helper."""
+
+import datetime
+import re
+from pathlib import Path
+
+import pytest
+
+from portail.typography import french_date
+from tests.clock import LOCAL
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize(
+    ("day", "year", "written"),
+    [
+        (datetime.date(2027, 1, 1), True, "1er janvier 2027"),
+        (datetime.date(2026, 12, 10), True, "10 décembre 2026"),
+        (datetime.date(2026, 12, 1), False, "1er décembre"),
+        # Late on 31 December in Guadeloupe is already 1 January in UTC.
+        (
+            datetime.datetime(2027, 1, 1, 3, 30, tzinfo=datetime.UTC),
+            True,
+            "31 décembre 2026",
+        ),
+        (datetime.datetime(2027, 1, 1, 8, 0, tzinfo=LOCAL), True, "1er janvier 2027"),
+    ],
+)
+def test_dates_are_written_as_french_writes_them(day, year, written, settings):
+    settings.LANGUAGE_CODE = "fr"
+
+    assert french_date(day, year=year) == written
+
+
+def test_no_parent_template_writes_the_first_of_the_month_as_1():
+    """`|date:"j F Y"` writes "1 janvier": the parents' templates, e-mails
+    and PDFs use `|fr_date` (staff pages keep Django's own formats)."""
+    found = [
+        str(path.relative_to(ROOT))
+        for path in (ROOT / "templates").rglob("*.*")
+        if "admin" not in path.parts
+        and re.search(r'\|date:"j F( Y)?"', path.read_text())
+    ]
+
+    assert found == []
