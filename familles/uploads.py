@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
+
+from portail.typography import file_size
 
 # The first bytes of each accepted format.
 SIGNATURES = {
@@ -35,7 +36,7 @@ def check_document(upload: UploadedFile) -> CheckedFile:
     if upload.size is None or upload.size > limit:
         raise ValidationError(
             _("« %(name)s » is larger than %(limit)s.")
-            % {"name": name, "limit": filesizeformat(limit)}
+            % {"name": name, "limit": file_size(limit)}
         )
     if upload.size == 0:
         raise ValidationError(_("« %(name)s » is empty.") % {"name": name})

@@ -14,3 +14,14 @@ def french_date(day: datetime.date | datetime.datetime, *, year: bool = True) ->
         day = timezone.localtime(day).date() if timezone.is_aware(day) else day.date()
     first = "1er" if day.day == 1 else str(day.day)
     return f"{first} {formats.date_format(day, 'F Y' if year else 'F')}"
+
+
+def file_size(size: int) -> str:
+    """A file's size as French writes it: "850 octets", "2 Ko", "4,5 Mo"
+    (Django's filesizeformat writes "Kio" and "Mio")."""
+    for unit, scale in (("Mo", 1024 * 1024), ("Ko", 1024)):
+        if size >= scale:
+            value = round(size / scale, 1)
+            text = f"{value:.1f}".rstrip("0").rstrip(".").replace(".", ",")
+            return f"{text}\u00a0{unit}"
+    return f"{size}\u00a0octets"

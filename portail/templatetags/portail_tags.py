@@ -13,7 +13,7 @@ from paiements.accounts import FamilyAccount
 from paiements.accounts import family_account as account_of
 from paiements.models import Payment
 from paiements.summary import window
-from portail.typography import french_date
+from portail.typography import file_size, french_date
 
 register = template.Library()
 
@@ -88,3 +88,9 @@ def invoice_receipts(invoice: Invoice) -> list[Payment]:
         .distinct()
         .order_by("received_at", "pk")
     )
+
+
+@register.filter
+def size(value: int) -> str:
+    """A file's size in French: "2 Ko", "4,5 Mo" (`portail.typography`)."""
+    return file_size(int(value))

@@ -268,7 +268,7 @@ def test_a_refusal_carries_its_reason_to_the_family(logged_in, family, staff):
         ),
         (
             SimpleUploadedFile("enorme.pdf", PDF + b"0" * (20 * 1024 * 1024)),
-            "dépasse 5,0",
+            "dépasse 5 Mo",
         ),
         (SimpleUploadedFile("vide.pdf", b""), "vide"),
     ],

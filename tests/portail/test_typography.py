@@ -6,8 +6,11 @@ import re
 from pathlib import Path
 
 import pytest
+from django.urls import reverse
 
-from portail.typography import french_date
+from familles.models import AddressChangeRequest
+from portail.typography import file_size, french_date
+from signalements.services import report_submit
 from tests.clock import LOCAL
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,3 +48,41 @@ def test_no_parent_template_writes_the_first_of_the_month_as_1():
     ]
 
     assert found == []
+
+
+@pytest.mark.parametrize(
+    ("size", "written"),
+    [
+        (850, "850\u00a0octets"),
+        (2048, "2\u00a0Ko"),
+        (5 * 1024 * 1024, "5\u00a0Mo"),
+        (int(4.5 * 1024 * 1024), "4,5\u00a0Mo"),
+    ],
+)
+def test_file_sizes_are_in_ko_and_mo(size, written):
+    assert file_size(size) == written
+
+
+@pytest.mark.django_db
+def test_a_report_is_sent_masculine_an_address_change_feminine(client, parent):
+    report_submit(
+        family=parent.family,
+        user=parent,
+        kind="other",
+        message="?",
+        request_key="t" * 32,
+    )
+    AddressChangeRequest.objects.create(
+        family=parent.family,
+        address_line1="3 rue des Goyaviers",
+        postal_code="97170",
+        city="Petit-Bourg",
+        request_key="u" * 32,
+    )
+    client.force_login(parent)
+
+    reports = client.get(reverse("signalements:report_list")).text
+    dossier = client.get(reverse("familles:dossier")).text
+
+    assert "envoyé le" in reports and "envoyée le" not in reports
+    assert "envoyée le" in dossier
