@@ -172,7 +172,7 @@ def test_outside_the_window_the_page_says_when_it_opens(page, closed_portal, vie
     login(page, closed_portal, "PB-000001")
     page.goto(closed_portal.url + "/paiements/")
     assert_accessible(page, "payments closed")
-    assert "Il rouvrira le 1 janvier 2027" in page.inner_text("main")
+    assert "Il rouvrira le 1er janvier 2027" in page.inner_text("main")
     assert page.locator("input[name=invoices]").count() == 0
 
 

@@ -425,7 +425,7 @@ def test_a_meal_changed_during_the_run_cancels_its_batch_with_a_message(
         run()
 
     assert refused.value.messages == [
-        "Des fréquentations ont été modifiées pendant la facturation du mois : "
+        "Des fréquentations ont été modifiées pendant la facturation du mois\u00a0: "
         "1 facture a été émise, pas les autres. Relancez la facturation."
     ]
     assert list(Invoice.objects.values_list("family", flat=True)) == [first.pk]

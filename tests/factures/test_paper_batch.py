@@ -66,7 +66,7 @@ def test_the_batch_is_printed_in_the_background_then_downloaded(
     assert len(queued) == 1  # the task, once the request is recorded
     assert response.status_code == 302
     assert message(response) == (
-        "L’impression des factures papier (octobre 2026) est lancée : le "
+        "L’impression des factures papier (octobre 2026) est lancée\u00a0: le "
         "fichier apparaîtra ci-dessous, prêt à télécharger."
     )
     batch = PaperBatch.objects.get()
@@ -106,7 +106,7 @@ def test_a_batch_on_its_way_is_not_asked_for_twice(staff_client, october):
     assert PaperBatch.objects.count() == 1
     assert message(again) == (
         "L’impression des factures papier (octobre 2026) est déjà en cours "
-        "(demandée à 10:00) : le fichier apparaîtra ci-dessous."
+        "(demandée à 10:00)\u00a0: le fichier apparaîtra ci-dessous."
     )
     assert "En attente" in page
 

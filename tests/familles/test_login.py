@@ -42,7 +42,7 @@ def test_login_page_is_in_french(client, db):
     assert '<html lang="fr">' in page.text
     assert "Connexion au portail familles" in page.text
     assert "Identifiant" in page.text
-    assert "Mot de passe oublié ?" in page.text
+    assert "Mot de passe oublié\u00a0?" in page.text
 
 
 def test_nobody_can_sign_up(client, db):

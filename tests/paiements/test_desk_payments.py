@@ -253,7 +253,7 @@ def test_unknown_identifier_in_the_desk_page_says_so(staff_client, db):
         reverse("admin:paiements_payment_desk"), {"q": "PB-999999"}
     )
 
-    assert "Aucune famille ne correspond à « PB-999999 »." in response.text
+    assert "Aucune famille ne correspond à «\u00a0PB-999999\u00a0»." in response.text
 
 
 def test_payments_cannot_be_edited_or_deleted_in_the_admin(

@@ -53,8 +53,8 @@ def test_the_personal_data_page_gives_the_durations_the_code_applies(client, set
 
     text = client.get(reverse("personal_data")).text
 
-    assert "un code d’activation : 21 jours" in text
-    assert "imprimées : 7 jours" in text
+    assert "un code d’activation\u00a0: 21 jours" in text
+    assert "imprimées\u00a0: 7 jours" in text
     assert "10 ans" in text
     assert "mailto:dpo@example.org" in text
     assert "CNIL" in text

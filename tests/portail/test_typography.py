@@ -86,3 +86,28 @@ def test_a_report_is_sent_masculine_an_address_change_feminine(client, parent):
 
     assert "envoyé le" in reports and "envoyée le" not in reports
     assert "envoyée le" in dossier
+
+
+def test_no_french_sentence_breaks_before_its_colon():
+    """French puts a space before : ; ? ! and inside « » — a non-breaking
+    one, or a line may start with ":" (the catalogue and the parents'
+    templates; the staff pages are Django's)."""
+    catalogue = (ROOT / "locale" / "fr" / "LC_MESSAGES" / "django.po").read_text()
+    translations, in_msgstr = [], False
+    for line in catalogue.splitlines():
+        if line.startswith("msgstr"):
+            in_msgstr = True
+        elif not line.startswith('"'):
+            in_msgstr = False
+        if in_msgstr and not line.startswith('"Plural'):
+            translations.append(line)
+    templates = [
+        f"{path.relative_to(ROOT)}: {line.strip()}"
+        for path in (ROOT / "templates").rglob("*.html")
+        if "admin" not in path.parts
+        for line in path.read_text().splitlines()
+        if re.search(r" [:;] ", line) and "@page" not in line
+    ]
+
+    assert [line for line in translations if re.search(r" [:;?!»]|« ", line)] == []
+    assert templates == []

@@ -22,7 +22,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.now("2026-12-04 09:00 -04:00")]
 
 FREEZING = ["wrong_amount", "wrong_bracket", "wrong_attendance"]
 NOT_FREEZING = ["refund", "paid_unpaid", "missing_invoice", "several_accounts", "other"]
-SET_ASIDE = "mise de côté : à ne pas payer avant notre réponse"
+SET_ASIDE = "mise de côté\u00a0: à ne pas payer avant notre réponse"
 
 
 @pytest.fixture

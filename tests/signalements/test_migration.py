@@ -94,7 +94,7 @@ def test_open_bracket_and_attendance_reports_set_their_invoice_aside_once_migrat
 
     bracket.refresh_from_db()
     assert bracket.dispute.invoice == unpaid and bracket.dispute.closed_at is None
-    assert bracket.dispute.reason == f"Signalement {bracket.reference} : Faux"
+    assert bracket.dispute.reason == f"Signalement {bracket.reference}\u00a0: Faux"
     assert unpaid.amount_due == Decimal("30.00") and unpaid.status == "disputed"
     for report in (count_on_paid, count_on_disputed, closed, refund, no_invoice):
         report.refresh_from_db()
