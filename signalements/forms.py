@@ -87,3 +87,13 @@ class ReportAnswerForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 4}),
     )
+
+
+class ReportReplyForm(forms.Form):
+    """The family's answer in a report's thread."""
+
+    message = forms.CharField(
+        label=_("Your answer"),
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )

@@ -25,6 +25,7 @@ from familles.tasks import send_family_email
 from familles.uploads import CheckedFile
 from paiements.services import payments_reconcile
 from signalements.models import Report, ReportAttachment, ReportUpdate
+from signalements.tasks import send_report_reply
 
 REPORT_KINDS_NEEDING_INVOICE = {
     Report.Kind.WRONG_AMOUNT,
@@ -182,6 +183,31 @@ def report_update(
                 _invoice_freeze(report=locked, user=agent)
         transaction.on_commit(lambda: _report_notify(locked, "report_updated", update))
     report.status, report.closed_at = locked.status, locked.closed_at
+    return update
+
+
+def report_reply(*, report: Report, user: User, message: str) -> ReportUpdate:
+    """The family answers the canteen service in the report's thread (its
+    status does not change). Its agent, or the service when no agent has
+    taken the report, is told by e-mail. A closed report takes no more
+    answers: the family sends a new report (ValidationError, in French)."""
+    message = message.strip()
+    if not message:
+        raise ValidationError(_("Write your answer."))
+    with transaction.atomic():
+        locked = Report.objects.select_for_update().get(pk=report.pk)
+        if not locked.is_open:
+            raise ValidationError(
+                _("This report is closed. If the problem remains, send a new report.")
+            )
+        update = ReportUpdate.objects.create(
+            report=locked,
+            author=user,
+            message=message,
+            status_before=locked.status,
+            status_after=locked.status,
+        )
+        transaction.on_commit(lambda: send_report_reply.enqueue(update_id=update.pk))
     return update
 
 

@@ -12,9 +12,9 @@ from familles.models import Family
 from familles.services import request_key_or_new
 from familles.views import proof_response
 from portail.params import parse_id
-from signalements.forms import ReportForm
+from signalements.forms import ReportForm, ReportReplyForm
 from signalements.models import Report, ReportAttachment
-from signalements.services import report_submit
+from signalements.services import report_reply, report_submit
 
 
 @family_required
@@ -88,18 +88,33 @@ def report_new(request: HttpRequest, *, family: Family) -> HttpResponse:
 
 @family_required
 def report_detail(request: HttpRequest, pk: int, *, family: Family) -> HttpResponse:
+    """The report and its thread; the family answers the service there."""
     report = get_object_or_404(
         Report.objects.select_related("invoice", "child", "dispute"),
         pk=pk,
         family=family,
     )
+    form = ReportReplyForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            report_reply(
+                report=report,
+                user=acting_user(request),
+                message=form.cleaned_data["message"],
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("Your answer is sent to the canteen service."))
+            return redirect("signalements:report_detail", pk=report.pk)
     return render(
         request,
         "signalements/report_detail.html",
         {
             "report": report,
-            "updates": report.updates.all(),
+            "updates": report.updates.select_related("author"),
             "attachments": report.attachments.all(),
+            "form": form,
         },
     )
 

@@ -2,17 +2,24 @@
 answers, and what reports do to money."""
 
 import datetime
+import re
 from decimal import Decimal
 
 import pytest
 from django.core import mail
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from factures.models import CreditNote, Invoice
 from paiements.rules import card_payment_decision, family_block_state
 from signalements.models import Report
-from signalements.services import report_update
+from signalements.services import (
+    report_assign,
+    report_reply,
+    report_submit,
+    report_update,
+)
 from tests.factories import InvoiceFactory
 
 # Real transactions: e-mails leave when the report is committed.
@@ -304,3 +311,120 @@ def test_an_odd_form_key_is_replaced_not_written(client, parent, key):
     assert response.status_code == 302
     report = Report.objects.get()
     assert len(report.request_key) == 32 and report.request_key != key
+
+
+# --- A report is a conversation ---------------------------------------------------
+
+
+def test_the_family_answers_the_agent_and_the_agent_is_told(
+    client, parent, staff, mailoutbox, django_capture_on_commit_callbacks
+):
+    staff.email = "agent@example.org"
+    staff.save()
+    report = report_submit(
+        family=parent.family,
+        user=parent,
+        kind="other",
+        message="Question",
+        request_key="c" * 32,
+    ).report
+    report_assign(report=report, agent=staff)
+    report_update(report=report, agent=staff, message="Quel enfant ?")
+    mailoutbox.clear()
+    client.force_login(parent)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        sent = client.post(
+            reverse("signalements:report_detail", args=[report.pk]),
+            {"message": "Kenzo, le 3 novembre."},
+            follow=True,
+        )
+
+    thread = [(u.author, u.message) for u in report.updates.order_by("pk")]
+    assert thread == [(staff, "Quel enfant ?"), (parent, "Kenzo, le 3 novembre.")]
+    assert Report.objects.get(pk=report.pk).status == report.status
+    assert "Votre réponse est envoyée" in sent.text
+    text = " ".join(re.sub(r"<[^>]+>", " ", sent.text).split())
+    assert "Vous – " in text and "Kenzo, le 3 novembre." in text
+    (mail,) = mailoutbox
+    assert mail.to == ["agent@example.org"]
+    assert report.reference in mail.subject and "Kenzo, le 3 novembre." in mail.body
+
+
+def test_an_answer_without_an_agent_goes_to_the_service(
+    client, parent, mailoutbox, django_capture_on_commit_callbacks, settings
+):
+    report = report_submit(
+        family=parent.family,
+        user=parent,
+        kind="other",
+        message="Question",
+        request_key="d" * 32,
+    ).report
+    mailoutbox.clear()
+    client.force_login(parent)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            reverse("signalements:report_detail", args=[report.pk]),
+            {"message": "Précision"},
+        )
+
+    assert [m.to for m in mailoutbox] == [[settings.PORTAIL_COMMUNE["email"]]]
+
+
+def test_a_closed_report_takes_no_more_answers(client, parent, staff):
+    report = report_submit(
+        family=parent.family,
+        user=parent,
+        kind="other",
+        message="Question",
+        request_key="f" * 32,
+    ).report
+    report_update(report=report, agent=staff, status="resolved", message="Réglé.")
+    client.force_login(parent)
+
+    page = client.post(
+        reverse("signalements:report_detail", args=[report.pk]), {"message": "Merci"}
+    ).text
+
+    assert report.updates.count() == 1
+    assert "Ce signalement est clos" in page
+    with pytest.raises(ValidationError):
+        report_reply(report=report, user=parent, message="Encore")
+
+
+def test_an_empty_answer_is_refused_with_a_message(client, parent):
+    report = report_submit(
+        family=parent.family,
+        user=parent,
+        kind="other",
+        message="Question",
+        request_key="g" * 32,
+    ).report
+    client.force_login(parent)
+
+    page = client.post(
+        reverse("signalements:report_detail", args=[report.pk]), {"message": "  "}
+    ).text
+
+    assert report.updates.count() == 0
+    assert "Ce champ est obligatoire" in page
+
+
+def test_another_family_cannot_answer(client, other_parent, parent):
+    report = report_submit(
+        family=parent.family,
+        user=parent,
+        kind="other",
+        message="Question",
+        request_key="h" * 32,
+    ).report
+    client.force_login(other_parent)
+
+    response = client.post(
+        reverse("signalements:report_detail", args=[report.pk]), {"message": "Hop"}
+    )
+
+    assert response.status_code == 404
+    assert report.updates.count() == 0
