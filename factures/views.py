@@ -35,27 +35,47 @@ def invoice_list(request: HttpRequest, *, family: Family) -> HttpResponse:
 
 
 def _calendar_row(
-    week: list[datetime.date | None], days: set[datetime.date], present: str
+    week: list[datetime.date | None],
+    days: dict[datetime.date, list[tuple[str, str]]],
+    month: str,
 ) -> SafeString:
     """One week of a child's calendar: `<td>` cells, empty outside the month.
-    `present`: what a screen reader says after the day, "octobre : présent"."""
+    A day billed shows the marks of its activities ("R G"); a screen reader
+    hears the day, the month and the activities ("3 octobre : Restauration
+    scolaire, Garderie du soir")."""
     cells = []
     for day in week:
         if not day:
             cells.append(mark_safe("<td></td>"))  # noqa: S308 - a constant
         elif day in days:
+            activities = days[day]
             cells.append(
                 format_html(
-                    '<td class="present"><span aria-hidden="true">{}</span>'
-                    '<span class="visually-hidden">{} {}</span></td>',
+                    '<td class="present"><span aria-hidden="true">{}'
+                    '<span class="marks">{}</span></span>'
+                    '<span class="visually-hidden">{} {}\u00a0: {}</span></td>',
                     day.day,
+                    " ".join(mark for mark, _label in activities),
                     day.day,
-                    present,
+                    month,
+                    ", ".join(label for _mark, label in activities),
                 )
             )
         else:
             cells.append(format_html("<td>{}</td>", day.day))
     return mark_safe("".join(cells))  # noqa: S308 - each cell is escaped above
+
+
+def _marks(activities: list[tuple[int, str]]) -> dict[int, tuple[str, str]]:
+    """A letter for each activity billed ("R" Restauration scolaire, "G"
+    Garderie du soir), its label's first letter, then a number if taken."""
+    marks: dict[int, tuple[str, str]] = {}
+    for pk, label in activities:
+        letter = (label[:1] or "?").upper()
+        if letter in {mark for mark, _label in marks.values()}:
+            letter = str(len(marks) + 1)
+        marks[pk] = (letter, label)
+    return marks
 
 
 @lru_cache(maxsize=8)
@@ -78,33 +98,37 @@ def _weekday_header(language: str) -> SafeString:
 def invoice_detail(request: HttpRequest, pk: int, *, family: Family) -> HttpResponse:
     invoice = _family_invoice(family, pk)
     # Names and labels are copied on the line; the days it bills come with it.
-    lines = list(invoice.lines.annotate(days=AttendedDays(Attendance, invoice.period)))
-    attended: dict[int, set[datetime.date]] = {}
-    for line in lines:
-        billed = line.days.split(",") if line.days else []
-        attended.setdefault(line.child_id, set()).update(
-            map(datetime.date.fromisoformat, billed)
+    lines = list(
+        invoice.lines.select_related("activity").annotate(
+            days=AttendedDays(Attendance, invoice.period)
         )
+    )
+    marks = _marks(
+        [(line.activity_id, line.activity.label) for line in lines if line.days]
+    )
+    attended: dict[int, dict[datetime.date, list[tuple[str, str]]]] = {}
+    for line in lines:
+        for billed in line.days.split(",") if line.days else []:
+            day = datetime.date.fromisoformat(billed)
+            activities = attended.setdefault(line.child_id, {}).setdefault(day, [])
+            if marks[line.activity_id] not in activities:
+                activities.append(marks[line.activity_id])
     children = []
     seen = set()
     weeks = month_weeks(invoice.period)
-    # The day then "octobre : présent", the month formatted once.
-    present = _("%(month)s: attended") % {
-        "month": formats.date_format(invoice.period, "F")
-    }
+    month = formats.date_format(invoice.period, "F")
     for line in lines:
         if line.child_id in seen:
             continue
         seen.add(line.child_id)
-        days = attended.get(line.child_id, set())
+        days = attended.get(line.child_id, {})
         # The calendar's rows are written here, not by the template: its 70
-        # cells a child were most of the page's rendering. An attended day
-        # says to a screen reader "3 octobre : présent".
+        # cells a child were most of the page's rendering.
         children.append(
             {
                 "name": line.child_name,
                 "count": len(days),
-                "weeks": [_calendar_row(week, days, present) for week in weeks],
+                "weeks": [_calendar_row(week, days, month) for week in weeks],
             }
         )
     return render(
@@ -115,6 +139,7 @@ def invoice_detail(request: HttpRequest, pk: int, *, family: Family) -> HttpResp
             "lines": lines,
             "credit_notes": invoice.credit_notes_to_show(),
             "children": children,
+            "legend": sorted(marks.values()),
             "weekday_header": _weekday_header(get_language()),
             **document_extras(),
         },

@@ -80,7 +80,7 @@ def test_the_detail_shows_lines_and_a_calendar_of_the_days_attended(
     assert [int(day) for day in attended] == list(range(1, 31))
     assert "<td>31</td>" in page  # October's last day, not attended
     assert page.count('class="present"') == 30
-    assert "3 octobre : présent" in page  # what a screen reader says
+    assert "3 octobre : Restauration scolaire" in page  # a screen reader says
     assert '<th scope="col" abbr="lundi">lun.</th>' in page
     assert '<th scope="col" abbr="dimanche">dim.</th>' in page
 
@@ -249,3 +249,33 @@ def test_a_paid_invoice_links_its_receipt(client, parent, invoices):
     assert reverse("paiements:receipt", args=[payment.pk]) in page
     assert f"Reçu {payment.number} (PDF)" in page
     assert "À payer en ligne avant le" not in page  # nothing left to pay
+
+
+def test_the_calendar_marks_each_activity_billed_with_a_legend(
+    client, parent, prices, canteen, after_school
+):
+    kenzo = parent.family.children.get(first_name="Kenzo")
+    november = datetime.date(2026, 11, 1)
+    attend(kenzo, canteen, 2, 3, month=november)
+    attend(kenzo, after_school, 3, 5, month=november)
+    invoice_issue_month(
+        period=november, issued_by=None, today=datetime.date(2026, 12, 1)
+    )
+    invoice = Invoice.objects.get(family=parent.family, period=november)
+    client.force_login(parent)
+
+    page = client.get(reverse("factures:detail", args=[invoice.pk])).text
+
+    marked = dict(
+        re.findall(
+            r'<td class="present"><span aria-hidden="true">(\d+)'
+            r'<span class="marks">([^<]*)</span>',
+            page,
+        )
+    )
+    assert marked == {"2": "R", "3": "R G", "5": "G"}
+    assert "3 novembre\xa0: Restauration scolaire, Garderie du soir" in page
+    assert "5 novembre\xa0: Garderie du soir" in page
+    legend = " ".join(re.sub(r"<[^>]+>", " ", page.split("calendar-legend")[1]).split())
+    assert "Légende : G Garderie du soir · R Restauration scolaire" in legend
+    assert "3 jours de présence." in page
