@@ -651,27 +651,9 @@ PRINT_PATIENCE = datetime.timedelta(hours=1)
 PAPER_BATCH_KEEP = datetime.timedelta(days=7)
 
 
-class PaperBatchQuerySet(models.QuerySet["PaperBatch"]):
-    def on_its_way(self) -> PaperBatchQuerySet:
-        """Batches waiting or being printed, not yet taken for lost (the
-        same rule as `PaperBatch.lost`, in SQL)."""
-        return self.filter(
-            status__in=[PaperBatch.Status.QUEUED, PaperBatch.Status.RUNNING],
-            requested_at__gt=timezone.now() - PRINT_PATIENCE,
-        )
-
-
-class PaperBatch(models.Model):
-    """The month's paper invoices as one PDF, printed by a background task
-    (`factures.tasks.print_paper_batch`): a thousand invoices take longer
-    than a web request may (bench/pdf.py). The agent downloads the file
-    from the invoicing page once it is ready."""
-
-    class Status(models.TextChoices):
-        QUEUED = "queued", _("waiting")
-        RUNNING = "running", _("being printed")
-        READY = "ready", _("ready")
-        FAILED = "failed", _("failed")
+class MonthlyWork(models.Model):
+    """A month's work an agent asks for and the worker does: who asked,
+    when, and when it ended (the paper batch, the invoicing run)."""
 
     period = models.DateField(_("month"))
     requested_at = models.DateTimeField(_("requested on"), default=timezone.now)
@@ -683,6 +665,34 @@ class PaperBatch(models.Model):
         blank=True,
         related_name="+",
     )
+    finished_at = models.DateTimeField(_("finished on"), null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class PaperBatchQuerySet(models.QuerySet["PaperBatch"]):
+    def on_its_way(self) -> PaperBatchQuerySet:
+        """Batches waiting or being printed, not yet taken for lost (the
+        same rule as `PaperBatch.lost`, in SQL)."""
+        return self.filter(
+            status__in=[PaperBatch.Status.QUEUED, PaperBatch.Status.RUNNING],
+            requested_at__gt=timezone.now() - PRINT_PATIENCE,
+        )
+
+
+class PaperBatch(MonthlyWork):
+    """The month's paper invoices as one PDF, printed by a background task
+    (`factures.tasks.print_paper_batch`): a thousand invoices take longer
+    than a web request may (bench/pdf.py). The agent downloads the file
+    from the invoicing page once it is ready."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("waiting")
+        RUNNING = "running", _("being printed")
+        READY = "ready", _("ready")
+        FAILED = "failed", _("failed")
+
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.QUEUED
     )
@@ -692,7 +702,6 @@ class PaperBatch(models.Model):
     printed = models.PositiveIntegerField(_("invoices printed"), default=0)
     pages = models.PositiveIntegerField(_("pages"), default=0)
     file = models.FileField(_("file"), upload_to="impressions/", blank=True)
-    finished_at = models.DateTimeField(_("finished on"), null=True, blank=True)
 
     ON_ITS_WAY = (Status.QUEUED, Status.RUNNING)
 
@@ -728,7 +737,7 @@ class InvoicingRunQuerySet(models.QuerySet["InvoicingRun"]):
         return self.filter(status__in=InvoicingRun.ON_ITS_WAY)
 
 
-class InvoicingRun(models.Model):
+class InvoicingRun(MonthlyWork):
     """A month's invoicing, asked for on the invoicing page and done by the
     worker (`factures.runs`): its progress while it runs, then its summary.
     One run per month at a time (a constraint): asking twice does the work
@@ -742,16 +751,6 @@ class InvoicingRun(models.Model):
 
     ON_ITS_WAY = (Status.QUEUED, Status.RUNNING)
 
-    period = models.DateField(_("month"))
-    requested_at = models.DateTimeField(_("requested on"), default=timezone.now)
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("requested by"),
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.QUEUED
     )
@@ -759,7 +758,6 @@ class InvoicingRun(models.Model):
     families_done = models.PositiveIntegerField(_("families done"), default=0)
     # The last news from the worker: a run silent for `RUN_PATIENCE` is lost.
     updated_at = models.DateTimeField(_("last news"), default=timezone.now)
-    finished_at = models.DateTimeField(_("finished on"), null=True, blank=True)
     invoices_issued = models.PositiveIntegerField(_("invoices issued"), default=0)
     already_invoiced = models.PositiveIntegerField(
         _("families already invoiced"), default=0
