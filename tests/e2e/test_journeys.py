@@ -94,6 +94,12 @@ def test_paying_two_invoices_by_card_then_finding_the_receipt(page, portal, view
         page.reload()
     assert "Payé" in page.inner_text("main")
     assert_accessible(page, "payment return")
+    # Paid up: the home page says so, with the last payment's receipt.
+    page.goto(portal.url + "/")
+    home = page.inner_text("main")
+    assert "Vous n'avez aucune facture à payer" in home
+    assert "Dernier paiement" in home and "Reçu (PDF)" in home
+    shot(page, "home-paid-up", viewport)
     page.goto(portal.url + "/factures/")
     rows = page.locator("table.invoices tbody tr")
     assert rows.count() >= 2  # a year of history: every invoice now paid
