@@ -2,6 +2,7 @@ import datetime
 from decimal import Decimal
 
 from django import template
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -94,3 +95,25 @@ def invoice_receipts(invoice: Invoice) -> list[Payment]:
 def size(value: int) -> str:
     """A file's size in French: "2 Ko", "4,5 Mo" (`portail.typography`)."""
     return file_size(int(value))
+
+
+@register.simple_tag
+def receipts_by_invoice(family: Family) -> dict[int, list[Payment]]:
+    """`{% receipts_by_invoice family as receipts %}`: the payments that
+    paid each of the family's invoices (one query), for the invoice list's
+    links to their receipts (`receipts|get_item:invoice.pk`)."""
+    found: dict[int, list[Payment]] = {}
+    for payment in (
+        Payment.objects.filter(family=family, allocations__isnull=False)
+        .annotate(invoice_id=F("allocations__invoice_id"))
+        .order_by("received_at", "pk")
+    ):
+        payments = found.setdefault(payment.invoice_id, [])
+        if payment not in payments:
+            payments.append(payment)
+    return found
+
+
+@register.filter
+def get_item(mapping: dict, key: object) -> object:
+    return mapping.get(key, [])

@@ -22,6 +22,11 @@ def test_first_login_with_the_activation_code(page, portal, viewport):
     page.fill("#id_new_password2", "les mangues de petit bourg")
     page.click("main button[type=submit]")
     assert "Votre mot de passe est enregistré" in page.inner_text(".messages")
+    # An owing family: how much, by when, and the Pay button (in the window).
+    home = page.inner_text("main")
+    assert "Ce que vous devez" in home
+    assert "À payer en ligne avant le 10 décembre" in home
+    assert page.locator("main a.button:has-text('Payer en ligne')").count() == 1
     assert_accessible(page, "home")
     shot(page, "home", viewport)
 
@@ -296,6 +301,8 @@ def test_the_other_parent_pages_are_accessible(page, portal, viewport):
         ("/signalements/nouveau/", "report form"),
         ("/mon-dossier/", "dossier"),
         ("/mon-dossier/historique/", "dossier history"),
+        ("/paiements/releve/", "statement"),
+        ("/paiements/historique/", "payment list"),
     ]:
         page.goto(portal.url + path)
         assert_accessible(page, name)

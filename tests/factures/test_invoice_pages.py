@@ -279,3 +279,27 @@ def test_the_calendar_marks_each_activity_billed_with_a_legend(
     legend = " ".join(re.sub(r"<[^>]+>", " ", page.split("calendar-legend")[1]).split())
     assert "Légende : G Garderie du soir · R Restauration scolaire" in legend
     assert "3 jours de présence." in page
+
+
+def test_the_list_links_the_receipts_of_each_invoice(client, parent, invoices):
+    september, october = invoices
+    payment = payment_record_desk(
+        family=parent.family,
+        method=Payment.Method.CASH,
+        amount=september.total,
+        allocations={september.pk: september.total},
+        agent=None,
+    )
+    client.force_login(parent)
+
+    page = client.get(reverse("factures:list")).text
+
+    rows = {
+        number: row
+        for row in re.findall(r"<tr>.*?</tr>", page, re.S)
+        for number in (september.number, october.number)
+        if number in row
+    }
+    receipt = reverse("paiements:receipt", args=[payment.pk])
+    assert receipt in rows[september.number]
+    assert receipt not in rows[october.number]
