@@ -42,7 +42,7 @@ from factures.periods import month_end, month_label, month_start, previous_month
 from factures.signals import invoice_credited, invoices_changed
 from factures.sql import attendance_mark
 from factures.tasks import send_invoices_available
-from familles.models import Child, Family, User
+from familles.models import Child, Family, Guardian, User
 
 
 def bracket_assign(
@@ -438,6 +438,13 @@ def _invoice_families_month(
         numbers = next_numbers(
             series=INVOICE_SERIES, year=period.year, count=len(drafts)
         )
+        # Paperless invoices go by e-mail: a family with no address on file
+        # gets paper, whatever its choice says (never neither).
+        reachable = set(
+            Guardian.objects.filter(family_id__any=family_ids)
+            .exclude(email="")
+            .values_list("family_id", flat=True)
+        )
         invoices, lines, runs_of_line = [], [], []
         billed_late = 0
         for number, (family, sections) in zip(numbers, drafts, strict=True):
@@ -450,7 +457,7 @@ def _invoice_families_month(
                 family_identifier=family.identifier,
                 family_name=family.name,
                 billing_address=family.postal_address,
-                paperless=family.paperless,
+                paperless=family.paperless and family.pk in reachable,
             )
             for month, groups in sections:
                 for (child_id, activity_id, bracket_label, unit_price), runs in sorted(

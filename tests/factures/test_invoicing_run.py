@@ -633,3 +633,17 @@ def test_a_meal_can_only_point_at_an_invoice_line_that_exists(dorville, canteen)
             connection.check_constraints(table_names=[Attendance._meta.db_table])
     finally:
         Attendance.objects.filter(pk=meal.pk).update(invoice_line_id=None)
+
+
+def test_a_paperless_family_without_an_email_address_gets_paper(prices, canteen):
+    reachable = FamilyFactory(name="Courriel", bracket=prices["B"], paperless=True)
+    GuardianFactory(family=reachable, email="parent@example.org")
+    unreachable = FamilyFactory(name="Silence", bracket=prices["B"], paperless=True)
+    GuardianFactory(family=unreachable, email="")
+    for family in (reachable, unreachable):
+        attend(ChildFactory(family=family), canteen, 1, 2)
+
+    run()
+
+    assert Invoice.objects.get(family=reachable).paperless
+    assert not Invoice.objects.get(family=unreachable).paperless  # printed, posted

@@ -17,7 +17,7 @@ from factures.models import Invoice, PaperBatch
 from factures.printing import paper_batch_print
 from factures.services import invoice_cancel, invoice_issue_month
 from tests.conftest import STAFF_PASSWORD
-from tests.factories import ChildFactory, FamilyFactory, StaffFactory
+from tests.factories import ChildFactory, FamilyFactory, GuardianFactory, StaffFactory
 from tests.factures.conftest import OCTOBER, attend
 from tests.helpers import give_totp, staff_login_with_totp
 
@@ -38,6 +38,8 @@ def october(prices, canteen):  # noqa: ANN001, ANN201
         "second": FamilyFactory(name="Second", bracket=prices["B"]),
         "online": FamilyFactory(name="Numerique", bracket=prices["B"], paperless=True),
     }
+    # Paperless invoices need an address to go to.
+    GuardianFactory(family=families["online"], email="numerique@example.org")
     for family in families.values():
         attend(ChildFactory(family=family), canteen, 1, 2)
     invoice_issue_month(period=OCTOBER, issued_by=None)
