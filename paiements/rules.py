@@ -23,7 +23,7 @@ from factures.periods import next_month
 from familles.models import Family
 from paiements.accounts import covered_by_credit, family_credit, family_credits
 from paiements.models import PaymentOverride
-from portail.typography import french_date
+from portail.typography import first_of_month, french_date
 
 
 @dataclass(frozen=True)
@@ -101,13 +101,33 @@ class CardDecision:
     opens_on: datetime.date  # today while the window is open
 
 
+@dataclass(frozen=True)
+class Days:
+    """The dates of a window of days of a month, both ends included."""
+
+    first: datetime.date
+    last: datetime.date
+
+
+def window(today: datetime.date, days: DayRange) -> Days:
+    """The window of `days` open on `today`, or else the next one (a day
+    beyond a short month's end is its last day: 31 → 30)."""
+    month = today.replace(day=1)
+    if today.day > days.last:
+        month = next_month(month)
+    last_of_month = next_month(month) - datetime.timedelta(days=1)
+
+    def day(number: int) -> datetime.date:
+        return min(month + datetime.timedelta(days=number - 1), last_of_month)
+
+    return Days(day(days.first), day(days.last))
+
+
 def next_online_window(today: datetime.date, rules: PaymentRules) -> datetime.date:
     """The first day of the next online window (today if it is open)."""
     if today.day in rules.online_days:
         return today
-    if today.day < rules.online_days.first:
-        return today.replace(day=rules.online_days.first)
-    return next_month(today).replace(day=rules.online_days.first)
+    return window(today, rules.online_days).first
 
 
 def family_unpaid(
@@ -254,7 +274,7 @@ def card_payment_decision(
 
 def day_of_month(day: int) -> str:
     """French ordinal for the first day only: 1 → 1er, 10 → 10."""
-    return "1er" if day == 1 else str(day)
+    return first_of_month(day)
 
 
 def block_candidates() -> QuerySet[Family]:

@@ -15,43 +15,18 @@ from django.utils import timezone
 
 from factures.models import Invoice
 from factures.money import ZERO
-from factures.periods import next_month
 from familles.models import Family
 from paiements.accounts import family_credit
 from paiements.models import Payment, Refund
 from paiements.rules import (
     CardDecision,
-    DayRange,
+    Days,
     card_payment_decision,
     family_unpaid,
     payment_rules,
     unpaid_after_credit,
+    window,
 )
-
-
-@dataclass(frozen=True)
-class Days:
-    """A window of days of a month: from `first` to `last`, both included."""
-
-    first: datetime.date
-    last: datetime.date
-
-
-def window(today: datetime.date, days: DayRange) -> Days:
-    """The window of `days` open today, or else the next one."""
-    month = today.replace(day=1)
-    if today.day > days.last:
-        month = next_month(month)
-    return Days(_day(month, days.first), _day(month, days.last))
-
-
-def _day(month: datetime.date, day: int) -> datetime.date:
-    """`day` of `month`, the month's last day when it has fewer (31 → 30)."""
-    return min(month.replace(day=1) + datetime.timedelta(days=day - 1), _last(month))
-
-
-def _last(month: datetime.date) -> datetime.date:
-    return next_month(month) - datetime.timedelta(days=1)
 
 
 @dataclass(frozen=True)

@@ -7,13 +7,18 @@ import datetime
 from django.utils import formats, timezone
 
 
+def first_of_month(day: int) -> str:
+    """A day of the month as French writes it: 1 → "1er", 10 → "10"."""
+    return "1er" if day == 1 else str(day)
+
+
 def french_date(day: datetime.date | datetime.datetime, *, year: bool = True) -> str:
     """ "1er janvier 2027", "10 décembre 2026" ("10 décembre" without the
     year); a date-time is read in local time first."""
     if isinstance(day, datetime.datetime):
         day = timezone.localtime(day).date() if timezone.is_aware(day) else day.date()
-    first = "1er" if day.day == 1 else str(day.day)
-    return f"{first} {formats.date_format(day, 'F Y' if year else 'F')}"
+    month = formats.date_format(day, "F Y" if year else "F")
+    return f"{first_of_month(day.day)} {month}"
 
 
 def file_size(size: int) -> str:

@@ -13,7 +13,6 @@ from paiements import rules
 from paiements.accounts import FamilyAccount
 from paiements.accounts import family_account as account_of
 from paiements.models import Payment
-from paiements.summary import window
 from portail.typography import file_size, french_date
 
 register = template.Library()
@@ -75,7 +74,7 @@ def pay_by(invoice: Invoice) -> datetime.date:
     """The last day to pay `invoice` online: the end of the first online
     window that closes on or after the day it was issued (local date)."""
     issued = timezone.localdate(invoice.issued_at)
-    return window(issued, rules.payment_rules().online_days).last
+    return rules.window(issued, rules.payment_rules().online_days).last
 
 
 @register.simple_tag

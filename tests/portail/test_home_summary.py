@@ -12,9 +12,9 @@ from django.urls import reverse
 
 from familles.models import AddressChangeRequest
 from paiements.models import Payment
-from paiements.rules import DayRange
+from paiements.rules import DayRange, window
 from paiements.services import payment_record_desk
-from paiements.summary import family_money_summary, window
+from paiements.summary import family_money_summary
 from signalements.services import report_submit
 from tests.factories import InvoiceFactory
 
