@@ -239,12 +239,6 @@ class _BalanceIterable(models.query.ModelIterable):
             yield invoice
 
 
-# Payments do not cover the invoice yet. Every invoice still to pay, in part
-# or in full, or disputed, is among these: what is due is total - credited -
-# paid, and credit notes are positive.
-_NOT_PAID_IN_FULL = Q(paid__lt=models.F("total"))
-
-
 class InvoiceQuerySet(models.QuerySet["Invoice"]):
     def with_balance(self) -> InvoiceQuerySet:
         """Annotate `credited`, `paid`, `due` and `state`: the one place where
@@ -327,25 +321,53 @@ class InvoiceQuerySet(models.QuerySet["Invoice"]):
         return queryset
 
     def owing(self) -> InvoiceQuerySet:
-        """`with_amounts()` of the invoices that payments do not cover yet
-        (`_NOT_PAID_IN_FULL`): every unpaid or disputed invoice, and some
-        credited or cancelled ones that their state tells apart. A family's
-        pages read these rather than the family's whole history, which grows
-        by ten invoices a year."""
-        return self.with_amounts().filter(_NOT_PAID_IN_FULL)
+        """`with_amounts()` of the open invoices (`Invoice.is_open`): to pay,
+        partly paid or disputed. A family's pages read these rather than the
+        family's whole history, which grows by ten invoices a year."""
+        return self.filter(is_open=True).with_amounts()
 
     def with_state(self, state: str) -> InvoiceQuerySet:
-        return self.with_balance().filter(state=state)  # type: ignore[misc]  # an annotation
+        """Invoices in `state`, found among the open or the settled ones
+        first (the partial index `invoice_open`), then told apart by the
+        derived state."""
+        is_open = state in Invoice.OPEN_STATES
+        return self.filter(is_open=is_open).with_balance().filter(state=state)  # type: ignore[misc]  # an annotation
 
     def unpaid(self) -> InvoiceQuerySet:
-        """Invoices that still wait for money and are not disputed.
+        """Invoices that still wait for money and are not disputed: the open
+        ones (read through the partial index `invoice_open`, whatever the
+        history's length) whose derived state is to pay or partly paid."""
+        return (
+            self.filter(is_open=True)
+            .with_balance()
+            .filter(state__in=Invoice.UNPAID_STATES)  # type: ignore[misc]  # an annotation
+        )
 
-        `_NOT_PAID_IN_FULL` says nothing more, but it is one subquery where
-        the state is several: PostgreSQL tests the cheaper condition first
-        and works out the state only for the invoices not paid in full, a
-        quarter of them (the invoicing run's block states, bench/invoicing.py)."""
-        return self.with_balance().filter(  # type: ignore[misc]  # an annotation
-            _NOT_PAID_IN_FULL, state__in=Invoice.UNPAID_STATES
+    def _open_truth(self) -> models.QuerySet[Invoice, Any]:
+        """The ids of these invoices whose derived state is open."""
+        return (
+            self.with_balance()
+            .filter(state__in=Invoice.OPEN_STATES)  # type: ignore[misc]  # an annotation
+            .values("pk")
+        )
+
+    def open_flags_sync(self) -> int:
+        """Set `is_open` of these invoices from the derived truth (the state
+        of `with_balance()`); returns how many changed. Every money service
+        calls it, under its locks, on the invoices it touched."""
+        pks = self._open_truth()
+        opened = self.filter(is_open=False, pk__in=pks).update(is_open=True)
+        return opened + self.filter(is_open=True).exclude(pk__in=pks).update(
+            is_open=False
+        )
+
+    def open_flags_wrong(self) -> InvoiceQuerySet:
+        """Invoices whose stored `is_open` differs from the derived truth:
+        none, ever (a test checks it after every test that touched the
+        database)."""
+        pks = Invoice.objects.all()._open_truth()
+        return self.filter(
+            Q(is_open=True) & ~Q(pk__in=pks) | Q(is_open=False, pk__in=pks)
         )
 
 
@@ -361,6 +383,8 @@ class Invoice(models.Model):
 
     # Still waiting for money, and not disputed: what `unpaid()` selects.
     UNPAID_STATES = (Status.TO_PAY, Status.PARTLY_PAID)
+    # Not settled: what `is_open` stands for.
+    OPEN_STATES = (*UNPAID_STATES, Status.DISPUTED)
 
     number = models.CharField(_("number"), max_length=20, unique=True, editable=False)
     family = models.ForeignKey(
@@ -396,6 +420,13 @@ class Invoice(models.Model):
         related_name="replaced_by",
     )
 
+    # Stored beside the derived state so that what is still owed is found
+    # through a partial index, not by working out the state of every invoice
+    # ever issued: true while the state is to pay, partly paid or disputed.
+    # Kept by the money services (`InvoiceQuerySet.open_flags_sync`), never
+    # by hand; the state itself stays derived.
+    is_open = models.BooleanField(_("still to settle"), default=True, editable=False)
+
     objects = InvoiceQuerySet.as_manager()
     # Set on invoices read through `with_balance()` or `with_amounts()`.
     credited: Decimal
@@ -404,12 +435,23 @@ class Invoice(models.Model):
     state: str
     disputed: bool
     has_cancellation: bool
-    history = HistoricalRecords()
+    history = HistoricalRecords(excluded_fields=["is_open"])
 
     class Meta:
         verbose_name = _("invoice")
         verbose_name_plural = _("invoices")
         ordering = ["-period", "-number"]
+        indexes = [
+            # The open invoices, a month's first: what is owed, the block,
+            # reminders, the dashboard's ages.
+            models.Index(
+                fields=["period", "family"],
+                condition=Q(is_open=True),
+                name="invoice_open",
+            ),
+            # A month's invoices: the paper batch, the run's "already invoiced".
+            models.Index(fields=["period"], name="invoice_period"),
+        ]
         constraints = [
             # One invoice per family and month, except the corrected one that
             # replaces a cancelled invoice.

@@ -484,6 +484,7 @@ def _invoice_families_month(
                         )
                     )
                     runs_of_line.append(runs)
+            invoice.is_open = invoice.total > ZERO  # nothing due is paid
             invoices.append(invoice)
         Invoice.objects.bulk_create(invoices)
         Invoice.history.bulk_history_create(invoices, default_user=issued_by)
@@ -627,6 +628,7 @@ def invoice_dispute_open(
             dispute = InvoiceDispute.objects.create(
                 invoice=invoice, reason=reason.strip(), opened_by=user
             )
+        Invoice.objects.filter(pk=invoice.pk).open_flags_sync()
         _block_state_changed(invoice.family)
     invoice.refresh_balance()
     return dispute
@@ -639,6 +641,7 @@ def invoice_dispute_close(*, invoice: Invoice, user: User | None) -> int:
             invoice=invoice, closed_at__isnull=True
         ).update(closed_at=timezone.now())
         if closed:
+            Invoice.objects.filter(pk=invoice.pk).open_flags_sync()
             _block_state_changed(invoice.family)
     invoice.refresh_balance()
     return closed
@@ -721,6 +724,7 @@ def credit_note_issue(
             for line in lines
         )
         invoice_credited.send(sender=CreditNote, invoice_id=locked.pk)
+        Invoice.objects.filter(pk=locked.pk).open_flags_sync()
         _block_state_changed(locked.family)
     invoice.refresh_balance()
     return note

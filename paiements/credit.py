@@ -229,6 +229,7 @@ def credit_allocate(
                 )
                 need -= share
                 left -= share
+        Invoice.objects.filter(pk__in=allocations).open_flags_sync()
         logger.info(
             "credit allocated",
             extra={

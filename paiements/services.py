@@ -673,6 +673,7 @@ def payment_reverse(*, payment: Payment, reason: str, agent: User | None) -> Pay
             )
             for pk, value in net.items()
         )
+        Invoice.objects.filter(pk__in=invoice_ids).open_flags_sync()
         transaction.on_commit(lambda: block_state_notify(family=locked.family))
         logger.info(
             "payment reversed",
@@ -687,6 +688,10 @@ def payment_reverse(*, payment: Payment, reason: str, agent: User | None) -> Pay
 
 
 def _after_payment(payment: Payment) -> None:
+    """Inside the payment's transaction, its invoices locked."""
+    Invoice.objects.filter(
+        pk__in=payment.allocations.values("invoice_id")
+    ).open_flags_sync()
     logger.info(
         "payment recorded",
         extra={

@@ -87,6 +87,28 @@ def _clear_cache(request: pytest.FixtureRequest) -> None:
         cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _open_flags_hold(request: pytest.FixtureRequest):  # noqa: ANN202
+    """After every test that used the database, each invoice's stored
+    `is_open` equals the derived truth: whatever money operation the test
+    made through the services, the flag followed."""
+    marker = request.node.get_closest_marker("django_db")
+    if marker is not None:
+        request.getfixturevalue("_django_db_helper")
+    elif "db" in request.fixturenames or "transactional_db" in request.fixturenames:
+        request.getfixturevalue(
+            "transactional_db" if "transactional_db" in request.fixturenames else "db"
+        )
+    else:
+        yield
+        return
+    yield
+    from factures.models import Invoice
+
+    wrong = list(Invoice.objects.open_flags_wrong().values_list("number", "is_open"))
+    assert not wrong, f"is_open differs from the invoices' state: {wrong}"
+
+
 @pytest.fixture
 def family(db):  # noqa: ANN001, ANN201
     family = FamilyFactory(name="Dorville")

@@ -116,6 +116,7 @@ class InvoiceFactory(factory.django.DjangoModelFactory):
 
     class Meta:
         model = Invoice
+        skip_postgeneration_save = True
 
     family = factory.SubFactory(FamilyFactory)
     number = factory.Sequence(lambda n: f"F2026-{n + 900000:06d}")
@@ -125,6 +126,12 @@ class InvoiceFactory(factory.django.DjangoModelFactory):
     family_name = factory.SelfAttribute("family.name")
     billing_address = "12 rue Schoelcher\n97170 Petit-Bourg"
     paperless = False
+
+    @factory.post_generation
+    def open_flag(obj, create, extracted, **kwargs):  # noqa: ANN001, ANN003, ANN202, N805
+        """As the money services do, under their locks."""
+        if create:
+            Invoice.objects.filter(pk=obj.pk).open_flags_sync()
 
 
 # --- Money and reports, made directly (their services have their own tests) -----
@@ -174,6 +181,7 @@ class InvoiceLineFactory(factory.django.DjangoModelFactory):
 class CreditNoteFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = CreditNote
+        skip_postgeneration_save = True
 
     invoice = factory.SubFactory(InvoiceFactory)
     number = factory.Sequence(lambda n: f"AV2026-{n + 900000:06d}")
@@ -181,13 +189,26 @@ class CreditNoteFactory(factory.django.DjangoModelFactory):
     total = Decimal("3.60")
     is_cancellation = False
 
+    @factory.post_generation
+    def open_flag(obj, create, extracted, **kwargs):  # noqa: ANN001, ANN003, ANN202, N805
+        """As the money services do, under their locks."""
+        if create:
+            Invoice.objects.filter(pk=obj.invoice_id).open_flags_sync()
+
 
 class InvoiceDisputeFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = InvoiceDispute
+        skip_postgeneration_save = True
 
     invoice = factory.SubFactory(InvoiceFactory)
     reason = "Montant erroné"
+
+    @factory.post_generation
+    def open_flag(obj, create, extracted, **kwargs):  # noqa: ANN001, ANN003, ANN202, N805
+        """As the money services do, under their locks."""
+        if create:
+            Invoice.objects.filter(pk=obj.invoice_id).open_flags_sync()
 
 
 class PaymentFactory(factory.django.DjangoModelFactory):
@@ -214,6 +235,9 @@ class PaymentFactory(factory.django.DjangoModelFactory):
             Allocation.objects.create(
                 payment=payment, invoice=invoice, amount=Decimal(value)
             )
+        Invoice.objects.filter(
+            pk__in=[invoice.pk for invoice in allocations]
+        ).open_flags_sync()
         return payment
 
 
