@@ -325,6 +325,11 @@ def states_set(  # noqa: C901
             line.credit_note_id = line.credit_note.pk
         CreditNoteLine.objects.bulk_create(note_lines)
         InvoiceDispute.objects.bulk_create(disputes)
+        # Written in bulk here, not through the services: the open flags
+        # follow from what was written, as the services keep them.
+        Invoice.objects.filter(
+            period=period, family_identifier__startswith="BK-"
+        ).open_flags_sync()
 
 
 def sequences_advance(sequences: dict[tuple[str, int], int]) -> None:

@@ -311,6 +311,10 @@ def prepare(count: int, password_hash: str) -> list[Target]:
             for identifier in identifiers
             if identifier not in invoiced
         )
+        # Their payments were deleted above: open again, as they are.
+        Invoice.objects.filter(
+            family__in=families.values(), period=PERIOD
+        ).open_flags_sync()
     unpaid = {
         invoice.family_identifier: invoice
         for invoice in Invoice.objects.unpaid().filter(

@@ -279,27 +279,24 @@ def day_of_month(day: int) -> str:
 
 def block_candidates() -> QuerySet[Family]:
     """Families the rules may block, found in one query: more unpaid invoices
-    than the limit, or blocked by hand. `family_block_state` decides."""
-    from django.db.models import Count, OuterRef, Q, Subquery
+    than the limit, or blocked by hand. `family_block_state` decides. The
+    unpaid invoices are counted in one pass over the open ones (the partial
+    index `invoice_open`), not once per family."""
+    from django.db.models import Count, Q
 
-    unpaid = (
+    over_limit = (
         Invoice.objects.unpaid()
-        .filter(family=OuterRef("pk"))
-        .values("family")
+        .order_by()
+        .values("family_id")
         .annotate(n=Count("pk"))
-        .values("n")
+        .filter(n__gt=payment_rules().unpaid_limit)
+        .values("family_id")
     )
-    return (
-        Family.objects.filter(merged_into__isnull=True)
-        .annotate(unpaid_count=Subquery(unpaid))
-        .filter(
-            Q(unpaid_count__gt=payment_rules().unpaid_limit)
-            | Q(
-                payment_overrides__cleared_at__isnull=True,
-                payment_overrides__state=PaymentOverride.State.BLOCKED,
-            )
-        )
-        .distinct()
+    by_hand = PaymentOverride.objects.filter(
+        cleared_at__isnull=True, state=PaymentOverride.State.BLOCKED
+    ).values("family_id")
+    return Family.objects.filter(
+        Q(pk__in=over_limit) | Q(pk__in=by_hand), merged_into__isnull=True
     )
 
 

@@ -14,14 +14,14 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import Exists, OuterRef, Sum
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from factures.models import Invoice
 from factures.money import ZERO, format_euros
 from factures.numbering import RECEIPT_SERIES, next_number
-from familles.models import Family, User
+from familles.models import Family, Guardian, User
 from paiements import stripe_gateway
 from paiements.accounts import family_credits
 from paiements.credit import refund_provider_update
@@ -38,7 +38,7 @@ from paiements.notices import block_state_notify
 from paiements.rules import card_payment_decision, family_unpaid, unpaid_after_credit
 from paiements.tasks import (
     send_payment_receipt,
-    send_payment_reminder,
+    send_payment_reminders,
 )
 
 logger = logging.getLogger(__name__)
@@ -744,29 +744,65 @@ def payment_override_clear(*, family: Family, agent: User | None) -> int:
 # --- Reminders ---------------------------------------------------------------------
 
 
+# Families recorded and queued together: one insert and one task per batch.
+REMINDER_BATCH = 500
+
+
 def payment_reminders_send(*, today: datetime.date | None = None) -> int:
     """On the reminder day, remind families that still have invoices to pay
-    (once a month each); returns how many reminders were queued."""
+    (once a month each); returns how many reminders were queued. The
+    families are chosen in a few queries whatever their number (unpaid
+    invoices through the open flag, an address on file, not reminded this
+    month, credit that does not pay it all), then recorded and queued
+    `REMINDER_BATCH` at a time."""
     today = today or timezone.localdate()
     if today.day != settings.PORTAIL_REMINDER_DAY:
         return 0
     month = today.replace(day=1)
-    families = Family.objects.filter(
-        pk__in=Invoice.objects.unpaid().values("family_id")
-    ).exclude(pk__in=ReminderSent.objects.filter(month=month).values("family_id"))
+    chosen = list(
+        Family.objects.filter(pk__in=Invoice.objects.unpaid().values("family_id"))
+        .exclude(pk__in=ReminderSent.objects.filter(month=month).values("family_id"))
+        .filter(
+            Exists(Guardian.objects.filter(family=OuterRef("pk")).exclude(email=""))
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    credits = family_credits(chosen)
+    # Their credit pays what they owe: an agent allocates it, no reminder.
+    covered = {
+        family.pk
+        for family in Family.objects.filter(pk__in=list(credits))
+        if not unpaid_after_credit(family_unpaid(family=family), credits[family.pk])
+    }
+    chosen = [pk for pk in chosen if pk not in covered]
     count = 0
-    credits = family_credits(families.values_list("pk", flat=True))
-    for family in families:
-        if not any(guardian.email for guardian in family.guardians.all()):
-            continue
-        credit = credits.get(family.pk)
-        if credit and not unpaid_after_credit(family_unpaid(family=family), credit):
-            continue  # its credit pays what it owes: an agent allocates it
+    for begin in range(0, len(chosen), REMINDER_BATCH):
+        recorded = _reminders_record(chosen[begin : begin + REMINDER_BATCH], month)
+        if recorded:
+            send_payment_reminders.enqueue(family_ids=recorded)
+        count += len(recorded)
+    return count
+
+
+def _reminders_record(family_ids: list[int], month: datetime.date) -> list[int]:
+    """Record this month's reminder of the families not reminded yet, in one
+    insert; returns them. Another run that records some of them meanwhile
+    makes the insert fail on `reminder_once_a_month`: read again, and leave
+    them to it."""
+    for _attempt in range(3):
         try:
             with transaction.atomic():
-                ReminderSent.objects.create(family=family, month=month)
+                taken = set(
+                    ReminderSent.objects.filter(
+                        month=month, family_id__in=family_ids
+                    ).values_list("family_id", flat=True)
+                )
+                fresh = [pk for pk in family_ids if pk not in taken]
+                ReminderSent.objects.bulk_create(
+                    ReminderSent(family_id=pk, month=month) for pk in fresh
+                )
+            return fresh
         except IntegrityError:
-            continue  # another run took it
-        send_payment_reminder.enqueue(family_id=family.pk)
-        count += 1
-    return count
+            continue
+    return []

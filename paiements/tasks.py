@@ -67,15 +67,36 @@ def send_block_notice(*, family_id: int, blocked: bool) -> int:
 
 
 @task()
+def send_payment_reminders(*, family_ids: list[int]) -> int:
+    """The month's payment reminders of these families, recorded already
+    (`payment_reminders_send` queues one task per batch). Each e-mail is sent
+    on its own: one that fails is logged and the others still go. Returns
+    how many were sent."""
+    families = Family.objects.prefetch_related("guardians").in_bulk(family_ids)
+    sent = 0
+    for family_id in family_ids:
+        family = families.get(family_id)
+        if family is None:  # merged away since
+            continue
+        sent += send_templated_or_log(
+            template="payment_reminder",
+            to=family_addresses(family),
+            context={
+                "family": family,
+                "invoices": Invoice.objects.filter(family=family)
+                .unpaid()
+                .order_by("period"),
+                "payment_block": family_block_state(family=family),
+            },
+            logger=logger,
+            message="payment reminder not sent",
+            extra={"event": "payment_reminder_failed", "family": family.identifier},
+        )
+    return sent
+
+
+@task()
 def send_payment_reminder(*, family_id: int) -> int:
-    family = Family.objects.get(pk=family_id)
-    invoices = Invoice.objects.filter(family=family).unpaid().order_by("period")
-    return send_templated(
-        template="payment_reminder",
-        to=family_addresses(family),
-        context={
-            "family": family,
-            "invoices": invoices,
-            "payment_block": family_block_state(family=family),
-        },
-    )
+    """One family's reminder: the task's name before reminders were sent by
+    batch, kept for the tasks queued under it."""
+    return send_payment_reminders.call(family_ids=[family_id])

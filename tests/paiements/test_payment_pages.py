@@ -1,5 +1,6 @@
 import datetime
 import re
+from unittest import mock
 
 import pytest
 import time_machine
@@ -9,7 +10,13 @@ from django.urls import reverse
 
 from paiements.models import CheckoutSession, Payment, ReminderSent
 from paiements.services import payment_record_desk
-from tests.factories import InvoiceFactory, ParentFactory
+from paiements.tasks import send_payment_reminders
+from tests.factories import (
+    FamilyFactory,
+    GuardianFactory,
+    InvoiceFactory,
+    ParentFactory,
+)
 from tests.paiements.conftest import IN_WINDOW
 
 pytestmark = pytest.mark.django_db
@@ -211,6 +218,43 @@ def test_a_family_without_email_gets_no_reminder(two_invoices, paying_family, se
         call_command("send_payment_reminders")
 
     assert mail.outbox == []
+
+
+def test_reminders_go_by_batch_in_queries_that_do_not_grow(
+    settings, django_assert_max_num_queries, monkeypatch
+):
+    """Five families, batches of two: three tasks, five e-mails, each family
+    once; the choosing and recording take as many queries for five families
+    as for one (with one more insert per batch)."""
+    from paiements import services
+
+    settings.PORTAIL_REMINDER_DAY = 8
+    monkeypatch.setattr(services, "REMINDER_BATCH", 2)
+    task = mock.Mock()
+    monkeypatch.setattr(services, "send_payment_reminders", task)
+    families = []
+    for n in range(5):
+        family = FamilyFactory()
+        GuardianFactory(family=family, email=f"parent{n}@example.org")
+        InvoiceFactory(family=family, period=datetime.date(2026, 10, 1))
+        families.append(family)
+    with (
+        time_machine.travel("2026-12-08 09:00 -04:00", tick=False),
+        # Four to choose (the families, three for their credit), four per
+        # batch (savepoint, read, insert, release): none per family.
+        django_assert_max_num_queries(4 + 3 * 4),
+    ):
+        assert services.payment_reminders_send() == 5
+
+    batches = [call.kwargs["family_ids"] for call in task.enqueue.call_args_list]
+    assert batches == [[f.pk for f in families[i : i + 2]] for i in (0, 2, 4)]
+    for batch in batches:
+        send_payment_reminders.call(family_ids=batch)
+    assert sorted(message.to[0] for message in mail.outbox) == [
+        f"parent{n}@example.org" for n in range(5)
+    ]
+    with time_machine.travel("2026-12-08 10:00 -04:00", tick=False):
+        assert services.payment_reminders_send() == 0  # once a month
 
 
 def test_parent_pages_never_show_the_webhook_to_get(client):
