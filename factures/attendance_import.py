@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from factures.models import Activity, Attendance
 from factures.periods import month_end
+from factures.sql import tables_analyze
 from familles.models import Child
 
 COLUMNS = ["identifiant_famille", "prenom", "nom", "date", "activite"]
@@ -183,4 +184,5 @@ def attendance_import(*, parsed: ParsedFile) -> int:
         raise ValueError(
             _("Some of these days were recorded meanwhile: check the file again.")
         ) from None
+    tables_analyze(Attendance)
     return len(parsed.rows)

@@ -156,7 +156,9 @@ class Attendance(models.Model):
     The largest table; the invoicing run marks a month of it with the line
     that bills each meal. The marked column has no index, so that marking
     rewrites rows and not indexes (docs/PERFORMANCE.md); a line's meals are
-    found through `attendance_once_a_day` (child, activity, date)."""
+    found through `attendance_once_a_day` (child, activity, date), and the
+    run finds a month's unbilled meals through `attendance_by_date`, not by
+    reading every school year's."""
 
     child = models.ForeignKey(
         "familles.Child",
@@ -190,6 +192,7 @@ class Attendance(models.Model):
                 fields=["child", "activity", "date"], name="attendance_once_a_day"
             )
         ]
+        indexes = [models.Index(fields=["date"], name="attendance_by_date")]
 
     def __str__(self) -> str:
         return f"{self.child} – {self.activity} – {self.date}"

@@ -40,7 +40,7 @@ from factures.numbering import (
 )
 from factures.periods import month_end, month_label, month_start, previous_month
 from factures.signals import invoice_credited, invoices_changed
-from factures.sql import attendance_mark
+from factures.sql import attendance_mark, tables_analyze
 from factures.tasks import send_invoices_available
 from familles.models import Child, Family, Guardian, User
 
@@ -206,6 +206,8 @@ def invoice_issue_month(
         .distinct()
         .count()
     )
+    if result.created_ids:
+        tables_analyze(Attendance, Invoice, InvoiceLine)
     return result
 
 
