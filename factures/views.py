@@ -16,6 +16,7 @@ from factures.sql import AttendedDays
 from familles.access import family_required
 from familles.models import Family
 from portail.documents import document_extras
+from portail.pages import page_of
 
 
 def _family_invoice(family: Family, pk: int) -> Invoice:
@@ -26,7 +27,9 @@ def _family_invoice(family: Family, pk: int) -> Invoice:
 
 @family_required
 def invoice_list(request: HttpRequest, *, family: Family) -> HttpResponse:
-    invoices = family.invoices.with_amounts().order_by("-period", "-number")
+    invoices = page_of(
+        request, family.invoices.with_amounts().order_by("-period", "-number")
+    )
     return render(
         request,
         "factures/invoice_list.html",

@@ -48,6 +48,7 @@ from familles.services import (
     new_request_key,
 )
 from familles.staging import stage
+from portail.pages import page_of
 
 # What travels between *Suivant* and *Valider* is signed, never stored.
 REVIEW_SALT = "familles.dossier-review"
@@ -81,7 +82,14 @@ def dossier(request: HttpRequest, *, family: Family) -> HttpResponse:
             "guardians": family.guardians.all(),
             "children": family.children.all(),
             "current_bracket": family.current_bracket_label,
-            "requests": family.address_requests.prefetch_related("proofs"),
+            "requests": page_of(
+                request,
+                family.address_requests.prefetch_related("proofs").order_by(
+                    "-submitted_at", "-pk"
+                ),
+                per_page=5,
+                param="demandes",
+            ),
             "paperless_form": PaperlessForm(
                 initial={"paperless": "1" if family.paperless else "0"}
             ),

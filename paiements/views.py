@@ -3,6 +3,7 @@ from dataclasses import dataclass
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -26,6 +27,7 @@ from paiements.services import (
     stripe_webhook_process,
 )
 from paiements.statements import statement_pdf, statement_period
+from portail.pages import page_of
 from portail.params import parse_id
 from portail.typography import french_date
 
@@ -55,15 +57,15 @@ class PaymentLine:
     receipt: str
 
 
-def payment_history(family: Family) -> list[PaymentLine]:
-    """The family's payments, newest first, with the invoices each one paid
-    (the page `payment_list`).
+def payment_history(payments: QuerySet[Payment]) -> list[PaymentLine]:
+    """These payments (a page of the family's), newest first, with the
+    invoices each one paid (the page `payment_list`).
 
     One query: a row per allocation, or one for a payment without any.
     Formatted here rather than by the template: the history was most of the
     payment page's time (bench/pages.py), spent resolving a dozen variables,
     filters and translations for each payment."""
-    rows = family.payments.order_by("-received_at", "-pk", "allocations").values_list(
+    rows = payments.order_by("-received_at", "-pk", "allocations").values_list(
         "pk",
         "number",
         "received_at",
@@ -73,11 +75,11 @@ def payment_history(family: Family) -> list[PaymentLine]:
         "allocations__invoice__number",
         "allocations__amount",
     )
-    payments: dict[int, list] = {}
+    by_payment: dict[int, list] = {}
     paid: dict[int, list[str]] = defaultdict(list)
     allocation = _("%(number)s: %(amount)s")  # "F2026-000012 : 54,00 €"
     for pk, *payment, invoice_number, allocated in rows:
-        payments.setdefault(pk, payment)
+        by_payment.setdefault(pk, payment)
         if invoice_number is not None:
             paid[pk].append(
                 allocation
@@ -96,7 +98,7 @@ def payment_history(family: Family) -> list[PaymentLine]:
             receipt=_("Receipt %(number)s (PDF)") % {"number": number},
         )
         for pk, (number, received_at, method, amount, reversed_number) in (
-            payments.items()
+            by_payment.items()
         )
     ]
 
@@ -131,13 +133,21 @@ def payment_home(request: HttpRequest, *, family: Family) -> HttpResponse:
 
 @family_required
 def payment_list(request: HttpRequest, *, family: Family) -> HttpResponse:
-    """All the family's payments, with their receipts. A page of its own,
-    one link from the payment page: the history was 40 % of that page's
-    time, and grows with the years (bench/pages.py)."""
+    """The family's payments, with their receipts, a page at a time. A page
+    of its own, one link from the payment page: the history was 40 % of
+    that page's time, and grows with the years (bench/pages.py)."""
+    page = page_of(
+        request, family.payments.order_by("-received_at", "-pk").values_list("pk")
+    )
     return render(
         request,
         "paiements/payment_list.html",
-        {"payments": payment_history(family)},
+        {
+            "payments": payment_history(
+                Payment.objects.filter(pk__in=[pk for (pk,) in page])
+            ),
+            "page": page,
+        },
     )
 
 

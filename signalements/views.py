@@ -11,6 +11,7 @@ from familles.access import acting_user, family_required
 from familles.models import Family
 from familles.services import request_key_or_new
 from familles.views import proof_response
+from portail.pages import page_of
 from portail.params import parse_id
 from signalements.forms import ReportForm, ReportReplyForm
 from signalements.models import Report, ReportAttachment
@@ -19,7 +20,12 @@ from signalements.services import report_reply, report_submit
 
 @family_required
 def report_list(request: HttpRequest, *, family: Family) -> HttpResponse:
-    reports = list(family.reports.select_related("invoice").prefetch_related("updates"))
+    reports = page_of(
+        request,
+        family.reports.select_related("invoice")
+        .prefetch_related("updates")
+        .order_by("-created_at", "-pk"),
+    )
     for report in reports:
         answers = [update for update in report.updates.all() if update.message]
         report.last_answer = answers[-1] if answers else None

@@ -1,4 +1,5 @@
 import datetime
+from collections.abc import Iterable
 from decimal import Decimal
 
 from django import template
@@ -97,13 +98,16 @@ def size(value: int) -> str:
 
 
 @register.simple_tag
-def receipts_by_invoice(family: Family) -> dict[int, list[Payment]]:
-    """`{% receipts_by_invoice family as receipts %}`: the payments that
-    paid each of the family's invoices (one query), for the invoice list's
-    links to their receipts (`receipts|get_item:invoice.pk`)."""
+def receipts_by_invoice(invoices: Iterable[Invoice]) -> dict[int, list[Payment]]:
+    """`{% receipts_by_invoice invoices as receipts %}`: the payments that
+    paid each of these invoices (one query, for the page's invoices only),
+    for the invoice list's links to their receipts
+    (`receipts|get_item:invoice.pk`)."""
     found: dict[int, list[Payment]] = {}
     for payment in (
-        Payment.objects.filter(family=family, allocations__isnull=False)
+        Payment.objects.filter(
+            allocations__invoice_id__in=[invoice.pk for invoice in invoices]
+        )
         .annotate(invoice_id=F("allocations__invoice_id"))
         .order_by("received_at", "pk")
     ):

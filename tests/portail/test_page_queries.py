@@ -5,12 +5,14 @@ import datetime
 from decimal import Decimal
 
 import pytest
+from django.core.paginator import Page
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from paiements.models import Payment
 from paiements.services import payment_record_desk
+from portail.pages import PER_PAGE
 from signalements.services import report_submit
 from tests.factories import InvoiceFactory
 
@@ -26,9 +28,9 @@ PAGES = [
 ]
 
 
-def add_history(family, months):  # noqa: ANN001, ANN202
+def add_history(family, months, year=2025):  # noqa: ANN001, ANN202
     for month in months:
-        invoice = InvoiceFactory(family=family, period=datetime.date(2025, month, 1))
+        invoice = InvoiceFactory(family=family, period=datetime.date(year, month, 1))
         payment_record_desk(
             family=family,
             method=Payment.Method.CASH,
@@ -41,7 +43,7 @@ def add_history(family, months):  # noqa: ANN001, ANN202
             user=None,
             kind="other",
             message=f"Question {month}",
-            request_key=f"q{family.pk:08d}{month:023d}",
+            request_key=f"q{family.pk:08d}{year:04d}{month:019d}",
         )
 
 
@@ -60,6 +62,61 @@ def test_parent_pages_do_not_query_once_per_row(client, parent, page):
     many = count()
 
     assert many == few, f"{page}: {few} queries with 2 months, {many} with 12"
+
+
+SCHOOL_YEAR = [1, 2, 3, 4, 5, 6, 9, 10, 11, 12]
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_parent_pages_cost_the_same_after_five_school_years(client, parent, page):
+    """A family with five years of invoices, payments and reports: each
+    page makes the queries it made after one year, and shows (so reads) at
+    most a page of rows; the older ones are a link away."""
+    client.force_login(parent)
+
+    def visit() -> tuple[int, list[int]]:
+        with CaptureQueriesContext(connection) as context:
+            response = client.get(reverse(page))
+        assert response.status_code == 200
+        shown = [
+            len(value)
+            for value in response.context[-1].flatten().values()
+            if isinstance(value, Page)
+        ]
+        return len(context), shown
+
+    add_history(parent.family, SCHOOL_YEAR, year=2021)
+    one_year = visit()
+    for year in (2022, 2023, 2024, 2025):
+        add_history(parent.family, SCHOOL_YEAR, year=year)
+    five_years = visit()
+
+    assert five_years[0] == one_year[0], (
+        f"{page}: {one_year[0]} queries after one year, {five_years[0]} after five"
+    )
+    assert all(rows <= PER_PAGE for rows in five_years[1]), five_years[1]
+
+
+def test_older_invoices_are_on_the_next_pages(client, parent):
+    add_history(parent.family, SCHOOL_YEAR, year=2024)
+    add_history(parent.family, SCHOOL_YEAR, year=2025)
+    add_history(parent.family, [1, 2, 3], year=2026)
+    client.force_login(parent)
+    url = reverse("factures:list")
+
+    first = client.get(url)
+    second = client.get(url, {"page": "2"})
+
+    assert [i.period.year for i in first.context["invoices"]][:3] == [2026] * 3
+    assert len(first.context["invoices"]) == PER_PAGE
+    assert [i.period for i in second.context["invoices"]] == [
+        datetime.date(2024, month, 1) for month in (3, 2, 1)
+    ]
+    assert "Page 2 sur 2" in second.content.decode()
+    assert 'rel="prev"' in second.content.decode()
+    # A page that is not a number, or beyond the last: the first, the last.
+    assert client.get(url, {"page": "abc"}).context["invoices"].number == 1
+    assert client.get(url, {"page": "999"}).context["invoices"].number == 2
 
 
 def test_the_invoice_page_does_not_query_once_per_line_or_day(client, parent):
