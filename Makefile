@@ -39,7 +39,7 @@ run: install check-system
 	@# Their lines go to var/log/, so that the logins are printed last.
 	@mkdir -p var/log
 	@export $(DEMO_ENV) STRIPE_STANDIN_WEBHOOK_URL=$(URL)/paiements/webhook/stripe/; \
-	$(BIN)/python manage.py db_worker --no-reload >var/log/worker.log 2>&1 & worker=$$!; \
+	$(BIN)/python manage.py db_worker --no-reload --queue-name '*' >var/log/worker.log 2>&1 & worker=$$!; \
 	$(BIN)/python manage.py stripe_standin >var/log/stripe-standin.log 2>&1 & standin=$$!; \
 	trap 'kill $$worker $$standin 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/python manage.py seed_demo --logins-only && \

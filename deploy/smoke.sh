@@ -38,7 +38,7 @@ DJANGO_SECURE_SSL_REDIRECT=1 $py manage.py check --deploy --fail-level WARNING
 $py manage.py reconcile_payments
 
 .venv/bin/gunicorn -c deploy/gunicorn.conf.py portail.wsgi >"$work/gunicorn.log" 2>&1 & web=$!
-$py manage.py db_worker --no-reload --no-startup-delay >"$work/worker.log" 2>&1 & worker=$!
+$py manage.py db_worker --no-reload --no-startup-delay --queue-name '*' >"$work/worker.log" 2>&1 & worker=$!
 
 for _ in $(seq 1 40); do
   curl -sf -o /dev/null "http://127.0.0.1:${port}/health/" && break

@@ -689,9 +689,10 @@ class InvoiceDispute(models.Model):
         return f"{self.invoice} – {timezone.localtime(self.opened_at):%d/%m/%Y}"
 
 
-# A paper batch still waiting or being printed after this long is taken for
-# lost (a worker stopped during it): its month can be asked for again.
-PRINT_PATIENCE = datetime.timedelta(hours=1)
+# A paper batch waiting or being printed whose worker gave no news for this
+# long is taken for lost (a worker stopped during it): its month can be
+# asked for again. Each chunk of it takes well under a minute, and tells.
+PRINT_PATIENCE = datetime.timedelta(minutes=15)
 # How long a printed batch is kept (factures.printing.paper_batches_purge).
 PAPER_BATCH_KEEP = datetime.timedelta(days=7)
 
@@ -722,13 +723,13 @@ class PaperBatchQuerySet(models.QuerySet["PaperBatch"]):
         same rule as `PaperBatch.lost`, in SQL)."""
         return self.filter(
             status__in=[PaperBatch.Status.QUEUED, PaperBatch.Status.RUNNING],
-            requested_at__gt=timezone.now() - PRINT_PATIENCE,
+            touched_at__gt=timezone.now() - PRINT_PATIENCE,
         )
 
 
 class PaperBatch(MonthlyWork):
-    """The month's paper invoices as one PDF, printed by a background task
-    (`factures.tasks.print_paper_batch`): a thousand invoices take longer
+    """The month's paper invoices as one PDF, printed by background tasks
+    a chunk at a time (`factures.printing`): a thousand invoices take longer
     than a web request may (bench/pdf.py). The agent downloads the file
     from the invoicing page once it is ready."""
 
@@ -747,6 +748,12 @@ class PaperBatch(MonthlyWork):
     printed = models.PositiveIntegerField(_("invoices printed"), default=0)
     pages = models.PositiveIntegerField(_("pages"), default=0)
     file = models.FileField(_("file"), upload_to="impressions/", blank=True)
+    # Printed a chunk per task (`factures.printing`): the invoices frozen
+    # when printing starts, the files of the chunks printed, and when the
+    # worker last gave news (asked, started, a chunk laid out).
+    invoice_ids = models.JSONField(default=list, editable=False)
+    parts = models.JSONField(default=list, editable=False)
+    touched_at = models.DateTimeField(_("last news"), default=timezone.now)
 
     ON_ITS_WAY = (Status.QUEUED, Status.RUNNING)
 
@@ -766,10 +773,11 @@ class PaperBatch(MonthlyWork):
 
     @property
     def lost(self) -> bool:
-        """Still waiting or being printed after `PRINT_PATIENCE`: a worker
-        stopped during it (the same rule as `on_its_way`, in Python)."""
+        """Still waiting or being printed, without news for
+        `PRINT_PATIENCE`: a worker stopped during it (the same rule as
+        `on_its_way`, in Python)."""
         waiting = self.status in (self.Status.QUEUED, self.Status.RUNNING)
-        return waiting and self.requested_at <= timezone.now() - PRINT_PATIENCE
+        return waiting and self.touched_at <= timezone.now() - PRINT_PATIENCE
 
 
 # A run waiting or running whose worker gave no news for this long is taken

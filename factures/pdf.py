@@ -113,9 +113,13 @@ def invoices_pdf_write(
     invoices: Iterable[Invoice],
     output: BinaryIO,
     progress: Callable[[int], None] | None = None,
+    *,
+    first_page: int = 1,
+    last: bool = True,
 ) -> Printed:
     """Write `invoices_pdf(invoices)` to `output`; returns how many invoices
-    and pages it holds.
+    and pages it holds. A part of a longer batch (`factures.printing`) has
+    its pages numbered from `first_page`, and is not the `last` one.
 
     A queryset is read a chunk at a time, and each chunk laid out and
     written as a PDF of its own: WeasyPrint keeps a document's laid-out
@@ -127,7 +131,7 @@ def invoices_pdf_write(
     remaining = iter(invoices)
     chunk = list(islice(remaining, CHUNK_SIZE))
     following = list(islice(remaining, CHUNK_SIZE))
-    document = _render(chunk, first_page=1, last=not following)
+    document = _render(chunk, first_page=first_page, last=last and not following)
     if not following:
         document.write_pdf(output)
         return Printed(invoices=len(chunk), pages=len(document.pages))
@@ -146,7 +150,9 @@ def invoices_pdf_write(
         if not following:
             break
         chunk, following = following, list(islice(remaining, CHUNK_SIZE))
-        document = _render(chunk, first_page=pages + 1, last=not following)
+        document = _render(
+            chunk, first_page=first_page + pages, last=last and not following
+        )
     writer.write(output)
     return Printed(invoices=printed, pages=pages)
 

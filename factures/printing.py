@@ -3,24 +3,30 @@ paperless invoices, printed as one PDF in the background.
 
 A thousand invoices take some forty seconds to lay out (bench/pdf.py): more
 than a web request may take. The agent asks for the batch on the invoicing
-page; a task (`print_paper_batch`, below) writes the PDF to the
+page; tasks on a queue of their own (`print_paper_batch`, then one
+`print_paper_chunk` per `PRINT_CHUNK` invoices, below) write the PDF to the
 private file storage, and the page offers it for download once it is ready.
+A chunk per task: the batch gives news at each, and the worker that prints
+lets e-mails through between two (docs/DEPLOYMENT.md).
 Housekeeping deletes the batches after `PAPER_BATCH_KEEP`.
 """
 
 from __future__ import annotations
 
 import datetime
+import io
 import logging
 import tempfile
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.tasks import task
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
+from pypdf import PdfReader, PdfWriter
 
 from factures.models import PAPER_BATCH_KEEP, Invoice, InvoiceQuerySet, PaperBatch
 from factures.pdf import invoices_pdf_write
@@ -74,15 +80,15 @@ def paper_batch_request(*, period: datetime.date, requested_by: User) -> PaperBa
 
 
 def paper_batch_print(batch: PaperBatch) -> PaperBatch:
-    """Print the batch's invoices into its file (the task's work). The
-    invoices are those of the month when the batch is printed, not when it
-    was asked for. A batch no longer waiting (a task delivered twice), or
-    waiting for so long that it was taken for lost (the agent may have asked
-    again), is left alone. A failure is recorded on the batch, then raised."""
+    """Start printing the batch (the first task's work): the invoices of the
+    month when printing starts are frozen on the batch, in order, and its
+    first chunk is printed; each chunk queues the next. A batch no longer
+    waiting (a task delivered twice), or without news for so long that it
+    was taken for lost (the agent may have asked again), is left alone."""
     started = (
         PaperBatch.objects.on_its_way()
         .filter(pk=batch.pk, status=PaperBatch.Status.QUEUED)
-        .update(status=PaperBatch.Status.RUNNING)
+        .update(status=PaperBatch.Status.RUNNING, touched_at=timezone.now())
     )
     if not started:
         logger.warning(
@@ -90,43 +96,129 @@ def paper_batch_print(batch: PaperBatch) -> PaperBatch:
             extra={"event": "paper_batch_skipped", "batch": batch.pk},
         )
         return batch
-    invoices = paper_invoices(batch.period)
-    PaperBatch.objects.filter(pk=batch.pk).update(invoice_total=invoices.count())
+    invoice_ids = list(paper_invoices(batch.period).values_list("pk", flat=True))
+    PaperBatch.objects.filter(pk=batch.pk).update(
+        invoice_ids=invoice_ids, invoice_total=len(invoice_ids)
+    )
+    return paper_batch_chunk(batch_id=batch.pk, index=0) or batch
 
-    def progress(done: int) -> None:
-        PaperBatch.objects.filter(pk=batch.pk).update(printed=done)
 
-    try:
-        with tempfile.TemporaryFile() as output:
-            printed = invoices_pdf_write(invoices, output, progress)
-            output.seek(0)
-            batch.file.save(batch.filename, File(output), save=False)
-        batch.status = PaperBatch.Status.READY
-        batch.invoice_count = batch.printed = printed.invoices
-        batch.pages = printed.pages
-        batch.finished_at = timezone.now()
-        batch.save(
-            update_fields=[
-                "status",
-                "invoice_count",
-                "printed",
-                "pages",
-                "file",
-                "finished_at",
-            ]
+def paper_batch_chunk(*, batch_id: int, index: int) -> PaperBatch | None:
+    """Print chunk `index` of the batch (`PRINT_CHUNK` invoices, its pages
+    numbered after the chunks before) into a file of its own, then queue the
+    next chunk, or join the chunks into the batch's file after the last.
+    A chunk already printed (a task delivered twice) or of a batch no longer
+    on its way is left alone. A failure is recorded on the batch, its files
+    deleted, then raised."""
+    batch = (
+        PaperBatch.objects.on_its_way()
+        .filter(pk=batch_id, status=PaperBatch.Status.RUNNING)
+        .first()
+    )
+    if batch is None or len(batch.parts) != index:
+        logger.warning(
+            "paper batch chunk not expected: not printed",
+            extra={"event": "paper_chunk_skipped", "batch": batch_id, "chunk": index},
         )
+        return batch
+    ids = batch.invoice_ids[index * PRINT_CHUNK : (index + 1) * PRINT_CHUNK]
+    last = (index + 1) * PRINT_CHUNK >= len(batch.invoice_ids)
+    try:
+        by_pk = Invoice.objects.with_amounts().in_bulk(ids)
+        # An invoice cannot be deleted; one gone would be a fault, not a skip.
+        invoices = [by_pk[pk] for pk in ids]
+
+        def progress(done: int) -> None:
+            PaperBatch.objects.filter(pk=batch_id).update(
+                printed=batch.printed + done, touched_at=timezone.now()
+            )
+
+        with tempfile.TemporaryFile() as output:
+            printed = invoices_pdf_write(
+                invoices, output, progress, first_page=batch.pages + 1, last=last
+            )
+            output.seek(0)
+            with transaction.atomic():
+                locked = PaperBatch.objects.select_for_update().get(pk=batch_id)
+                if len(locked.parts) != index:
+                    return locked  # its twin was quicker
+                locked.parts = [
+                    *locked.parts,
+                    default_storage.save(_part_name(locked, index), File(output)),
+                ]
+                locked.printed = batch.printed + printed.invoices
+                locked.pages = batch.pages + printed.pages
+                locked.touched_at = timezone.now()
+                locked.save(update_fields=["parts", "printed", "pages", "touched_at"])
+        if not last:
+            print_paper_chunk.enqueue(batch_id=batch_id, index=index + 1)
+            return locked
+        return _paper_batch_join(locked)
     except Exception:
         logger.exception(
             "paper batch not printed",
-            extra={"event": "paper_batch_failed", "batch": batch.pk},
+            extra={"event": "paper_batch_failed", "batch": batch_id, "chunk": index},
         )
-        if batch.file:
-            batch.file.delete(save=False)
-        PaperBatch.objects.filter(pk=batch.pk).update(
-            status=PaperBatch.Status.FAILED, file="", finished_at=timezone.now()
-        )
+        _paper_batch_fail(batch_id)
         raise
+
+
+def _part_name(batch: PaperBatch, index: int) -> str:
+    return f"impressions/parties/lot-{batch.pk}-{index:04d}.pdf"
+
+
+def _paper_batch_join(batch: PaperBatch) -> PaperBatch:
+    """The chunks' files, in order, as the batch's one file (pypdf keeps
+    the first chunk's title and language and every chunk's bookmarks);
+    then the chunks' files are deleted."""
+    writer: PdfWriter | None = None
+    for name in batch.parts:
+        with default_storage.open(name, "rb") as part:
+            reader = PdfReader(io.BytesIO(part.read()))
+        if writer is None:
+            writer = PdfWriter(clone_from=reader)
+        else:
+            writer.append(reader)
+    if writer is None:
+        raise ValueError(f"paper batch {batch.pk} has no chunk to join")
+    with tempfile.TemporaryFile() as output:
+        writer.write(output)
+        output.seek(0)
+        batch.file.save(batch.filename, File(output), save=False)
+    batch.status = PaperBatch.Status.READY
+    batch.invoice_count = batch.printed
+    batch.finished_at = batch.touched_at = timezone.now()
+    parts, batch.parts = batch.parts, []
+    batch.save(
+        update_fields=[
+            "status",
+            "invoice_count",
+            "file",
+            "parts",
+            "finished_at",
+            "touched_at",
+        ]
+    )
+    for name in parts:
+        default_storage.delete(name)
     return batch
+
+
+def _paper_batch_fail(batch_id: int) -> None:
+    """The batch failed: its files are deleted, its state says so."""
+    batch = PaperBatch.objects.filter(pk=batch_id).first()
+    if batch is None:
+        return
+    for name in batch.parts:
+        default_storage.delete(name)
+    if batch.file:
+        batch.file.delete(save=False)
+    PaperBatch.objects.filter(pk=batch_id).update(
+        status=PaperBatch.Status.FAILED,
+        file="",
+        parts=[],
+        finished_at=timezone.now(),
+    )
 
 
 def paper_batches_purge() -> int:
@@ -144,10 +236,20 @@ def paper_batches_purge() -> int:
     return len(old)
 
 
-@task()
+# Invoices per task: some twenty seconds of a worker (bench/pdf.py), so that
+# the batch gives news often and a worker on both queues lets e-mails
+# queued meanwhile through between two chunks.
+PRINT_CHUNK = 200
+# The queue of the printing tasks (settings.TASKS), and a priority below
+# the e-mails' for a worker that takes both queues (`make run`).
+PRINT_QUEUE = "impressions"
+PRINT_PRIORITY = -10
+
+
+@task(queue_name=PRINT_QUEUE, priority=PRINT_PRIORITY)
 def print_paper_batch(*, batch_id: int) -> int:
-    """Print a month's paper batch, in French (the worker runs it).
-    Returns the number of invoices printed."""
+    """Start printing a month's paper batch, in French (the worker runs
+    it). Returns the number of invoices printed so far."""
     batch = PaperBatch.objects.filter(pk=batch_id).first()
     if batch is None:  # deleted by housekeeping before the worker came
         logger.warning(
@@ -155,4 +257,13 @@ def print_paper_batch(*, batch_id: int) -> int:
         )
         return 0
     with translation.override(settings.LANGUAGE_CODE):
-        return paper_batch_print(batch).invoice_count
+        return paper_batch_print(batch).printed
+
+
+@task(queue_name=PRINT_QUEUE, priority=PRINT_PRIORITY)
+def print_paper_chunk(*, batch_id: int, index: int) -> int:
+    """Print one chunk of a paper batch, in French. Returns the number of
+    invoices printed so far."""
+    with translation.override(settings.LANGUAGE_CODE):
+        batch = paper_batch_chunk(batch_id=batch_id, index=index)
+    return batch.printed if batch is not None else 0

@@ -397,7 +397,14 @@ if _task_backend not in _TASK_BACKENDS:
         f"PORTAIL_TASKS_BACKEND must be one of {sorted(_TASK_BACKENDS)}, "
         f"not {_task_backend!r}."
     )
-TASKS = {"default": {"BACKEND": _TASK_BACKENDS[_task_backend]}}
+# Paper batches print on a queue of their own ("impressions"), so that a
+# worker given to it leaves e-mails to the others (docs/DEPLOYMENT.md).
+TASKS = {
+    "default": {
+        "BACKEND": _TASK_BACKENDS[_task_backend],
+        "QUEUES": ["default", "impressions"],
+    }
+}
 
 # One JSON object per line in production (for the log collector); plain text
 # while developing.

@@ -78,7 +78,14 @@ class Portal:
     def run_worker(self, fake_now: str = IN_WINDOW) -> None:
         """Do the tasks waiting in the database, as the worker would."""
         subprocess.run(  # noqa: S603
-            [sys.executable, "manage.py", "db_worker", "--batch", "--no-startup-delay"],
+            [
+                sys.executable,
+                "manage.py",
+                "db_worker",
+                "--batch",
+                "--no-startup-delay",
+                "--queue-name=*",
+            ],
             cwd=ROOT,
             env=clock.child_env(self.env, clock.parse(fake_now)),
             check=True,

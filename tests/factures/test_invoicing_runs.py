@@ -181,7 +181,7 @@ def test_the_paper_batch_counts_what_it_printed(october, monkeypatch):
     batch = PaperBatch.objects.create(period=OCTOBER)
     rows = []
 
-    def watched(invoices, output, progress):  # noqa: ANN001, ANN202
+    def watched(invoices, output, progress, **part):  # noqa: ANN001, ANN003, ANN202
         def told(printed):  # noqa: ANN001, ANN202
             progress(printed)
             rows.append(
@@ -190,7 +190,7 @@ def test_the_paper_batch_counts_what_it_printed(october, monkeypatch):
                 )
             )
 
-        return invoices_pdf_write(invoices, output, told)
+        return invoices_pdf_write(invoices, output, told, **part)
 
     monkeypatch.setattr("factures.printing.invoices_pdf_write", watched)
     paper_batch_print(batch)

@@ -113,10 +113,116 @@ def test_a_batch_on_its_way_is_not_asked_for_twice(staff_client, october):
     assert "En attente" in page
 
 
-def test_a_batch_lost_for_an_hour_can_be_asked_for_again(staff_client, october):
+def test_each_chunk_is_a_task_of_its_own_joined_at_the_end(
+    staff_client, october, django_capture_on_commit_callbacks, monkeypatch
+):
+    """One invoice per task: the first task prints the first and queues the
+    second, which joins both into the batch's file, numbered through, and
+    deletes the chunks' files."""
+    monkeypatch.setattr(printing, "PRINT_CHUNK", 1)
+    chunks = []
+    chunk = printing.paper_batch_chunk
+
+    def watched(**task):  # noqa: ANN003, ANN202
+        chunks.append(task["index"])
+        return chunk(**task)
+
+    monkeypatch.setattr(printing, "paper_batch_chunk", watched)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        ask(staff_client)
+
+    batch = PaperBatch.objects.get()
+    assert chunks == [0, 1]
+    assert (batch.status, batch.invoice_count, batch.pages) == ("ready", 2, 2)
+    assert batch.parts == []
+    assert batch.file.storage.listdir("impressions/parties")[1] == []
+    with batch.file.open("rb") as file:
+        reader = PdfReader(io.BytesIO(file.read()), strict=True)
+    footers = [page.extract_text().splitlines()[-1] for page in reader.pages]
+    assert [footer.rsplit("– ", 1)[-1] for footer in footers] == ["1", "2"]
+    assert len(reader.outline) == 2
+
+
+def test_a_chunk_delivered_twice_is_printed_once(
+    staff_client, october, django_capture_on_commit_callbacks, monkeypatch
+):
+    monkeypatch.setattr(printing, "PRINT_CHUNK", 1)
+    queued = []
+    monkeypatch.setattr(
+        printing.print_paper_chunk.__class__,
+        "enqueue",
+        lambda task, **kwargs: queued.append(kwargs),
+    )
+    ask(staff_client)
+    batch = PaperBatch.objects.get()
+    paper_batch_print(batch)  # the first chunk; the second is queued
+    batch.refresh_from_db()
+    first = batch.parts
+
+    printing.paper_batch_chunk(batch_id=batch.pk, index=0)  # again
+
+    batch.refresh_from_db()
+    assert queued == [{"batch_id": batch.pk, "index": 1}]
+    assert (batch.status, batch.printed, batch.parts) == ("running", 1, first)
+    assert len(batch.file.storage.listdir("impressions/parties")[1]) == 1
+
+
+def test_a_failing_chunk_fails_the_batch_and_leaves_no_file(
+    staff_client, october, monkeypatch
+):
+    monkeypatch.setattr(printing, "PRINT_CHUNK", 1)
+    ask(staff_client)
+    calls = []
+    write = printing.invoices_pdf_write
+
+    def second_fails(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        calls.append(kwargs["first_page"])
+        if len(calls) == 2:
+            raise OSError("disk full")
+        return write(*args, **kwargs)
+
+    monkeypatch.setattr(printing, "invoices_pdf_write", second_fails)
+    # The second chunk's task fails (the immediate backend records it).
+    paper_batch_print(PaperBatch.objects.get())
+
+    batch = PaperBatch.objects.get()
+    assert calls == [1, 2]  # the second chunk's pages follow the first's
+    assert (batch.status, batch.parts, batch.file.name) == ("failed", [], "")
+    assert batch.file.storage.listdir("impressions/parties")[1] == []
+
+
+def test_printing_waits_behind_the_e_mails_on_a_queue_of_its_own(settings):
+    """The printing tasks go to the "impressions" queue (a worker of its own
+    in production); a worker that takes both queues (make run) takes the
+    e-mails first, even those queued after a chunk."""
+    from django_tasks_db.models import DBTaskResult
+
+    from factures.tasks import send_invoices_available
+
+    settings.TASKS = {
+        "default": {
+            "BACKEND": "django_tasks_db.DatabaseBackend",
+            "QUEUES": ["default", "impressions"],
+        }
+    }
+    printing.print_paper_chunk.enqueue(batch_id=1, index=3)
+    send_invoices_available.enqueue(invoice_ids=[])
+
+    ready = list(DBTaskResult.objects.ready().values_list("queue_name", "task_path"))
+
+    assert ready == [
+        ("default", "factures.tasks.send_invoices_available"),
+        ("impressions", "factures.printing.print_paper_chunk"),
+    ]
+
+
+def test_a_batch_silent_for_a_quarter_hour_can_be_asked_for_again(
+    staff_client, october
+):
     ask(staff_client)  # never printed: the worker stopped
     PaperBatch.objects.update(
-        requested_at=timezone.now() - datetime.timedelta(minutes=61)
+        touched_at=timezone.now() - datetime.timedelta(minutes=16)
     )
 
     page = staff_client.get(reverse("admin:factures_invoice_run")).text
@@ -199,7 +305,7 @@ def test_a_failure_after_the_file_is_written_leaves_no_file(
 
 def test_a_lost_batch_is_not_printed_when_its_task_comes_at_last(staff_client, october):
     ask(staff_client)
-    PaperBatch.objects.update(requested_at=timezone.now() - datetime.timedelta(hours=2))
+    PaperBatch.objects.update(touched_at=timezone.now() - datetime.timedelta(hours=2))
 
     paper_batch_print(PaperBatch.objects.get())
 
@@ -245,14 +351,14 @@ def test_housekeeping_deletes_batches_after_a_week(
 
 def test_lost_is_the_same_rule_in_python_and_in_sql(staff_client):
     """`PaperBatch.lost` and `on_its_way()` say the same of every batch that
-    is waiting or being printed, on both sides of the hour."""
+    is waiting or being printed, on both sides of the patience."""
     now = timezone.now()
     for status in PaperBatch.Status.values:
-        for minutes in (1, 59, 60, 61, 600):
+        for minutes in (1, 14, 15, 16, 600):
             PaperBatch.objects.create(
                 period=OCTOBER,
                 status=status,
-                requested_at=now - datetime.timedelta(minutes=minutes),
+                touched_at=now - datetime.timedelta(minutes=minutes),
             )
     on_its_way = set(PaperBatch.objects.on_its_way().values_list("pk", flat=True))
     waiting = [
@@ -262,7 +368,7 @@ def test_lost_is_the_same_rule_in_python_and_in_sql(staff_client):
     ]
 
     assert {batch.pk for batch in waiting if not batch.lost} == on_its_way
-    assert len(on_its_way) == 4  # queued and running, at 1 and 59 minutes
+    assert len(on_its_way) == 4  # queued and running, at 1 and 14 minutes
     assert not any(
         batch.lost
         for batch in PaperBatch.objects.filter(
