@@ -9,8 +9,11 @@ falls on all of them; medians. Under load the ratios come out a few
 hundredths to a tenth lower than here.
 
 Prints, for each page: the median time, the ratio to the baseline (the
-baseline's time over the page's) and the queries it makes. Appends the
-figures to bench/results/inprocess.jsonl.
+baseline's time over the page's) in wall time and in CPU time (this process
+plus its PostgreSQL backend, less moved by the machine's other load) and
+the queries it makes. Appends the figures to bench/results/inprocess.jsonl.
+Run on the one-year and the five-year datasets (bench/generate.py), the
+ratios give each page's growth with history (docs/PERFORMANCE.md).
 
 Usage, after `bench/generate.py` (see there):
   export DATABASE_URL=postgres://postgres@127.0.0.1:5432/portail_bench_data
@@ -26,7 +29,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import setup_django, write_results  # noqa: E402
+from common import backend_pid, cpu_now, setup_django, write_results  # noqa: E402
 
 PER_ROUND = 100
 
@@ -65,6 +68,8 @@ def main() -> None:
         "dossier": reverse("familles:dossier"),
         "payment": reverse("paiements:home"),
         "payment list": reverse("paiements:list"),
+        "report list": reverse("signalements:report_list"),
+        "statement": reverse("paiements:statement"),
     }
     client = Client()
     client.force_login(parent, backend="familles.auth_backends.AccountBackend")
@@ -72,26 +77,34 @@ def main() -> None:
         status = client.get(path, secure=True).status_code
         if status != 200:
             sys.exit(f"{name} ({path}) answered {status}, not 200")
+    backend = backend_pid()
     times: dict[str, list[float]] = {name: [] for name in pages}
+    cpu: dict[str, list[float]] = {name: [] for name in pages}
     for _round in range(rounds):
         for name, path in pages.items():
-            start = time.perf_counter()
+            start, cpu_start = time.perf_counter(), cpu_now(backend)
             for _ in range(PER_ROUND):
                 client.get(path, secure=True)
             times[name].append((time.perf_counter() - start) / PER_ROUND * 1000)
+            cpu[name].append((cpu_now(backend) - cpu_start) / PER_ROUND * 1000)
     baseline = statistics.median(times["baseline"])
+    baseline_cpu = statistics.median(cpu["baseline"])
     figures = {"parent_invoices": parent.invoices, "rounds": rounds, "pages": {}}
     for name, path in pages.items():
         with CaptureQueriesContext(connection) as queries:
             client.get(path, secure=True)
         median = statistics.median(times[name])
+        median_cpu = statistics.median(cpu[name])
         figures["pages"][name] = {
             "ms": round(median, 2),
             "ratio_to_baseline": round(baseline / median, 2),
+            "cpu_ms": round(median_cpu, 2),
+            "cpu_ratio_to_baseline": round(baseline_cpu / median_cpu, 2),
             "queries": len(queries),
         }
         print(
-            f"{name:>16}: {median:6.2f} ms, ratio {baseline / median:.2f}, "
+            f"{name:>16}: {median:6.2f} ms, ratio {baseline / median:.2f}; "
+            f"CPU {median_cpu:6.2f} ms, ratio {baseline_cpu / median_cpu:.2f}; "
             f"{len(queries)} queries",
             flush=True,
         )

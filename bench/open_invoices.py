@@ -12,7 +12,6 @@ Usage, after `bench/generate.py` (see there):
 """
 
 import contextlib
-import os
 import statistics
 import sys
 import time
@@ -21,21 +20,12 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import setup_django, write_results  # noqa: E402
-
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def backend_cpu(pid: int) -> float:
-    """CPU seconds the PostgreSQL backend `pid` has used (same machine)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
+from common import backend_pid, cpu_now, setup_django, write_results  # noqa: E402
 
 
 def main() -> None:
     rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 7
     setup_django()
-    from django.db import connection
     from django.db.models import F
     from django.utils import timezone
 
@@ -45,9 +35,7 @@ def main() -> None:
     from paiements.rules import block_candidates
     from portail.dashboard import _Unpaid
 
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        (backend,) = cursor.fetchone()
+    backend = backend_pid()
 
     flagged = (InvoiceQuerySet.unpaid, InvoiceQuerySet.with_state)
 
@@ -105,13 +93,10 @@ def main() -> None:
         for _round in range(rounds):
             for way_name in samples:
                 with way(way_name):
-                    cpu0, db0 = time.process_time(), backend_cpu(backend)
-                    start = time.perf_counter()
+                    cpu, start = cpu_now(backend), time.perf_counter()
                     consumer()
                     samples[way_name]["wall"].append(time.perf_counter() - start)
-                    samples[way_name]["cpu"].append(
-                        time.process_time() - cpu0 + backend_cpu(backend) - db0
-                    )
+                    samples[way_name]["cpu"].append(cpu_now(backend) - cpu)
         median = {
             way_name: {k: statistics.median(v) for k, v in figures.items()}
             for way_name, figures in samples.items()

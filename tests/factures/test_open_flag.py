@@ -110,3 +110,42 @@ def test_the_check_sees_a_flag_set_by_hand(family):
     assert list(Invoice.objects.open_flags_wrong()) == [invoice]
     assert Invoice.objects.filter(pk=invoice.pk).open_flags_sync() == 1
     assert not Invoice.objects.open_flags_wrong().exists()
+
+
+def test_the_staff_list_filters_find_every_state_through_the_flag(
+    staff_client, family, staff
+):
+    """The invoice list's filters read the open or the settled invoices
+    first: each state, "unpaid" and "something due" still find exactly the
+    invoices the derived state says."""
+    from django.urls import reverse
+
+    to_pay = InvoiceFactory(family=family, total=D("30.00"))
+    partly = InvoiceFactory(family=family, total=D("30.00"))
+    paid = InvoiceFactory(family=family, total=D("30.00"))
+    disputed = InvoiceFactory(family=family, total=D("30.00"))
+    cancelled = InvoiceFactory(family=family, total=D("30.00"))
+    payment_record_desk(
+        family=family,
+        method="cash",
+        amount=D("40.00"),
+        allocations={partly.pk: D("10.00"), paid.pk: D("30.00")},
+        agent=staff,
+    )
+    invoice_dispute_open(invoice=disputed, reason="Montant erroné", user=None)
+    invoice_cancel(invoice=cancelled, reason="Erreur", agent=staff)
+    url = reverse("admin:factures_invoice_changelist")
+
+    def found(**query: str) -> set[str]:
+        response = staff_client.get(url, query)
+        assert response.status_code == 200
+        return {invoice.number for invoice in response.context["cl"].result_list}
+
+    assert found(state="to_pay") == {to_pay.number}
+    assert found(state="partly_paid") == {partly.number}
+    assert found(state="paid") == {paid.number}
+    assert found(state="disputed") == {disputed.number}
+    assert found(state="cancelled") == {cancelled.number}
+    assert found(state="impayees") == {to_pay.number, partly.number}
+    assert found(reste="0-20") == {partly.number}
+    assert found(reste="20-50") == {to_pay.number, disputed.number}

@@ -1,0 +1,114 @@
+"""The monthly jobs and the staff's lists on a generated dataset, in one
+process: what grows with the families and with history, outside the
+parent pages (bench/inprocess.py) and the run (bench/invoicing.py).
+
+Each job runs ROUNDS times inside a transaction rolled back (nothing stays),
+the jobs interleaved; medians of wall time and of CPU time (this process
+plus its PostgreSQL backend, read from /proc). Run on the one-year and the
+five-year datasets, or on the 100,000-family one, to see how each grows
+(docs/PERFORMANCE.md).
+
+- reminders: `payment_reminders_send` on the reminder day, tasks queued in
+  the database as in production (the choosing, recording and queuing; the
+  e-mails are the worker's);
+- block candidates: the families the rules may block;
+- paper selection: the last invoiced month's paper invoices, as a batch
+  freezes them;
+- invoice list, state "to pay": the admin's filtered list, count and page;
+- agent's day: the admin's home page's figures (`portail.dashboard`).
+
+Usage, after `bench/generate.py` (see there):
+  export DATABASE_URL=postgres://postgres@127.0.0.1:5432/portail_bench_data
+  .venv/bin/python bench/jobs.py [ROUNDS]        # 5
+"""
+
+import datetime
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import backend_pid, cpu_now, setup_django, write_results  # noqa: E402
+
+
+def main() -> None:
+    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 5
+    os.environ["PORTAIL_TASKS_BACKEND"] = "database"
+    setup_django()
+    from django.conf import settings
+    from django.db import transaction
+    from django.utils import timezone
+
+    from factures.models import Invoice
+    from factures.printing import paper_invoices
+    from familles.models import Family, User
+    from paiements.rules import block_candidates
+    from paiements.services import payment_reminders_send
+    from portail.dashboard import agent_day
+
+    today = timezone.localdate()
+    reminder_day = datetime.date(today.year, today.month, settings.PORTAIL_REMINDER_DAY)
+    last_month = Invoice.objects.order_by("-period").values_list("period", flat=True)[0]
+    staff = User.objects.filter(is_superuser=True).first() or User.objects.create(
+        username="bench-jobs", is_staff=True, is_superuser=True
+    )
+    jobs: dict[str, Callable[[], Any]] = {
+        "reminders": lambda: payment_reminders_send(today=reminder_day),
+        "block candidates": lambda: block_candidates().count(),
+        "paper selection": lambda: len(
+            paper_invoices(last_month).values_list("pk", flat=True)
+        ),
+        "invoice list, to pay": lambda: (
+            Invoice.objects.with_state("to_pay").count(),
+            [
+                invoice.pk
+                for invoice in Invoice.objects.with_state("to_pay").order_by(
+                    "-period", "-number"
+                )[:100]
+            ],
+        )[0],
+        "agent's day": lambda: len(agent_day(staff, today=today)),
+    }
+    backend = backend_pid()
+    wall: dict[str, list[float]] = {name: [] for name in jobs}
+    cpu: dict[str, list[float]] = {name: [] for name in jobs}
+    answers: dict[str, Any] = {}
+    for _round in range(rounds + 1):  # the first warms plans and caches
+        for name, job in jobs.items():
+            with transaction.atomic():
+                cpu_start, start = cpu_now(backend), time.perf_counter()
+                answers[name] = job()
+                elapsed = time.perf_counter() - start
+                used = cpu_now(backend) - cpu_start
+                transaction.set_rollback(True)
+            if _round:
+                wall[name].append(elapsed * 1000)
+                cpu[name].append(used * 1000)
+    figures: dict[str, Any] = {
+        "families": Family.objects.count(),
+        "invoices": Invoice.objects.count(),
+        "open invoices": Invoice.objects.filter(is_open=True).count(),
+        "months invoiced": Invoice.objects.values("period").distinct().count(),
+        "rounds": rounds,
+        "jobs": {},
+    }
+    for name in jobs:
+        figures["jobs"][name] = {
+            "ms": round(statistics.median(wall[name]), 1),
+            "cpu_ms": round(statistics.median(cpu[name]), 1),
+            "answer": answers[name],
+        }
+        print(
+            f"{name:>22}: {statistics.median(wall[name]):8.1f} ms, "
+            f"CPU {statistics.median(cpu[name]):8.1f} ms  ({answers[name]})",
+            flush=True,
+        )
+    write_results("jobs", figures)
+
+
+if __name__ == "__main__":
+    main()
