@@ -207,8 +207,11 @@ class Statement:
         return sum((entry.credit for entry in self.entries), ZERO)
 
 
-def _records(family: Family) -> list[StatementEntry]:
-    """Every record of the family's account, unordered, without balances."""
+def _records(
+    family: Family, first: datetime.datetime, after: datetime.datetime
+) -> list[StatementEntry]:
+    """The records of the family's account from `first` to before `after`,
+    unordered, without balances."""
     entries = [
         StatementEntry(
             when=invoice.issued_at,
@@ -219,7 +222,9 @@ def _records(family: Family) -> list[StatementEntry]:
             debit=invoice.total,
             pk=invoice.pk,
         )
-        for invoice in Invoice.objects.filter(family=family)
+        for invoice in Invoice.objects.filter(
+            family=family, issued_at__gte=first, issued_at__lt=after
+        )
     ]
     entries += [
         StatementEntry(
@@ -235,11 +240,13 @@ def _records(family: Family) -> list[StatementEntry]:
             credit=note.total,
             pk=note.pk,
         )
-        for note in CreditNote.objects.filter(invoice__family=family).select_related(
-            "invoice"
-        )
+        for note in CreditNote.objects.filter(
+            invoice__family=family, issued_at__gte=first, issued_at__lt=after
+        ).select_related("invoice")
     ]
-    for payment in Payment.objects.filter(family=family).select_related("reverses"):
+    for payment in Payment.objects.filter(
+        family=family, received_at__gte=first, received_at__lt=after
+    ).select_related("reverses"):
         if payment.reverses is not None:
             entries.append(
                 StatementEntry(
@@ -285,7 +292,7 @@ def _records(family: Family) -> list[StatementEntry]:
             pk=allocation.pk,
         )
         for allocation in Allocation.objects.filter(
-            payment__family=family
+            payment__family=family, created_at__gte=first, created_at__lt=after
         ).select_related("payment", "invoice")
         # A reversal's allocations are part of the reversal.
         if not allocation.payment.reverses_id
@@ -299,9 +306,27 @@ def _records(family: Family) -> list[StatementEntry]:
             debit=refund.amount,
             pk=refund.pk,
         )
-        for refund in Refund.objects.counted().filter(family=family)
+        for refund in Refund.objects.counted().filter(
+            family=family, created_at__gte=first, created_at__lt=after
+        )
     ]
     return entries
+
+
+def _balance_before(family: Family, first: datetime.datetime) -> Decimal:
+    """The family's balance on the eve of the statement, by four sums: what
+    a statement reads does not grow with the years before it. Positive in
+    the family's favour: payments (a reversal's amount is negative) and
+    credit notes, less invoices and refunds."""
+    return (
+        _sum(Payment.objects.filter(family=family, received_at__lt=first))
+        + _sum(
+            CreditNote.objects.filter(invoice__family=family, issued_at__lt=first),
+            "total",
+        )
+        - _sum(Invoice.objects.filter(family=family, issued_at__lt=first), "total")
+        - _sum(Refund.objects.counted().filter(family=family, created_at__lt=first))
+    )
 
 
 _ORDER = {"invoice": 0, "credit_note": 1, "payment": 2, "allocation": 3, "refund": 4}
@@ -315,16 +340,13 @@ def family_statement(
     with the running balance from the balance on the eve of `start`."""
     first, after = day_start(start), day_start(end + datetime.timedelta(days=1))
     records = sorted(
-        _records(family), key=lambda entry: (entry.when, _ORDER[entry.kind], entry.pk)
+        _records(family, first, after),
+        key=lambda entry: (entry.when, _ORDER[entry.kind], entry.pk),
     )
-    opening = sum(
-        (entry.credit - entry.debit for entry in records if entry.when < first), ZERO
-    )
+    opening = _balance_before(family, first)
     statement = Statement(family=family, start=start, end=end, opening=opening)
     balance = opening
     for entry in records:
-        if not first <= entry.when < after:
-            continue
         balance += entry.credit - entry.debit
         statement.entries.append(
             StatementEntry(**{**entry.__dict__, "balance": balance})

@@ -144,3 +144,49 @@ def test_the_statement_needs_a_login(client):
     response = client.get(reverse("paiements:statement"))
 
     assert response.status_code == 302
+
+
+def test_the_opening_balance_by_sums_is_the_running_balance_before(family):
+    """The opening balance is read by sums over what came before the
+    period (not by reading every record since the family's first day): it
+    equals the balance the full statement reaches on the eve, reversals and
+    credit notes included."""
+    import time_machine
+
+    from paiements.accounts import family_statement
+    from paiements.services import payment_reverse
+
+    with time_machine.travel("2026-10-02 10:00 -04:00", tick=False):
+        invoice = InvoiceFactory(
+            family=family, period=datetime.date(2026, 9, 1), total=D("30.00")
+        )
+        payment = payment_record_desk(
+            family=family,
+            method=Payment.Method.CASH,
+            amount=D("50.00"),
+            allocations={invoice.pk: D("30.00")},
+            agent=None,
+            keep_as_credit="Avance",
+        )
+    with time_machine.travel("2026-10-20 10:00 -04:00", tick=False):
+        payment_reverse(payment=payment, reason="Billet refusé", agent=None)
+        credit_note_issue(
+            invoice=invoice,
+            lines=[CreditLine("Repas du 3 septembre", 1, D("3.60"))],
+            reason="Repas non pris",
+            agent=None,
+        )
+    with time_machine.travel("2026-11-03 10:00 -04:00", tick=False):
+        InvoiceFactory(
+            family=family, period=datetime.date(2026, 10, 1), total=D("9.00")
+        )
+
+    full = family_statement(
+        family, start=datetime.date(2026, 1, 1), end=datetime.date(2026, 12, 31)
+    )
+    for day in (datetime.date(2026, 10, 10), datetime.date(2026, 11, 1)):
+        part = family_statement(family, start=day, end=datetime.date(2026, 12, 31))
+        before = [e for e in full.entries if e.when.date() < day]
+        assert part.opening == before[-1].balance
+        assert part.closing == full.closing
+    assert full.closing == D("-35.40")  # 30 + 9 owed, 3.60 credited
