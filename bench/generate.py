@@ -293,7 +293,7 @@ def states_set(  # noqa: C901
             session = CheckoutSession(
                 family_id=invoice.family_id,
                 idempotency_key=f"bench-{invoice.pk}",
-                stripe_id=f"cs_bench_{invoice.pk}",
+                remote_id=f"cs_bench_{invoice.pk}",
                 amount=amount,
                 status=CheckoutSession.Status.COMPLETE,
                 created_at=paid_on,

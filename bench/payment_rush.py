@@ -833,7 +833,7 @@ def check_money(targets: list[Target], sessions: list[Any]) -> dict[str, Any]:
     paid_ids = {s.id for s in paid}
     stale_open = CheckoutSession.objects.filter(
         family__identifier__startswith=PREFIX, status=CheckoutSession.Status.OPEN
-    ).values_list("stripe_id", flat=True)
+    ).values_list("remote_id", flat=True)
     outcomes = Counter(
         (kind, re.sub(r"^payment \S+$", "payment", outcome))
         for kind, outcome in WebhookEvent.objects.values_list("type", "outcome")

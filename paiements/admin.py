@@ -239,20 +239,22 @@ class PaymentOverrideAdmin(
 @admin.register(CheckoutSession)
 class CheckoutSessionAdmin(ReadOnlyMixin, admin.ModelAdmin[CheckoutSession]):
     list_display = [
-        "stripe_id",
+        "remote_id",
+        "provider",
         "family",
         "amount",
         "status",
         "created_at",
         "closed_at",
     ]
-    list_filter = ["status"]
+    list_filter = ["status", "provider"]
     list_select_related = ["family"]
-    search_fields = ["stripe_id", "family__identifier"]
+    search_fields = ["remote_id", "family__identifier"]
     actions = ["reconcile"]
 
     @admin.action(
-        description=gettext_lazy("Ask Stripe now (reconcile)"), permissions=["view"]
+        description=gettext_lazy("Ask the provider now (reconcile)"),
+        permissions=["view"],
     )
     def reconcile(
         self, request: HttpRequest, queryset: QuerySet[CheckoutSession]

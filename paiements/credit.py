@@ -246,7 +246,7 @@ def credit_allocate(
 
 
 def _refund_checks(
-    *, payment: Payment, amount: Decimal, method: str, reason: str
+    *, payment: Payment, amount: Decimal, method: str, reason: str, reference: str
 ) -> None:
     if not reason.strip():
         raise ValidationError(_("Give the reason for the refund."))
@@ -259,6 +259,17 @@ def _refund_checks(
     ):
         raise ValidationError(
             _("Only a card payment made online can be refunded to the card.")
+        )
+    if method == Refund.Method.TREASURY and payment.method != Payment.Method.PAYFIP:
+        raise ValidationError(
+            _("Only a payment made through PayFiP is refunded by the Treasury.")
+        )
+    if method == Refund.Method.TREASURY and not reference.strip():
+        raise ValidationError(
+            _(
+                "Give the Treasury's reference of the refund (its mandate "
+                "number), so that the accounts can be matched."
+            )
         )
 
 
@@ -275,13 +286,21 @@ def refund_record(
     """Give back part of the credit a payment holds. At the desk (cash,
     cheque) the refund is done when recorded; back to the card, it is asked
     of the payment provider, and its status follows the provider's answer
-    (`refund_provider_update`). Never more than the payment's credit.
+    (`refund_provider_update`). A PayFiP payment is refunded by the
+    Treasury, outside the portal: the refund is recorded as done, with the
+    Treasury's reference. Never more than the payment's credit.
     Idempotent for the same key (a double click records one refund)."""
     idempotency_key = idempotency_key or uuid.uuid4().hex
     existing = Refund.objects.filter(idempotency_key=idempotency_key).first()
     if existing is not None:
         return existing
-    _refund_checks(payment=payment, amount=amount, method=method, reason=reason)
+    _refund_checks(
+        payment=payment,
+        amount=amount,
+        method=method,
+        reason=reason,
+        reference=reference,
+    )
     with transaction.atomic():
         Family.objects.select_for_update(no_key=True).get(pk=payment.family_id)
         locked = Payment.objects.select_for_update(no_key=True).get(pk=payment.pk)
@@ -354,9 +373,9 @@ def refund_provider_send(*, refund: Refund) -> None:
         refund_provider_update(remote=remote)
         return
     payment = refund.payment
-    stripe_id = payment.checkout.stripe_id if payment.checkout else None
+    remote_id = payment.checkout.remote_id if payment.checkout else None
     try:
-        session = stripe_gateway.session_retrieve(stripe_id or "")
+        session = stripe_gateway.session_retrieve(remote_id or "")
         remote = stripe_gateway.refund_create(
             payment_intent=session.payment_intent,
             amount=refund.amount,

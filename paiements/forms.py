@@ -162,10 +162,19 @@ class RefundForm(forms.Form):
     )
     key = forms.CharField(widget=forms.HiddenInput, max_length=64)
 
-    def __init__(self, *args: Any, card: bool, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, card: bool, treasury: bool = False, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         methods = [Refund.Method.CASH, Refund.Method.CHEQUE]
         if card:
             methods.insert(0, Refund.Method.PROVIDER)
+        if treasury:
+            # Made by the Treasury, outside the portal: recorded here with
+            # its reference.
+            methods.insert(0, Refund.Method.TREASURY)
+            self.fields["reference"].label = _(
+                "Reference (cheque number, the Treasury's mandate number…)"
+            )
         method = cast(forms.ChoiceField, self.fields["method"])
         method.choices = [(m.value, m.label) for m in methods]

@@ -57,9 +57,13 @@ class PaymentQuerySet(models.QuerySet["Payment"]):
 class Payment(models.Model):
     class Method(models.TextChoices):
         CARD_ONLINE = "card_online", _("card, online")
+        PAYFIP = "payfip", _("online, PayFiP")
         CARD_DESK = "card_desk", _("card, at the desk")
         CASH = "cash", _("cash")
         CHEQUE = "cheque", _("cheque")
+
+    # Paid through an online provider's page (the checkout says which).
+    ONLINE_METHODS = (Method.CARD_ONLINE, Method.PAYFIP)
 
     number = models.CharField(
         _("receipt number"), max_length=20, unique=True, editable=False
@@ -219,6 +223,7 @@ class Refund(models.Model):
         CASH = "cash", _("cash")
         CHEQUE = "cheque", _("cheque")
         PROVIDER = "provider", _("back to the card")
+        TREASURY = "treasury", _("by the Treasury (PayFiP)")
 
     class Status(models.TextChoices):
         PENDING = "pending", _("in progress")
@@ -286,8 +291,13 @@ class Refund(models.Model):
 
 
 class CheckoutSession(models.Model):
-    """Our record of a Stripe Checkout Session: what the family asked to pay.
-    Stripe holds the truth about whether it was paid."""
+    """Our record of an online payment asked of the provider (a Stripe
+    Checkout Session, a PayFiP operation): what the family asked to pay. The
+    provider holds the truth about whether it was paid."""
+
+    class Provider(models.TextChoices):
+        STRIPE = "stripe", "Stripe"
+        PAYFIP = "payfip", "PayFiP"
 
     class Status(models.TextChoices):
         OPEN = "open", _("in progress")
@@ -301,7 +311,13 @@ class CheckoutSession(models.Model):
         related_name="checkout_sessions",
     )
     idempotency_key = models.CharField(max_length=64, unique=True)
-    stripe_id = models.CharField(_("Stripe id"), max_length=255, unique=True, null=True)
+    provider = models.CharField(
+        _("provider"), max_length=10, choices=Provider.choices, default=Provider.STRIPE
+    )
+    # The provider's id: Stripe's session id, PayFiP's idop.
+    remote_id = models.CharField(
+        _("provider's id"), max_length=255, unique=True, null=True
+    )
     url = models.URLField(_("payment page address"), max_length=1000, blank=True)
     amount = models.DecimalField(_("amount"), max_digits=10, decimal_places=2)
     status = models.CharField(
@@ -325,7 +341,7 @@ class CheckoutSession(models.Model):
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
-        return self.stripe_id or f"#{self.pk}"
+        return self.remote_id or f"#{self.pk}"
 
 
 class CheckoutItem(models.Model):

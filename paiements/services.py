@@ -15,6 +15,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Sum
+from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
@@ -35,6 +36,14 @@ from paiements.models import (
     WebhookEvent,
 )
 from paiements.notices import block_state_notify
+from paiements.providers import provider
+from paiements.remote import (
+    CheckoutRequest,
+    GatewayUnavailable,
+    Provider,
+    RemoteSession,
+    UnknownSession,
+)
 from paiements.rules import card_payment_decision, family_unpaid, unpaid_after_credit
 from paiements.tasks import (
     send_payment_receipt,
@@ -44,9 +53,6 @@ from paiements.tasks import (
 logger = logging.getLogger(__name__)
 
 DESK_METHODS = {Payment.Method.CASH, Payment.Method.CARD_DESK, Payment.Method.CHEQUE}
-# Stripe refuses a Checkout Session that expires in less than 30 minutes; one
-# more for the request to reach it.
-STRIPE_MIN_EXPIRY = datetime.timedelta(minutes=31)
 
 
 def new_idempotency_key() -> str:
@@ -66,8 +72,10 @@ def card_checkout_start(
     cancel_url: str,
     today: datetime.date | None = None,
 ) -> CheckoutSession:
-    """Open (or, for the same key, find again) a Checkout Session for these
-    invoices. The rules are checked here, when the session is created."""
+    """Open (or, for the same key, find again) an online payment of these
+    invoices with the commune's provider. The rules are checked here, when
+    the payment is created."""
+    online = provider()
     if not CheckoutSession.objects.filter(idempotency_key=idempotency_key).exists():
         _close_open_sessions(family=family, invoices=invoices)
     try:
@@ -83,47 +91,71 @@ def card_checkout_start(
                     idempotency_key=idempotency_key,
                     user=user,
                     today=today,
+                    online=online,
                 )
     except IntegrityError:
         # The same key arrived twice at once: the other request created it.
         checkout = CheckoutSession.objects.get(idempotency_key=idempotency_key)
     if checkout.family_id != family.pk:
         raise ValidationError(_("This payment request is not yours."))
-    if checkout.stripe_id:
+    if checkout.remote_id:
         return checkout
     if checkout.status != CheckoutSession.Status.OPEN:
         raise ValidationError(_("These invoices cannot be paid online."))
-    # Every request with this key must send Stripe the same parameters (it
-    # refuses a key reused with others), and a double click sends two at
-    # once: the expiry chosen at creation is kept, unless it has come too
-    # near for Stripe (a retry long after an outage), then a fresh one.
-    if checkout.expires_at < timezone.now() + STRIPE_MIN_EXPIRY:
-        checkout.expires_at = _session_expiry()
-        CheckoutSession.objects.filter(pk=checkout.pk).update(
-            expires_at=checkout.expires_at
-        )
+    online = provider(checkout.provider)
+    email = _payer_email(family=family, user=user)
     items = list(checkout.items.select_related("invoice"))
     try:
-        remote = stripe_gateway.session_create(
-            idempotency_key=idempotency_key,
-            lines=[
-                (
-                    _("Invoice %(number)s – %(month)s")
-                    % {
-                        "number": item.invoice.number,
-                        "month": formats.date_format(item.invoice.period, "F Y"),
-                    },
-                    item.amount,
+        with transaction.atomic():
+            # One request at a time asks the provider for this checkout (a
+            # double click sends two at once): a provider without
+            # idempotency keys (PayFiP) would otherwise open two payments,
+            # one of them unknown here.
+            checkout = CheckoutSession.objects.select_for_update().get(pk=checkout.pk)
+            if checkout.remote_id:
+                return checkout
+            # Every request with this key must send the provider the same
+            # parameters (Stripe refuses a key reused with others): the
+            # expiry chosen at creation is kept, unless it has come too near
+            # for the provider (a retry long after an outage; PayFiP's idop,
+            # whose life starts now), then a fresh one.
+            if checkout.expires_at < timezone.now() + online.min_expiry:
+                checkout.expires_at = _session_expiry(online)
+                CheckoutSession.objects.filter(pk=checkout.pk).update(
+                    expires_at=checkout.expires_at
                 )
-                for item in items
-            ],
-            metadata={"checkout": str(checkout.pk), "family": family.identifier},
-            success_url=f"{return_url}?paiement={checkout.pk}",
-            cancel_url=f"{cancel_url}?paiement={checkout.pk}",
-            expires_at=checkout.expires_at,
-            email=(user.email if user is not None else "") or None,
-        )
-    except stripe_gateway.GatewayUnavailable as error:
+            remote = online.session_create(
+                CheckoutRequest(
+                    idempotency_key=idempotency_key,
+                    reference=_reference(checkout, family),
+                    lines=[
+                        (
+                            _("Invoice %(number)s – %(month)s")
+                            % {
+                                "number": item.invoice.number,
+                                "month": formats.date_format(
+                                    item.invoice.period, "F Y"
+                                ),
+                            },
+                            item.amount,
+                        )
+                        for item in items
+                    ],
+                    metadata={
+                        "checkout": str(checkout.pk),
+                        "family": family.identifier,
+                    },
+                    success_url=f"{return_url}?paiement={checkout.pk}",
+                    cancel_url=f"{cancel_url}?paiement={checkout.pk}",
+                    notify_url=_notify_url(),
+                    expires_at=checkout.expires_at,
+                    email=email,
+                )
+            )
+            CheckoutSession.objects.filter(pk=checkout.pk).update(
+                remote_id=remote.id, url=remote.url
+            )
+    except GatewayUnavailable as error:
         logger.warning("Checkout session %s not created: %s", checkout.pk, error)
         raise ValidationError(
             _(
@@ -131,56 +163,118 @@ def card_checkout_start(
                 "in a few minutes, or pay at the canteen desk."
             )
         ) from error
-    CheckoutSession.objects.filter(pk=checkout.pk).update(
-        stripe_id=remote.id, url=remote.url
-    )
     logger.info(
         "card payment started",
         extra={
             "event": "checkout_created",
             "checkout": checkout.pk,
+            "provider": online.name,
             "family": family.identifier,
             "amount": str(checkout.amount),
         },
     )
-    checkout.stripe_id, checkout.url = remote.id, remote.url
+    checkout.remote_id, checkout.url = remote.id, remote.url
     return checkout
 
 
-def _session_expiry() -> datetime.datetime:
-    return timezone.now() + datetime.timedelta(minutes=settings.STRIPE_SESSION_MINUTES)
+def _notify_url() -> str:
+    """Where a provider that notifies by address (PayFiP) posts the outcome:
+    the portal's public address, as the DGFiP is given it."""
+    return settings.PORTAIL_COMMUNE["portal_url"].rstrip("/") + reverse(
+        "paiements:payfip_notification"
+    )
+
+
+def _payer_email(*, family: Family, user: User | None) -> str | None:
+    """The address the provider sends its receipt to: the parent's login,
+    or else the first guardian's on file."""
+    if user is not None and user.email:
+        return str(user.email)
+    guardian = (
+        Guardian.objects.filter(family=family).exclude(email="").order_by("pk").first()
+    )
+    return guardian.email if guardian is not None else None
+
+
+def online_payment_limits_check(
+    *, family: Family, user: User | None, amount: Decimal
+) -> None:
+    """The commune's provider's own limits (its smallest amount, an e-mail
+    it needs), checked before the parent is sent to it: ValidationError
+    with the way out."""
+    _provider_limits_check(
+        provider(), amount=amount, email=_payer_email(family=family, user=user)
+    )
+
+
+def _provider_limits_check(
+    online: Provider, *, amount: Decimal, email: str | None
+) -> None:
+    if amount < online.min_amount:
+        raise ValidationError(
+            _(
+                "Online payment takes %(minimum)s at least: please pay this "
+                "amount at the canteen desk."
+            )
+            % {"minimum": format_euros(online.min_amount)}
+        )
+    if online.email_required and not email:
+        raise ValidationError(
+            _(
+                "Online payment needs an e-mail address, for the payment "
+                "receipt: add one to your dossier, or pay at the canteen desk."
+            )
+        )
+
+
+def _reference(checkout: CheckoutSession, family: Family) -> str:
+    """The payment's reference at the provider (PayFiP's refdet, letters and
+    digits, 30 at most): the family's identifier and the checkout's number,
+    so that the commune's accounts find both."""
+    return "".join(ch for ch in family.identifier if ch.isalnum())[:18] + (
+        f"C{checkout.pk}"
+    )
+
+
+def _session_expiry(online: Provider) -> datetime.datetime:
+    return timezone.now() + datetime.timedelta(minutes=online.session_minutes)
 
 
 def _close_open_sessions(*, family: Family, invoices: list[Invoice]) -> None:
-    """A family that starts a new card payment for invoices already in an
-    open session (a tab closed, a second device) must not pay twice: the old
-    session is expired at Stripe first, or recorded if Stripe says it was
-    paid."""
+    """A family that starts a new payment for invoices already in an open
+    one (a tab closed, a second device) must not pay twice: the old payment
+    is closed at the provider first, or recorded if the provider says it was
+    paid. A provider that cannot close it (PayFiP) keeps it open until its
+    page has expired: the family is asked to wait until then."""
     open_sessions = CheckoutSession.objects.filter(
         family=family,
         status=CheckoutSession.Status.OPEN,
-        stripe_id__isnull=False,
+        remote_id__isnull=False,
         items__invoice__in=invoices,
     ).distinct()
+    in_progress = _(
+        "A payment for these invoices is already in progress. "
+        "Please try again in a few minutes."
+    )
     for checkout in open_sessions:
-        if not checkout.stripe_id:  # never sent to Stripe: nothing to expire
+        if not checkout.remote_id:  # never sent: nothing to close
             continue
+        online = provider(checkout.provider)
         try:
-            remote = stripe_gateway.session_expire(checkout.stripe_id)
-        except stripe_gateway.UnknownSession:
-            _checkout_expired(stripe_id=checkout.stripe_id)
+            remote = online.session_expire(
+                checkout.remote_id, expires_at=checkout.expires_at
+            )
+        except UnknownSession:
+            _checkout_expired(remote_id=checkout.remote_id)
             continue
-        except stripe_gateway.GatewayUnavailable as error:
-            raise ValidationError(
-                _(
-                    "A card payment for these invoices is already in progress. "
-                    "Please try again in a few minutes."
-                )
-            ) from error
+        except GatewayUnavailable as error:
+            raise ValidationError(in_progress) from error
         if remote.status == "complete":
             card_payment_record(remote=remote)
         elif remote.status == "expired":
-            _checkout_expired(stripe_id=remote.id)
+            _checkout_expired(remote_id=remote.id)
+        elif timezone.now() < checkout.expires_at:
+            raise ValidationError(in_progress)
 
 
 def _checkout_create(
@@ -190,6 +284,7 @@ def _checkout_create(
     idempotency_key: str,
     user: User | None,
     today: datetime.date | None,
+    online: Provider,
 ) -> CheckoutSession:
     # Invoices are always locked in primary-key order (desk payments and card
     # payments too), so that two payments never wait on each other in a cycle.
@@ -205,11 +300,16 @@ def _checkout_create(
         raise ValidationError(
             decision.reason or _("These invoices cannot be paid online.")
         )
+    amount = sum((invoice.due for invoice in fresh), ZERO)
+    _provider_limits_check(
+        online, amount=amount, email=_payer_email(family=family, user=user)
+    )
     checkout = CheckoutSession.objects.create(
         family=family,
         idempotency_key=idempotency_key,
-        amount=sum((invoice.due for invoice in fresh), ZERO),
-        expires_at=_session_expiry(),
+        provider=online.name,
+        amount=amount,
+        expires_at=_session_expiry(online),
         created_by=user,
     )
     CheckoutItem.objects.bulk_create(
@@ -219,10 +319,10 @@ def _checkout_create(
     return checkout
 
 
-def card_payment_record(*, remote: stripe_gateway.RemoteSession) -> Payment | None:
-    """Record the money of a Checkout Session that Stripe says is paid.
+def card_payment_record(*, remote: RemoteSession) -> Payment | None:
+    """Record the money of an online payment that its provider says is paid.
 
-    Money confirmed by Stripe is always recorded — after the window closed,
+    Money confirmed by the provider is always recorded — after the window closed,
     after the family became blocked, after the invoices were settled at the
     desk: what no invoice still needs stays unallocated, an overpayment the
     agents refund or credit. Idempotent: the session's payment, once made, is
@@ -233,11 +333,11 @@ def card_payment_record(*, remote: stripe_gateway.RemoteSession) -> Payment | No
     with transaction.atomic():
         checkout = (
             CheckoutSession.objects.select_for_update()
-            .filter(stripe_id=remote.id)
+            .filter(remote_id=remote.id)
             .first()
         )
         if checkout is None:
-            raise ValidationError(f"Unknown Checkout Session {remote.id}")
+            raise ValidationError(f"Unknown online payment {remote.id}")
         existing = Payment.objects.filter(checkout=checkout).first()
         if existing is not None:
             return existing
@@ -259,7 +359,7 @@ def card_payment_record(*, remote: stripe_gateway.RemoteSession) -> Payment | No
         payment = Payment.objects.create(
             number=next_number(series=RECEIPT_SERIES, year=timezone.localdate().year),
             family=checkout.family,
-            method=Payment.Method.CARD_ONLINE,
+            method=provider(checkout.provider).payment_method,
             amount=remote.amount,
             checkout=checkout,
             reference=remote.id,
@@ -284,11 +384,10 @@ def card_payment_record(*, remote: stripe_gateway.RemoteSession) -> Payment | No
 CURRENCY = "eur"
 
 
-def _payment_anomaly(
-    *, remote: stripe_gateway.RemoteSession, checkout: CheckoutSession
-) -> str:
+def _payment_anomaly(*, remote: RemoteSession, checkout: CheckoutSession) -> str:
     """What differs between the money received and the money asked, for the
-    agents to check (money confirmed by Stripe is recorded all the same)."""
+    agents to check (money confirmed by the provider is recorded all the
+    same)."""
     problems = []
     if remote.currency != CURRENCY:
         problems.append(
@@ -324,34 +423,54 @@ def card_checkout_cancel(*, checkout: CheckoutSession) -> CheckoutSession:
     is recorded as the webhook would. If the provider cannot be reached,
     the session stays open and expires by itself. Returns the session as it
     now is."""
-    if checkout.status != CheckoutSession.Status.OPEN or not checkout.stripe_id:
+    return _checkout_ask(checkout, close=True)
+
+
+def card_checkout_refresh(*, checkout: CheckoutSession) -> CheckoutSession:
+    """Ask the provider how an open payment stands and record what it says:
+    the return page of a provider whose notification may come after the
+    parent (PayFiP), and its notification. Returns the session as it now
+    is; unchanged if the provider cannot be reached."""
+    return _checkout_ask(checkout, close=False)
+
+
+def _checkout_ask(checkout: CheckoutSession, *, close: bool) -> CheckoutSession:
+    if checkout.status != CheckoutSession.Status.OPEN or not checkout.remote_id:
         return checkout
+    online = provider(checkout.provider)
+    ask = online.session_expire if close else online.session_retrieve
     try:
-        remote = stripe_gateway.session_expire(checkout.stripe_id)
-    except stripe_gateway.UnknownSession:
-        _checkout_expired(stripe_id=checkout.stripe_id)
-    except stripe_gateway.GatewayUnavailable:
+        remote = ask(checkout.remote_id, expires_at=checkout.expires_at)
+    except UnknownSession:
+        _checkout_expired(remote_id=checkout.remote_id)
+    except GatewayUnavailable:
         logger.warning(
-            "card payment cancelled, provider unreachable",
-            extra={"event": "checkout_cancel_unreachable", "checkout": checkout.pk},
+            "online payment not read, provider unreachable",
+            extra={"event": "checkout_read_unreachable", "checkout": checkout.pk},
         )
     else:
-        if remote.status == "complete":
-            card_payment_record(remote=remote)
-        elif remote.status == "expired":
-            _checkout_expired(stripe_id=remote.id)
+        _checkout_settle(remote)
     checkout.refresh_from_db()
     return checkout
 
 
-def _checkout_expired(*, stripe_id: str) -> None:
+def _checkout_settle(remote: RemoteSession) -> Payment | None:
+    """Record what the provider says of a payment: paid, or closed."""
+    if remote.status == "complete":
+        return card_payment_record(remote=remote)
+    if remote.status == "expired":
+        _checkout_expired(remote_id=remote.id)
+    return None
+
+
+def _checkout_expired(*, remote_id: str) -> None:
     closed = CheckoutSession.objects.filter(
-        stripe_id=stripe_id, status=CheckoutSession.Status.OPEN
+        remote_id=remote_id, status=CheckoutSession.Status.OPEN
     ).update(status=CheckoutSession.Status.EXPIRED, closed_at=timezone.now())
     if closed:
         logger.info(
             "card payment expired",
-            extra={"event": "checkout_expired", "checkout": stripe_id},
+            extra={"event": "checkout_expired", "checkout": remote_id},
         )
 
 
@@ -398,7 +517,7 @@ def stripe_webhook_process(*, payload: bytes, signature: str | None) -> WebhookO
                 payment = card_payment_record(remote=remote)
                 outcome = f"payment {payment.number}" if payment else "not paid"
             elif remote.status == "expired":
-                _checkout_expired(stripe_id=remote.id)
+                _checkout_expired(remote_id=remote.id)
                 outcome = "expired"
             else:
                 outcome = f"session {remote.status}"
@@ -442,6 +561,36 @@ def _refund_event(event: Any, refund_id: str) -> WebhookOutcome:
     return WebhookOutcome(200, record.outcome)
 
 
+def payfip_notification_process(*, idop: str) -> WebhookOutcome:
+    """PayFiP's notification (`idOp` posted to the notification address).
+    Anyone may post one, so it is only a trigger: the operation must be one
+    of ours, and its result is read from PayFiP. Delivered twice, late, or
+    after the return page or reconciliation read it: one payment."""
+    idop = idop.strip()
+    if not idop or len(idop) > 255:
+        return WebhookOutcome(400, "no idOp")
+    checkout = CheckoutSession.objects.filter(
+        remote_id=idop, provider=CheckoutSession.Provider.PAYFIP
+    ).first()
+    if checkout is None:
+        logger.warning("PayFiP notification for an unknown operation %s", idop)
+        return WebhookOutcome(200, "unknown operation")
+    online = provider(checkout.provider)
+    try:
+        remote = online.session_retrieve(idop, expires_at=checkout.expires_at)
+    except (GatewayUnavailable, UnknownSession) as error:
+        # Recorded later by reconciliation, which asks again.
+        logger.warning("PayFiP notification %s not read: %s", idop, error)
+        return WebhookOutcome(503, "payfip unavailable")
+    payment = _checkout_settle(remote)
+    outcome = f"payment {payment.number}" if payment else f"operation {remote.status}"
+    logger.info(
+        "PayFiP notification",
+        extra={"event": "payfip_notification", "checkout": idop, "outcome": outcome},
+    )
+    return WebhookOutcome(200, outcome)
+
+
 @dataclass
 class ReconcileResult:
     recorded: list[Payment] = field(default_factory=list)
@@ -456,7 +605,7 @@ def payments_reconcile(
     older_than: datetime.timedelta | None = None,
     now: datetime.datetime | None = None,
 ) -> ReconcileResult:
-    """Ask Stripe about sessions still open after some minutes: record the
+    """Ask the providers about payments still open after some minutes: record the
     paid ones, close the expired ones, expire the overdue ones. Safe to run at
     any time, as often as wanted (each step is idempotent)."""
     now = now or timezone.now()
@@ -471,22 +620,24 @@ def payments_reconcile(
     if family is not None:
         pending = pending.filter(family=family)
     for checkout in pending.order_by("created_at"):
-        if not checkout.stripe_id:
+        if not checkout.remote_id:
             if now >= checkout.expires_at:
                 CheckoutSession.objects.filter(pk=checkout.pk).update(
                     status=CheckoutSession.Status.EXPIRED, closed_at=now
                 )
                 result.expired += 1
             continue
+        online = provider(checkout.provider)
         try:
-            remote = stripe_gateway.session_retrieve(checkout.stripe_id)
+            remote = online.session_retrieve(
+                checkout.remote_id, expires_at=checkout.expires_at
+            )
             if remote.status == "open" and now >= checkout.expires_at:
-                remote = stripe_gateway.session_expire(checkout.stripe_id)
-        except (
-            stripe_gateway.GatewayUnavailable,
-            stripe_gateway.UnknownSession,
-        ) as error:
-            logger.warning("Reconciling %s: %s", checkout.stripe_id, error)
+                remote = online.session_expire(
+                    checkout.remote_id, expires_at=checkout.expires_at
+                )
+        except (GatewayUnavailable, UnknownSession) as error:
+            logger.warning("Reconciling %s: %s", checkout.remote_id, error)
             result.errors += 1
             continue
         if remote.status == "complete":
@@ -494,13 +645,13 @@ def payments_reconcile(
                 payment = card_payment_record(remote=remote)
             except DatabaseError as error:
                 # One session's trouble (a lock timeout…) never stops the job.
-                logger.error("Reconciling %s: %s", checkout.stripe_id, error)
+                logger.error("Reconciling %s: %s", checkout.remote_id, error)
                 result.errors += 1
                 continue
             if payment is not None:
                 result.recorded.append(payment)
         elif remote.status == "expired":
-            _checkout_expired(stripe_id=remote.id)
+            _checkout_expired(remote_id=remote.id)
             result.expired += 1
         else:
             result.still_open += 1

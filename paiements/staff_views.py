@@ -69,7 +69,7 @@ class JournalView(StaffView):
                 received_at__gte=start,
                 received_at__lt=start + datetime.timedelta(days=1),
             )
-            .exclude(method=Payment.Method.CARD_ONLINE)
+            .exclude(method__in=Payment.ONLINE_METHODS)
             .select_related("family", "recorded_by")
             .order_by("recorded_by__username", "method", "received_at")
         )
@@ -327,6 +327,7 @@ class RefundView(StaffView):
         form = RefundForm(
             data,
             card=card,
+            treasury=payment.method == Payment.Method.PAYFIP,
             initial={"amount": left, "key": new_idempotency_key()},
         )
         if form.is_valid():

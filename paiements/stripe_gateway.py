@@ -1,6 +1,7 @@
 """The Stripe edge: the only module that speaks to Stripe (or to the local
 stand-in, chosen by settings alone). Amounts become integer cents here and
-nowhere else."""
+in the other provider's edge (`payfip_gateway`), nowhere else. `PROVIDER`
+answers the services' provider interface (`paiements.remote.Provider`)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,22 @@ from stripe._base_address import BaseAddresses
 from stripe.params._refund_create_params import RefundCreateParams
 from stripe.params.checkout._session_create_params import SessionCreateParams
 
-from factures.money import CENT
+from paiements.models import Payment
+from paiements.remote import (
+    CheckoutRequest,
+    GatewayUnavailable,
+    RemoteSession,
+    UnknownSession,
+    from_cents,
+    to_cents,
+)
+
+__all__ = [
+    "GatewayUnavailable",
+    "RemoteSession",
+    "UnknownSession",
+    "PROVIDER",
+]
 
 # The Checkout event types the webhook acts on; every other type is
 # acknowledged and ignored.
@@ -34,15 +50,6 @@ REFUND_EVENTS = frozenset({"refund.created", "refund.updated", "refund.failed"})
 ALL_HANDLED_EVENTS = HANDLED_EVENTS | REFUND_EVENTS
 
 
-class GatewayUnavailable(Exception):
-    """Stripe could not be reached or failed: try again later."""
-
-
-class UnknownSession(Exception):
-    """Stripe does not know this session (not ours, or another account's):
-    retrying will not help."""
-
-
 class RefundRefused(Exception):
     """Stripe refused the refund (more than is left to refund, unknown or
     unpaid payment intent…): retrying will not help."""
@@ -50,20 +57,6 @@ class RefundRefused(Exception):
 
 class UnknownRefund(Exception):
     """Stripe does not know this refund: retrying will not help."""
-
-
-@dataclass(frozen=True)
-class RemoteSession:
-    """What Stripe says about a Checkout Session."""
-
-    id: str
-    url: str
-    status: str  # open, complete, expired
-    paid: bool
-    amount: Decimal
-    metadata: dict[str, str]
-    currency: str = "eur"  # lower-case ISO code
-    payment_intent: str = ""  # set once paid, "" before
 
 
 @dataclass(frozen=True)
@@ -77,14 +70,6 @@ class RemoteRefund:
     payment_intent: str
     metadata: dict[str, str]
     failure_reason: str = ""  # when failed: expired_or_canceled_card…
-
-
-def to_cents(amount: Decimal) -> int:
-    return int((amount / CENT).to_integral_value())
-
-
-def from_cents(cents: int) -> Decimal:
-    return (Decimal(cents) * CENT).quantize(CENT)
 
 
 def _client() -> stripe.StripeClient:
@@ -190,6 +175,57 @@ def session_expire(session_id: str) -> RemoteSession:
         return session_retrieve(session_id)
     except stripe.StripeError as error:
         raise GatewayUnavailable(str(error)) from error
+
+
+# Stripe refuses a Checkout Session that expires in less than 30 minutes; one
+# more for the request to reach it.
+STRIPE_MIN_EXPIRY = datetime.timedelta(minutes=31)
+# Stripe's smallest charge in euros.
+STRIPE_MIN_AMOUNT = Decimal("0.50")
+
+
+class StripeProvider:
+    """Stripe Checkout behind the services' provider interface."""
+
+    name = "stripe"
+    label = "Stripe"
+    payment_method = Payment.Method.CARD_ONLINE.value
+    min_amount = STRIPE_MIN_AMOUNT
+    email_required = False
+    refunds_online = True
+
+    @property
+    def session_minutes(self) -> int:
+        return int(settings.STRIPE_SESSION_MINUTES)
+
+    @property
+    def min_expiry(self) -> datetime.timedelta:
+        return STRIPE_MIN_EXPIRY
+
+    def session_create(self, request: CheckoutRequest) -> RemoteSession:
+        # Read from the module at each call, so that a test may stand in.
+        return session_create(
+            idempotency_key=request.idempotency_key,
+            lines=request.lines,
+            metadata=request.metadata,
+            success_url=request.success_url,
+            cancel_url=request.cancel_url,
+            expires_at=request.expires_at,
+            email=request.email,
+        )
+
+    def session_retrieve(
+        self, remote_id: str, *, expires_at: datetime.datetime
+    ) -> RemoteSession:
+        return session_retrieve(remote_id)
+
+    def session_expire(
+        self, remote_id: str, *, expires_at: datetime.datetime
+    ) -> RemoteSession:
+        return session_expire(remote_id)
+
+
+PROVIDER = StripeProvider()
 
 
 def refund_create(

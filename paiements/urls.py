@@ -15,4 +15,9 @@ urlpatterns = [
     path("releve/pdf/", views.statement_download, name="statement_pdf"),
     path("recus/<id:pk>/", views.receipt, name="receipt"),
     path("webhook/stripe/", views.stripe_webhook, name="stripe_webhook"),
+    path(
+        "notification/payfip/",
+        views.payfip_notification,
+        name="payfip_notification",
+    ),
 ]

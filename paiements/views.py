@@ -11,9 +11,10 @@ from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
 
 from factures.models import Invoice
-from factures.money import format_euros
+from factures.money import ZERO, format_euros
 from familles.access import acting_user, family_required
 from familles.models import Family
 from paiements.accounts import family_account, family_statement
@@ -22,8 +23,11 @@ from paiements.receipts import receipt_pdf
 from paiements.rules import card_payment_decision, family_unpaid, payment_rules
 from paiements.services import (
     card_checkout_cancel,
+    card_checkout_refresh,
     card_checkout_start,
     new_idempotency_key,
+    online_payment_limits_check,
+    payfip_notification_process,
     stripe_webhook_process,
 )
 from paiements.statements import statement_pdf, statement_period
@@ -124,7 +128,7 @@ def payment_home(request: HttpRequest, *, family: Family) -> HttpResponse:
             # to the provider, not cancelled, not past its expiry.
             "pending": family.checkout_sessions.filter(
                 status=CheckoutSession.Status.OPEN,
-                stripe_id__isnull=False,
+                remote_id__isnull=False,
                 expires_at__gt=timezone.now(),
             ).exists(),
         },
@@ -160,12 +164,20 @@ def payment_review(request: HttpRequest, *, family: Family) -> HttpResponse:
     if not decision.allowed:
         messages.error(request, decision.reason)
         return redirect("paiements:home")
+    total = sum((invoice.due for invoice in invoices), ZERO)
+    try:
+        online_payment_limits_check(
+            family=family, user=acting_user(request), amount=total
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("paiements:home")
     return render(
         request,
         "paiements/payment_review.html",
         {
             "invoices": invoices,
-            "total": sum(invoice.due for invoice in invoices),
+            "total": total,
             "idempotency_key": new_idempotency_key(),
             "rules": payment_rules(),
             "payment_block": decision.block,
@@ -206,10 +218,18 @@ def _checkout(request: HttpRequest, family: Family) -> CheckoutSession:
     )
 
 
+# PayFiP may bring the parent back with a form posted from its own site: the
+# page only shows the state read from PayFiP, so no token is needed.
+@csrf_exempt
 @family_required
 def payment_return(request: HttpRequest, *, family: Family) -> HttpResponse:
-    """After Stripe's page: show the state; the webhook records the money."""
+    """After the provider's page: show the state. Stripe's webhook records
+    the money; PayFiP's result is read here too, as its notification may
+    come after the parent, or never (PayFiP has one page for paid, refused
+    and abandoned)."""
     checkout = _checkout(request, family)
+    if checkout.provider == CheckoutSession.Provider.PAYFIP:
+        checkout = card_checkout_refresh(checkout=checkout)
     return render(
         request,
         "paiements/payment_return.html",
@@ -269,6 +289,15 @@ def statement_download(request: HttpRequest, *, family: Family) -> HttpResponse:
         f'attachment; filename="releve-{family.identifier}-{start:%Y-%m-%d}.pdf"'
     )
     return response
+
+
+@csrf_exempt  # PayFiP posts it; the result is read from PayFiP, never from it
+@require_POST
+def payfip_notification(request: HttpRequest) -> HttpResponse:
+    outcome = payfip_notification_process(idop=request.POST.get("idOp", ""))
+    return HttpResponse(
+        outcome.message, status=outcome.status, content_type="text/plain"
+    )
 
 
 @csrf_exempt  # Stripe signs its requests instead

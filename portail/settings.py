@@ -506,6 +506,15 @@ PORTAIL_HEALTH_RECONCILE_MINUTES = env_int("PORTAIL_HEALTH_RECONCILE_MINUTES", 3
 # The day of the month when families with payable invoices get a reminder.
 PORTAIL_REMINDER_DAY = env_int("PORTAIL_REMINDER_DAY", 8)
 
+# --- Online payments: Stripe Checkout or PayFiP. ---------------------------------
+# The commune's provider; a payment keeps the one it was opened with.
+PORTAIL_PAYMENT_PROVIDER = env_str("PORTAIL_PAYMENT_PROVIDER", "stripe")
+if PORTAIL_PAYMENT_PROVIDER not in ("stripe", "payfip"):
+    raise ImproperlyConfigured(
+        "PORTAIL_PAYMENT_PROVIDER must be stripe or payfip; "
+        f"got {PORTAIL_PAYMENT_PROVIDER!r}."
+    )
+
 # --- Card payments: Stripe Checkout. --------------------------------------------
 # Without keys (development, tests, the demo) the portal talks to the local
 # stand-in (`manage.py stripe_standin`), which is refused outside DEBUG/tests.
@@ -521,7 +530,9 @@ if DEBUG or TESTING:
     if STRIPE_SECRET_KEY == _STANDIN_KEY:
         STRIPE_API_BASE = STRIPE_API_BASE or "http://127.0.0.1:12111"
 else:
-    if not STRIPE_SECRET_KEY or not STRIPE_WEBHOOK_SECRET:
+    if PORTAIL_PAYMENT_PROVIDER == "stripe" and not (
+        STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET
+    ):
         raise ImproperlyConfigured(
             "STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET must be set (card payments)."
         )
@@ -538,6 +549,42 @@ STRIPE_STANDIN_WEBHOOK_URL = env_str(
 # still pending after PORTAIL_RECONCILE_AFTER_MINUTES.
 # (Stripe's minimum is 30 minutes: keep a margin.)
 STRIPE_SESSION_MINUTES = env_int("PORTAIL_CHECKOUT_MINUTES", 35)
+
+# --- PayFiP, the Treasury's online payment (PORTAIL_PAYMENT_PROVIDER=payfip). ---
+# The régie's client number (numcli, six digits, given by the DGFiP) and the
+# mode: T test, X activation, W production (docs/DEPLOYMENT.md). Without them
+# in development and tests, the local stand-in's (`manage.py payfip_standin`),
+# which is refused outside DEBUG/tests.
+PAYFIP_NUMCLI = os.environ.get("PAYFIP_NUMCLI", "")
+PAYFIP_MODE = env_str("PAYFIP_MODE", "T")
+PAYFIP_SERVICE_URL = os.environ.get("PAYFIP_SERVICE_URL", "")
+PAYFIP_PAYMENT_URL = os.environ.get("PAYFIP_PAYMENT_URL", "")
+PAYFIP_TIMEOUT_SECONDS = env_int("PAYFIP_TIMEOUT_SECONDS", 15)
+if PAYFIP_MODE not in ("T", "X", "W"):
+    raise ImproperlyConfigured(
+        f"PAYFIP_MODE must be T (test), X (activation) or W (production); "
+        f"got {PAYFIP_MODE!r}."
+    )
+if DEBUG or TESTING:
+    PAYFIP_NUMCLI = PAYFIP_NUMCLI or "000000"
+    if PAYFIP_NUMCLI == "000000":  # the stand-in's client number
+        PAYFIP_SERVICE_URL = (
+            PAYFIP_SERVICE_URL or "http://127.0.0.1:12112/tpa/services/securite"
+        )
+        PAYFIP_PAYMENT_URL = PAYFIP_PAYMENT_URL or PAYFIP_SERVICE_URL.replace(
+            "/tpa/services/securite", "/tpa/paiementws.web"
+        )
+elif PORTAIL_PAYMENT_PROVIDER == "payfip":
+    if not (len(PAYFIP_NUMCLI) == 6 and PAYFIP_NUMCLI.isdigit()):
+        raise ImproperlyConfigured(
+            "PAYFIP_NUMCLI must be the régie's six-digit PayFiP client number "
+            "(PayFiP payments)."
+        )
+    if PAYFIP_SERVICE_URL or PAYFIP_PAYMENT_URL:
+        raise ImproperlyConfigured(
+            "PAYFIP_SERVICE_URL or PAYFIP_PAYMENT_URL points the portal at a PayFiP "
+            "stand-in: never in production. Unset them."
+        )
 PORTAIL_RECONCILE_AFTER_MINUTES = env_int("PORTAIL_RECONCILE_AFTER_MINUTES", 5)
 # Family identifiers look like PB-004217: the commune's prefix, six digits.
 FAMILY_IDENTIFIER_PREFIX = env_str("PORTAIL_FAMILY_PREFIX", "PB")

@@ -161,4 +161,4 @@ def staff_client(client, staff):  # noqa: ANN001, ANN201
 
 # The invoices fixtures serve the PostgreSQL tests too.
 from tests.factures.conftest import after_school, canteen, prices  # noqa: E402, F401
-from tests.paiements.conftest import standin  # noqa: E402, F401
+from tests.paiements.conftest import online, payfip_standin, standin  # noqa: E402, F401

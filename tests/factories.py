@@ -249,7 +249,7 @@ class CheckoutSessionFactory(factory.django.DjangoModelFactory):
 
     family = factory.SubFactory(FamilyFactory)
     idempotency_key = factory.Sequence(lambda n: f"{n:032d}")
-    stripe_id = factory.Sequence(lambda n: f"cs_test_{n:024d}")
+    remote_id = factory.Sequence(lambda n: f"cs_test_{n:024d}")
     amount = Decimal("30.00")
     expires_at = datetime.datetime(2030, 1, 1, tzinfo=datetime.UTC)
 

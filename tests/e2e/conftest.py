@@ -167,6 +167,13 @@ def portal(seeded, viewport, tmp_path_factory) -> Iterator[Portal]:  # noqa: ANN
 
 
 @pytest.fixture(scope="session")
+def payfip_portal(seeded, viewport, tmp_path_factory) -> Iterator[Portal]:  # noqa: ANN001
+    """The portal of a commune that chose PayFiP, with PayFiP's stand-in."""
+    tmp = tmp_path_factory.mktemp(f"payfip-{viewport}")
+    yield from serve(seeded, tmp, IN_WINDOW, PORTAIL_PAYMENT_PROVIDER="payfip")
+
+
+@pytest.fixture(scope="session")
 def closed_portal(seeded, viewport, tmp_path_factory) -> Iterator[Portal]:  # noqa: ANN001
     """Outside the window (15 December 2026)."""
     yield from serve(seeded, tmp_path_factory.mktemp(f"out-{viewport}"), OUT_OF_WINDOW)

@@ -115,6 +115,35 @@ def test_paying_two_invoices_by_card_then_finding_the_receipt(page, portal, view
     assert_accessible(page, "payment list")
 
 
+def test_paying_two_invoices_in_one_payfip_payment(page, payfip_portal, viewport):
+    """A commune on PayFiP: the same two invoices, one payment on the
+    Treasury's page (the local stand-in), the notification, the receipt."""
+    login(page, payfip_portal, "PB-000003")
+    page.goto(payfip_portal.url + "/paiements/")
+    assert page.locator("input[name=invoices]").count() == 2
+    page.click("main form button[type=submit]")
+    total = page.inner_text("main")
+    page.click("main form button[type=submit]")
+    assert "/tpa/paiementws.web?idop=" in page.url, page.inner_text("main")
+    payfip_page = page.inner_text("body")
+    amounts = re.findall(r"\d+,\d\d\s?€", total.replace("\u00a0", " "))
+    assert amounts and amounts[-1].replace(" ", "") in payfip_page.replace(
+        "\u00a0", ""
+    ).replace(" ", "")
+    shot(page, "payfip-page", viewport)
+    page.fill("#card_number", "4242 4242 4242 4242")
+    page.click("button[value=pay]")
+
+    assert "/paiements/retour/" in page.url
+    assert "Payé" in page.inner_text("main")
+    assert_accessible(page, "payfip return")
+    shot(page, "payfip-paid", viewport)
+    page.goto(payfip_portal.url + "/")
+    assert "Vous n'avez aucune facture à payer" in page.inner_text("main")
+    page.goto(payfip_portal.url + "/paiements/historique/")
+    assert "PayFiP" in page.inner_text("main")
+
+
 def test_a_declined_card_then_cancel_says_nothing_was_charged(page, portal, viewport):
     login(page, portal, "PB-000003")
     page.goto(portal.url + "/paiements/")

@@ -1,11 +1,15 @@
+import contextlib
 import datetime
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
 
 import pytest
 from django.urls import reverse
 
-from devtools.stripe_standin import StripeStandin
+from devtools.payfip_standin import PayfipStandin
+from devtools.stripe_standin import DECLINED_CARD, PAID_CARD, StripeStandin
+from paiements.models import CheckoutSession
 from tests.factories import (
     FamilyFactory,
     GuardianFactory,
@@ -100,3 +104,111 @@ def two_invoices(paying_family):  # noqa: ANN001, ANN201
         InvoiceFactory(family=paying_family, period=datetime.date(2026, 9, 1)),
         InvoiceFactory(family=paying_family, period=datetime.date(2026, 10, 1)),
     ]
+
+
+# --- Both providers through one surface ------------------------------------------
+# A payment test that takes `online` runs once with Stripe's stand-in and once
+# with PayFiP's: the rules (window, block, several invoices, money recorded
+# once) must not depend on the provider.
+
+DEAD_ADDRESS = "http://127.0.0.1:9"  # nothing listens there
+
+
+class StripeOnline:
+    name = "stripe"
+
+    def __init__(self, standin: StripeStandin, settings) -> None:  # noqa: ANN001
+        self.standin, self.settings = standin, settings
+
+    def pay(self, checkout: CheckoutSession, *, declined: bool = False) -> str:
+        """The parent pays (or is declined) on the provider's page; returns
+        "paid", "declined" or "expired"."""
+        card = DECLINED_CARD if declined else PAID_CARD
+        return self.standin.pay(checkout.remote_id, card_number=card)
+
+    def take(self) -> list:
+        return self.standin.take_deliveries()
+
+    def post(self, client, delivery):  # noqa: ANN001, ANN201
+        """Post one notification taken from the stand-in to the portal."""
+        return post_webhook(
+            client, delivery.payload, self.standin.sign(delivery.payload)
+        )
+
+    def deliver(self, client, *, duplicate: bool = False, drop: bool = False):  # noqa: ANN001, ANN201
+        return deliver(client, self.standin, duplicate=duplicate, drop=drop)
+
+    @contextlib.contextmanager
+    def unreachable(self) -> Iterator[None]:
+        self.settings.STRIPE_API_BASE = DEAD_ADDRESS
+        try:
+            yield
+        finally:
+            self.settings.STRIPE_API_BASE = self.standin.base_url
+
+
+class PayfipOnline:
+    name = "payfip"
+
+    def __init__(self, standin: PayfipStandin, settings) -> None:  # noqa: ANN001
+        self.standin, self.settings = standin, settings
+
+    def pay(self, checkout: CheckoutSession, *, declined: bool = False) -> str:
+        try:
+            outcome = self.standin.pay(
+                checkout.remote_id, outcome="refused" if declined else "paid"
+            )
+        except ValueError:  # finished or past its 15 minutes
+            return "expired"
+        return "declined" if outcome == "refused" else outcome
+
+    def take(self) -> list:
+        return self.standin.take_deliveries()
+
+    def post(self, client, delivery):  # noqa: ANN001, ANN201
+        return client.post(
+            reverse("paiements:payfip_notification"),
+            data=delivery.body,
+            content_type="application/x-www-form-urlencoded",
+        )
+
+    def deliver(self, client, *, duplicate: bool = False, drop: bool = False):  # noqa: ANN001, ANN201
+        deliveries = self.take()
+        if drop:
+            return []
+        return [
+            self.post(client, delivery)
+            for delivery in deliveries
+            for _ in range(2 if duplicate else 1)
+        ]
+
+    @contextlib.contextmanager
+    def unreachable(self) -> Iterator[None]:
+        self.settings.PAYFIP_SERVICE_URL = DEAD_ADDRESS + "/tpa/services/securite"
+        try:
+            yield
+        finally:
+            self.settings.PAYFIP_SERVICE_URL = self.standin.soap_url
+
+
+@pytest.fixture
+def payfip_standin(settings):  # noqa: ANN001, ANN201
+    """The local PayFiP stand-in on a free port, chosen as the commune's
+    provider; notifications are queued for the test to deliver."""
+    server = PayfipStandin(auto_deliver=False)
+    server.start()
+    settings.PORTAIL_PAYMENT_PROVIDER = "payfip"
+    settings.PAYFIP_NUMCLI = "000000"
+    settings.PAYFIP_SERVICE_URL = server.soap_url
+    settings.PAYFIP_PAYMENT_URL = server.payment_url
+    settings.PAYFIP_TIMEOUT_SECONDS = 5
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["stripe", "payfip"])
+def online(request, settings):  # noqa: ANN001, ANN201
+    """Each provider in turn, with its stand-in, behind one surface."""
+    if request.param == "stripe":
+        return StripeOnline(request.getfixturevalue("standin"), settings)
+    return PayfipOnline(request.getfixturevalue("payfip_standin"), settings)

@@ -158,8 +158,8 @@ def test_cancelling_a_paid_invoice_gives_the_whole_amount_back_as_credit(
 # --- Credit is used or given back -----------------------------------------------------
 
 
-def test_card_money_left_by_a_bounced_cheque_is_counted_then_allocated(
-    staff_client, family, standin, client
+def test_online_money_left_by_a_bounced_cheque_is_counted_then_allocated(
+    staff_client, family, online, client
 ):
     """The issue's case: a card payment arrives for an invoice the desk
     already took a cheque for; the cheque bounces. The invoice is due again
@@ -177,9 +177,9 @@ def test_card_money_left_by_a_bounced_cheque_is_counted_then_allocated(
         allocations={invoice.pk: D("30.00")},
         agent=None,
     )
-    standin.pay(checkout.stripe_id)
-    deliver(client, standin)
-    card = Payment.objects.get(method=Payment.Method.CARD_ONLINE)
+    online.pay(checkout)
+    online.deliver(client)
+    card = Payment.objects.get(method__in=Payment.ONLINE_METHODS)
     assert card.unallocated == D("30.00")
 
     staff_client.post(
@@ -318,7 +318,7 @@ def test_a_refund_never_exceeds_the_credit_and_needs_a_reason(
 def test_a_card_payment_is_refunded_to_the_card(staff_client, family, standin, client):
     invoice = InvoiceFactory(family=family, total=D("30.00"))
     checkout = checkout_for(family, invoice)
-    standin.pay(checkout.stripe_id)
+    standin.pay(checkout.remote_id)
     deliver(client, standin)
     credit_note_issue(
         invoice=invoice,
@@ -355,7 +355,7 @@ def test_a_card_refund_that_fails_gives_the_money_back_to_the_credit(
 ):
     checkout_invoice = InvoiceFactory(family=family, total=D("12.00"))
     checkout = checkout_for(family, checkout_invoice)
-    standin.pay(checkout.stripe_id)
+    standin.pay(checkout.remote_id)
     deliver(client, standin)
     credit_note_issue(
         invoice=checkout_invoice, lines=[], reason="Erreur", agent=None, cancel=True
@@ -384,7 +384,7 @@ def test_a_pending_card_refund_whose_webhook_is_lost_is_settled_by_the_job(
 ):
     invoice = InvoiceFactory(family=family, total=D("9.00"))
     checkout = checkout_for(family, invoice)
-    standin.pay(checkout.stripe_id)
+    standin.pay(checkout.remote_id)
     deliver(client, standin)
     credit_note_issue(
         invoice=invoice, lines=[], reason="Erreur", agent=None, cancel=True
@@ -602,7 +602,7 @@ def test_a_different_amount_is_recorded_logged_and_listed_for_staff(
     checkout = checkout_for(family, invoice)
     # What the session asked differs from what Stripe took.
     CheckoutSession.objects.filter(pk=checkout.pk).update(amount=D("40.00"))
-    standin.pay(checkout.stripe_id)
+    standin.pay(checkout.remote_id)
 
     with caplog.at_level(logging.WARNING, logger="paiements.services"):
         deliver(client, standin)

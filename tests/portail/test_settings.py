@@ -14,7 +14,7 @@ def run_django(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     clean = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("DJANGO_", "PYTEST_", "PORTAIL_", "STRIPE_"))
+        if not k.startswith(("DJANGO_", "PYTEST_", "PORTAIL_", "STRIPE_", "PAYFIP_"))
     }
     clean.update(env)
     return subprocess.run(  # noqa: S603 - fixed arguments
@@ -90,6 +90,24 @@ def test_production_refuses_to_start_without_stripe_keys_or_with_the_stand_in():
     assert "stand-in" in with_standin.stderr
 
 
+def test_a_commune_on_payfip_needs_no_stripe_keys():
+    result = run_django(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        DJANGO_SECRET_KEY=STRONG,
+        DJANGO_ALLOWED_HOSTS="portail.example.org",
+        PORTAIL_PUBLIC_URL="https://portail.example.org",
+        PORTAIL_PAYMENT_PROVIDER="payfip",
+        PAYFIP_NUMCLI="123456",
+        PAYFIP_MODE="W",
+        **CONTACT,
+    )
+
+    assert result.returncode == 0, result.stderr
+
+
 def test_debug_runs_without_any_variable():
     result = run_django("check", DJANGO_DEBUG="1")
 
@@ -117,6 +135,28 @@ STRONG = "k8Jq2vX9mP4rT7wZ1yB6nC3dF5gH0jL-a_sdfQWERTYuiopZXCVbnm1234567890"
         ({"PORTAIL_PUBLIC_URL": "portail.example.org"}, "PORTAIL_PUBLIC_URL"),
         ({"PORTAIL_SERVICE_PHONE": ""}, "PORTAIL_SERVICE_PHONE"),
         ({"PORTAIL_SERVICE_HOURS": ""}, "PORTAIL_SERVICE_HOURS"),
+        ({"PORTAIL_PAYMENT_PROVIDER": "paypal"}, "PORTAIL_PAYMENT_PROVIDER"),
+        ({"PORTAIL_PAYMENT_PROVIDER": "payfip"}, "PAYFIP_NUMCLI"),
+        (
+            {"PORTAIL_PAYMENT_PROVIDER": "payfip", "PAYFIP_NUMCLI": "12345"},
+            "PAYFIP_NUMCLI",
+        ),
+        (
+            {
+                "PORTAIL_PAYMENT_PROVIDER": "payfip",
+                "PAYFIP_NUMCLI": "123456",
+                "PAYFIP_MODE": "P",
+            },
+            "PAYFIP_MODE",
+        ),
+        (
+            {
+                "PORTAIL_PAYMENT_PROVIDER": "payfip",
+                "PAYFIP_NUMCLI": "123456",
+                "PAYFIP_SERVICE_URL": "http://127.0.0.1:12112/tpa/services/securite",
+            },
+            "stand-in",
+        ),
     ],
 )
 def test_unsafe_production_configurations_are_refused(env, named):

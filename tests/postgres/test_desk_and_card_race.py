@@ -1,5 +1,6 @@
-"""A desk payment and a card payment for the same invoice at the same moment:
-no deadlock, no money lost, nothing allocated twice (PostgreSQL)."""
+"""A desk payment and an online payment's notification for the same invoice
+at the same moment, with each provider: no deadlock, no money lost, nothing
+allocated twice (PostgreSQL)."""
 
 import datetime
 from decimal import Decimal
@@ -15,16 +16,16 @@ from paiements.services import (
     new_idempotency_key,
     payment_record_desk,
 )
-from tests.factories import FamilyFactory, InvoiceFactory
-from tests.paiements.conftest import post_webhook
+from tests.factories import FamilyFactory, GuardianFactory, InvoiceFactory
 from tests.postgres.test_webhook_concurrency import run_together
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.mark.parametrize("repeat", range(3))
-def test_a_desk_payment_racing_the_card_webhook(standin, repeat):
+def test_a_desk_payment_racing_the_online_notification(online, repeat):
     family = FamilyFactory()
+    GuardianFactory(family=family, email="josiane@example.org")  # PayFiP needs it
     invoices = [
         InvoiceFactory(family=family, period=datetime.date(2026, m, 1)) for m in (9, 10)
     ]
@@ -37,13 +38,11 @@ def test_a_desk_payment_racing_the_card_webhook(standin, repeat):
         cancel_url="http://testserver/c/",
         today=datetime.date(2026, 12, 5),
     )
-    standin.pay(checkout.stripe_id)
-    delivery = standin.take_deliveries()[0]
+    online.pay(checkout)
+    delivery = online.take()[0]
 
     def webhook():  # noqa: ANN202
-        return post_webhook(
-            Client(), delivery.payload, standin.sign(delivery.payload)
-        ).status_code
+        return online.post(Client(), delivery).status_code
 
     def desk():  # noqa: ANN202
         # Allocations named in descending order on purpose.
@@ -68,7 +67,7 @@ def test_a_desk_payment_racing_the_card_webhook(standin, repeat):
     assert status == 200
     assert desk_result in (Decimal("60.00"), "refused: already paid by card")
     results = [status, desk_result]
-    card = Payment.objects.get(method=Payment.Method.CARD_ONLINE)
+    card = Payment.objects.get(method__in=Payment.ONLINE_METHODS)
     assert card.amount == Decimal("60.00")  # the card money is always recorded
     desk_won = Decimal("60.00") in results
     assert Payment.objects.count() == (2 if desk_won else 1)

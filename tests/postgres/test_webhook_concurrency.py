@@ -1,5 +1,7 @@
-"""Two deliveries of the same Stripe event at once record one payment, and a
-webhook racing the reconciliation job records one payment (PostgreSQL)."""
+"""With each provider: two deliveries of the same notification at once
+record one payment, a notification racing the reconciliation job records
+one payment, and a double click opens one payment at the provider
+(PostgreSQL)."""
 
 import datetime
 import threading
@@ -15,8 +17,7 @@ from paiements.services import (
     new_idempotency_key,
     payments_reconcile,
 )
-from tests.factories import FamilyFactory, InvoiceFactory
-from tests.paiements.conftest import post_webhook
+from tests.factories import FamilyFactory, GuardianFactory, InvoiceFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -50,51 +51,67 @@ def run_together(*actions):  # noqa: ANN002, ANN201
     return results
 
 
-@pytest.fixture
-def paid_session(standin):  # noqa: ANN001, ANN201
-    family = FamilyFactory()
+def two_invoices_start(key: str | None = None):  # noqa: ANN201
+    family = FamilyFactory(name="Dorville")
+    GuardianFactory(family=family, email="josiane@example.org")
     invoices = [
         InvoiceFactory(family=family, period=datetime.date(2026, m, 1)) for m in (9, 10)
     ]
-    checkout = card_checkout_start(
+    return lambda: card_checkout_start(
         family=family,
         invoices=invoices,
-        idempotency_key=new_idempotency_key(),
+        idempotency_key=key or new_idempotency_key(),
         user=None,
         return_url="http://testserver/r/",
         cancel_url="http://testserver/c/",
         today=datetime.date(2026, 12, 5),
     )
-    assert standin.pay(checkout.stripe_id) == "paid"
+
+
+@pytest.fixture
+def paid_session(online):  # noqa: ANN001, ANN201
+    checkout = two_invoices_start()()
+    assert online.pay(checkout) == "paid"
     return checkout
 
 
-def test_the_same_event_delivered_twice_at_once_records_one_payment(
-    standin, paid_session
+def test_the_same_notification_delivered_twice_at_once_records_one_payment(
+    online, paid_session
 ):
-    delivery = standin.take_deliveries()[0]
+    delivery = online.take()[0]
 
     def post():  # noqa: ANN202
-        return post_webhook(
-            Client(), delivery.payload, standin.sign(delivery.payload)
-        ).status_code
+        return online.post(Client(), delivery).status_code
 
     statuses = run_together(post, post, post)
 
     assert statuses == [200, 200, 200]
     assert Payment.objects.count() == 1
     assert Payment.objects.get().amount == Decimal("60.00")
-    assert WebhookEvent.objects.count() == 1
+    if online.name == "stripe":  # Stripe's events are noted once each
+        assert WebhookEvent.objects.count() == 1
 
 
-def test_webhook_and_reconciliation_at_once_record_one_payment(standin, paid_session):
-    delivery = standin.take_deliveries()[0]
+def test_a_double_click_at_once_opens_one_payment_at_the_provider(online):
+    """PayFiP has no idempotency key: two requests with the same key at the
+    same instant must not both ask it for an operation."""
+    start = two_invoices_start(new_idempotency_key())
+
+    first, second = run_together(start, start)
+
+    assert first.pk == second.pk and first.remote_id == second.remote_id
+    if online.name == "payfip":
+        assert list(online.standin.operations) == [first.remote_id]
+
+
+def test_notification_and_reconciliation_at_once_record_one_payment(
+    online, paid_session
+):
+    delivery = online.take()[0]
     later = paid_session.created_at + datetime.timedelta(minutes=10)
 
     def webhook():  # noqa: ANN202
-        return post_webhook(
-            Client(), delivery.payload, standin.sign(delivery.payload)
-        ).status_code
+        return online.post(Client(), delivery).status_code
 
     def reconcile():  # noqa: ANN202
         return len(payments_reconcile(now=later).recorded)

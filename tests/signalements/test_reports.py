@@ -113,7 +113,7 @@ def test_a_paid_but_unpaid_report_runs_the_reconciliation_at_once(
         cancel_url="http://testserver/c/",
         today=datetime.date(2026, 12, 5),
     )
-    standin.pay(checkout.stripe_id)
+    standin.pay(checkout.remote_id)
     standin.take_deliveries()  # the webhook is lost
     client.force_login(parent)
 

@@ -61,6 +61,24 @@ class Command(BaseCommand):
             help="The one client number known (others are refused with T2); "
             "by default any 6 digits.",
         )
+        # The fault switches, to try the portal's recovery by hand
+        # (`make run STANDIN_ARGS=--lose-notifications`).
+        parser.add_argument(
+            "--lose-notifications",
+            action="store_true",
+            help="Never send the notifications (reconcile_payments recovers).",
+        )
+        parser.add_argument(
+            "--duplicate-notifications",
+            action="store_true",
+            help="Send every notification twice.",
+        )
+        parser.add_argument(
+            "--slow-seconds",
+            type=float,
+            default=0.0,
+            help="Wait this long before each SOAP answer.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.DEBUG and not options["allow_without_debug"]:
@@ -74,6 +92,9 @@ class Command(BaseCommand):
         try:
             standin = PayfipStandin(host=host, port=port, numcli=options["numcli"])
             standin.log_requests = options["verbosity"] >= 2
+            standin.lose_notifications = options["lose_notifications"]
+            standin.duplicate_notifications = options["duplicate_notifications"]
+            standin.slow_seconds = options["slow_seconds"]
             standin.start()
         except (OSError, ValueError) as error:
             raise CommandError(

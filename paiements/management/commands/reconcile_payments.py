@@ -9,9 +9,10 @@ from portail.jobs import job_lock, job_succeeded
 
 class Command(BaseCommand):
     help = (
-        "Ask Stripe about card payments still pending after a few minutes; "
-        "record the paid ones, close the expired ones; ask again about card "
-        "refunds still pending. Safe to run at any time, "
+        "Ask the payment providers (Stripe, PayFiP) about online payments "
+        "still pending after a few minutes; record the paid ones, close the "
+        "expired ones; ask Stripe again about card refunds still pending. "
+        "Safe to run at any time, "
         "and concurrently (a second run waits for nothing and does nothing)."
     )
 
