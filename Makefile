@@ -29,21 +29,27 @@ install: check-python $(STAMP)
 URL := http://$(HOST):$(PORT)
 DEMO_ENV := DJANGO_DEBUG=1 PORTAIL_PUBLIC_URL=$(URL) PORTAIL_TASKS_BACKEND=database
 
+# The provider's local stand-in: Stripe's, or PayFiP's with
+# `PORTAIL_PAYMENT_PROVIDER=payfip make run`; STANDIN_ARGS are its options
+# (PayFiP's fault switches: --lose-notifications, --duplicate-notifications).
+STANDIN := $(if $(filter payfip,$(PORTAIL_PAYMENT_PROVIDER)),payfip,stripe)
+
 run: install check-system
 	@echo "Preparing the demo database (var/portail.sqlite3)…"
 	@$(DEMO_ENV) $(BIN)/python manage.py migrate --noinput -v0
 	@$(DEMO_ENV) $(BIN)/python manage.py createcachetable -v0
 	@$(DEMO_ENV) DJANGO_LOG_LEVEL=WARNING $(BIN)/python manage.py seed_demo -v0
 	@# Beside the portal: the task worker (e-mails leave in the background,
-	@# as in production) and the local Stripe stand-in; both stop with it.
-	@# Their lines go to var/log/, so that the logins are printed last.
+	@# as in production) and the payment provider's local stand-in; both
+	@# stop with it. Their lines go to var/log/, so that the logins are
+	@# printed last.
 	@mkdir -p var/log
 	@export $(DEMO_ENV) STRIPE_STANDIN_WEBHOOK_URL=$(URL)/paiements/webhook/stripe/; \
 	$(BIN)/python manage.py db_worker --no-reload --queue-name '*' >var/log/worker.log 2>&1 & worker=$$!; \
-	$(BIN)/python manage.py stripe_standin >var/log/stripe-standin.log 2>&1 & standin=$$!; \
+	$(BIN)/python manage.py $(STANDIN)_standin $(STANDIN_ARGS) >var/log/$(STANDIN)-standin.log 2>&1 & standin=$$!; \
 	trap 'kill $$worker $$standin 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/python manage.py seed_demo --logins-only && \
-	echo "  The worker's and the Stripe stand-in's lines: var/log/. Ctrl+C stops all." && \
+	echo "  Online payments: $(STANDIN)'s local stand-in. The worker's and the stand-in's lines: var/log/. Ctrl+C stops all." && \
 	echo && \
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
