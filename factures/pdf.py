@@ -8,7 +8,7 @@ laid-out pages until it is written. The figures: docs/PERFORMANCE.md.
 """
 
 import io
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache
 from itertools import islice
 from typing import Any, BinaryIO, NamedTuple
@@ -104,6 +104,22 @@ def invoices_pdf(invoices: Iterable[Invoice]) -> bytes:
     return output.getvalue()
 
 
+def pdf_join(parts: Iterable[bytes], output: BinaryIO) -> None:
+    """Write the PDFs, in order, as one to `output`: pypdf keeps the first
+    one's title and language and every one's bookmarks. Each part is read
+    when its turn comes (a generator may lay it out then)."""
+    writer: PdfWriter | None = None
+    for part in parts:
+        reader = PdfReader(io.BytesIO(part))
+        if writer is None:
+            writer = PdfWriter(clone_from=reader)
+        else:
+            writer.append(reader)
+    if writer is None:
+        raise ValueError("no PDF to join")
+    writer.write(output)
+
+
 class Printed(NamedTuple):
     invoices: int
     pages: int
@@ -135,25 +151,24 @@ def invoices_pdf_write(
     if not following:
         document.write_pdf(output)
         return Printed(invoices=len(chunk), pages=len(document.pages))
-    writer: PdfWriter | None = None
     printed, pages = 0, 0
-    while True:
-        printed += len(chunk)
-        pages += len(document.pages)
-        if progress is not None:
-            progress(printed)
-        part = PdfReader(io.BytesIO(document.write_pdf()))
-        if writer is None:
-            writer = PdfWriter(clone_from=part)
-        else:
-            writer.append(part)
-        if not following:
-            break
-        chunk, following = following, list(islice(remaining, CHUNK_SIZE))
-        document = _render(
-            chunk, first_page=first_page + pages, last=last and not following
-        )
-    writer.write(output)
+
+    def parts() -> Iterator[bytes]:
+        nonlocal printed, pages, chunk, following, document
+        while True:
+            printed += len(chunk)
+            pages += len(document.pages)
+            if progress is not None:
+                progress(printed)
+            yield document.write_pdf()
+            if not following:
+                return
+            chunk, following = following, list(islice(remaining, CHUNK_SIZE))
+            document = _render(
+                chunk, first_page=first_page + pages, last=last and not following
+            )
+
+    pdf_join(parts(), output)
     return Printed(invoices=printed, pages=pages)
 
 

@@ -14,9 +14,9 @@ Housekeeping deletes the batches after `PAPER_BATCH_KEEP`.
 from __future__ import annotations
 
 import datetime
-import io
 import logging
 import tempfile
+from collections.abc import Iterator
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -26,10 +26,9 @@ from django.db import transaction
 from django.tasks import task
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
-from pypdf import PdfReader, PdfWriter
 
 from factures.models import PAPER_BATCH_KEEP, Invoice, InvoiceQuerySet, PaperBatch
-from factures.pdf import invoices_pdf_write
+from factures.pdf import invoices_pdf_write, pdf_join
 from factures.periods import month_label
 from familles.models import User
 
@@ -171,18 +170,16 @@ def _paper_batch_join(batch: PaperBatch) -> PaperBatch:
     """The chunks' files, in order, as the batch's one file (pypdf keeps
     the first chunk's title and language and every chunk's bookmarks);
     then the chunks' files are deleted."""
-    writer: PdfWriter | None = None
-    for name in batch.parts:
-        with default_storage.open(name, "rb") as part:
-            reader = PdfReader(io.BytesIO(part.read()))
-        if writer is None:
-            writer = PdfWriter(clone_from=reader)
-        else:
-            writer.append(reader)
-    if writer is None:
+    if not batch.parts:
         raise ValueError(f"paper batch {batch.pk} has no chunk to join")
+
+    def parts() -> Iterator[bytes]:
+        for name in batch.parts:
+            with default_storage.open(name, "rb") as part:
+                yield part.read()
+
     with tempfile.TemporaryFile() as output:
-        writer.write(output)
+        pdf_join(parts(), output)
         output.seek(0)
         batch.file.save(batch.filename, File(output), save=False)
     batch.status = PaperBatch.Status.READY

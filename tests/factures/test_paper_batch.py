@@ -375,3 +375,20 @@ def test_lost_is_the_same_rule_in_python_and_in_sql(staff_client):
             status__in=[PaperBatch.Status.READY, PaperBatch.Status.FAILED]
         )
     )
+
+
+def test_the_print_queue_is_named_alike_in_settings_and_the_print_worker():
+    """The queue's name is written in the settings (they cannot import the
+    app), in the printing tasks and in the print worker's unit: they must
+    agree, or the batch waits for a worker that never looks at its queue."""
+    from pathlib import Path
+
+    from django.conf import settings
+
+    unit = Path(__file__).resolve().parents[2] / "deploy/systemd"
+    assert printing.PRINT_QUEUE in settings.TASKS["default"]["QUEUES"]
+    for task in (printing.print_paper_batch, printing.print_paper_chunk):
+        assert task.queue_name == printing.PRINT_QUEUE
+    assert f"--queue-name {printing.PRINT_QUEUE}" in (
+        unit / "portail-print-worker.service"
+    ).read_text()

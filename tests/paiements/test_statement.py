@@ -149,11 +149,13 @@ def test_the_statement_needs_a_login(client):
 def test_the_opening_balance_by_sums_is_the_running_balance_before(family):
     """The opening balance is read by sums over what came before the
     period (not by reading every record since the family's first day): it
-    equals the balance the full statement reaches on the eve, reversals and
-    credit notes included."""
+    equals the balance the full statement reaches on the eve, reversals,
+    refunds and credit notes included."""
     import time_machine
 
     from paiements.accounts import family_statement
+    from paiements.credit import refund_record
+    from paiements.models import Refund
     from paiements.services import payment_reverse
 
     with time_machine.travel("2026-10-02 10:00 -04:00", tick=False):
@@ -167,6 +169,22 @@ def test_the_opening_balance_by_sums_is_the_running_balance_before(family):
             allocations={invoice.pk: D("30.00")},
             agent=None,
             keep_as_credit="Avance",
+        )
+    with time_machine.travel("2026-10-05 10:00 -04:00", tick=False):
+        advance = payment_record_desk(
+            family=family,
+            method=Payment.Method.CASH,
+            amount=D("15.00"),
+            allocations={},
+            agent=None,
+            keep_as_credit="Avance",
+        )
+        refund_record(
+            payment=advance,
+            amount=D("12.00"),
+            method=Refund.Method.CASH,
+            reason="Départ de la commune",
+            agent=None,
         )
     with time_machine.travel("2026-10-20 10:00 -04:00", tick=False):
         payment_reverse(payment=payment, reason="Billet refusé", agent=None)
@@ -184,9 +202,14 @@ def test_the_opening_balance_by_sums_is_the_running_balance_before(family):
     full = family_statement(
         family, start=datetime.date(2026, 1, 1), end=datetime.date(2026, 12, 31)
     )
-    for day in (datetime.date(2026, 10, 10), datetime.date(2026, 11, 1)):
+    for day in (
+        datetime.date(2026, 10, 5),
+        datetime.date(2026, 10, 10),
+        datetime.date(2026, 11, 1),
+    ):
         part = family_statement(family, start=day, end=datetime.date(2026, 12, 31))
         before = [e for e in full.entries if e.when.date() < day]
         assert part.opening == before[-1].balance
         assert part.closing == full.closing
-    assert full.closing == D("-35.40")  # 30 + 9 owed, 3.60 credited
+    # 30 + 9 owed, 3.60 credited; 3 of the advance kept after its refund.
+    assert full.closing == D("-32.40")
