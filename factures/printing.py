@@ -173,13 +173,13 @@ def _paper_batch_join(batch: PaperBatch) -> PaperBatch:
     if not batch.parts:
         raise ValueError(f"paper batch {batch.pk} has no chunk to join")
 
-    def parts() -> Iterator[bytes]:
+    def chunk_pdfs() -> Iterator[bytes]:
         for name in batch.parts:
             with default_storage.open(name, "rb") as part:
                 yield part.read()
 
     with tempfile.TemporaryFile() as output:
-        pdf_join(parts(), output)
+        pdf_join(chunk_pdfs(), output)
         output.seek(0)
         batch.file.save(batch.filename, File(output), save=False)
     batch.status = PaperBatch.Status.READY
