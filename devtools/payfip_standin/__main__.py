@@ -3,9 +3,9 @@ developer's own scripts (`manage.py payfip_standin` reads the portal's
 settings instead)."""
 
 import argparse
-import time
 
 from devtools.payfip_standin.server import PayfipStandin, run_in_foreground
+from devtools.standin_http import sleep_a_tick
 
 
 def main() -> None:
@@ -27,7 +27,7 @@ def main() -> None:
         "(Ctrl+C to stop).",
         flush=True,
     )
-    run_in_foreground(standin, tick=lambda: time.sleep(1.0))
+    run_in_foreground(standin, tick=sleep_a_tick)
 
 
 if __name__ == "__main__":

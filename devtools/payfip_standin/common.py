@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from devtools.standin_http import ServedStandin
+
 # Where PayFiP serves its SOAP endpoint and its payment page: the stand-in
 # uses the same paths, so only the origin differs from the real service.
 SOAP_PATH = "/tpa/services/securite"
@@ -177,9 +179,10 @@ def check_payment(fields: dict[str, str], numcli: str | None) -> dict[str, Any]:
     }
 
 
-class StandinState:
+class StandinState(ServedStandin):
     """What the stand-in's parts share: set by `PayfipStandin.__init__`, its
-    methods defined there (the parts are mixins of one object)."""
+    methods defined there (the parts are mixins of one object); serving
+    comes from `ServedStandin`."""
 
     numcli: str | None
     auto_deliver: bool

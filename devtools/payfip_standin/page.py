@@ -18,6 +18,7 @@ from devtools.payfip_standin.common import (
     card_digits,
     format_amount,
 )
+from devtools.standin_http import page_headers
 
 TITLE = "PayFiP – paiement sécurisé (banc d'essai local)"
 BAD_CARD = (
@@ -55,15 +56,7 @@ a{color:#000091}
 STYLE_HASH = (
     "sha256-" + base64.b64encode(hashlib.sha256(STYLE.encode()).digest()).decode()
 )
-PAGE_HEADERS = {
-    "Content-Security-Policy": (
-        f"default-src 'none'; style-src '{STYLE_HASH}'; "
-        "form-action 'self' http: https:; base-uri 'none'; frame-ancestors 'none'"
-    ),
-    "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",
-    "X-Content-Type-Options": "nosniff",
-}
+PAGE_HEADERS = page_headers(f"'{STYLE_HASH}'")
 
 
 class PageMixin(StandinState):

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import copy
 import queue
-import signal
 import threading
 import time
 import urllib.parse
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from devtools.payfip_standin.common import (
@@ -29,16 +27,53 @@ from devtools.payfip_standin.common import (
 from devtools.payfip_standin.notifications import NotificationMixin
 from devtools.payfip_standin.page import PageMixin
 from devtools.payfip_standin.soap import SoapMixin
+from devtools.standin_http import StandinHandler, StandinServer
+from devtools.standin_http import run_in_foreground as run_in_foreground
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
+class _Server(StandinServer):
     standin: PayfipStandin
+
+
+class _Handler(StandinHandler):
+    server: _Server
+    server_version = "PayfipStandin/1.0"
+
+    def _dispatch(self, method: str) -> None:
+        standin = self.server.standin
+        split = urllib.parse.urlsplit(self.path)
+        raw = self._read_body(MAX_BODY_BYTES)
+        if raw is None:
+            self._respond(413, b"Request body too large.\n", "text/plain", {})
+            return
+        if split.path == SOAP_PATH and method == "POST":
+            slow = min(max(float(standin.slow_seconds), 0.0), MAX_SLOW_SECONDS)
+            if slow:
+                standin._stopping.wait(slow)
+            status, payload = standin._handle_soap(raw)
+            self._respond(status, payload, "text/xml; charset=utf-8", {})
+            return
+        if split.path == SOAP_PATH:
+            text = b"PayFiP stand-in: POST SOAP 1.1 envelopes here.\n"
+            self._respond(200, text, "text/plain; charset=utf-8", {})
+            return
+        if split.path == PAYMENT_PATH:
+            body = raw.decode("utf-8", errors="replace")
+            status, page, headers = standin._handle_page(method, split.query, body)
+            self._respond(status, page, "text/html; charset=utf-8", headers)
+            return
+        self._respond(404, b"Not found\n", "text/plain; charset=utf-8", {})
 
 
 class PayfipStandin(SoapMixin, PageMixin, NotificationMixin):
     """In-memory PayFiP (its SOAP service, its payment page, its
     notifications), served over HTTP on a local port."""
+
+    label = "PayFiP"
+    thread_names = ("payfip-standin-http", "payfip-standin-notifications")
+    server_class = _Server
+    handler_class = _Handler
+    join_timeout = DELIVERY_TIMEOUT_SECONDS + 1
 
     def __init__(
         self,
@@ -73,15 +108,10 @@ class PayfipStandin(SoapMixin, PageMixin, NotificationMixin):
         # Notifications for the delivery thread; None tells it to stop.
         self._outbox: queue.Queue[Notification | None] = queue.Queue()
         self._stopping = threading.Event()
-        self._server: _Server | None = None
-        self._threads: list[threading.Thread] = []
+        self._server = None
+        self._threads = []
 
-    # --- Lifecycle ------------------------------------------------------------
-
-    @property
-    def base_url(self) -> str:
-        port = self._server.server_address[1] if self._server else self.port
-        return f"http://{self.host}:{port}"
+    # Lifecycle (base_url, start, stop, the with statement): `ServedStandin`.
 
     @property
     def soap_url(self) -> str:
@@ -90,52 +120,6 @@ class PayfipStandin(SoapMixin, PageMixin, NotificationMixin):
     @property
     def payment_url(self) -> str:
         return self.base_url + PAYMENT_PATH
-
-    def start(self) -> None:
-        """Listen, serve in a daemon thread and start the delivery thread."""
-        if self._server is not None:
-            raise RuntimeError("The PayFiP stand-in is already started.")
-        server = _Server((self.host, self.port), _Handler)
-        server.standin = self
-        self._server = server
-        self._stopping.clear()
-        self._threads = [
-            threading.Thread(
-                target=server.serve_forever,
-                kwargs={"poll_interval": 0.1},
-                name="payfip-standin-http",
-                daemon=True,
-            ),
-            threading.Thread(
-                target=self._deliver_loop,
-                name="payfip-standin-notifications",
-                daemon=True,
-            ),
-        ]
-        for thread in self._threads:
-            thread.start()
-
-    def stop(self) -> None:
-        """Stop serving and delivering; unsent notifications are discarded."""
-        server, self._server = self._server, None
-        if server is None:
-            return
-        self._stopping.set()
-        self._outbox.put(None)
-        server.shutdown()
-        server.server_close()
-        for thread in self._threads:
-            thread.join(timeout=DELIVERY_TIMEOUT_SECONDS + 1)
-        self._threads = []
-        while not self._outbox.empty():
-            self._outbox.get_nowait()
-
-    def __enter__(self) -> PayfipStandin:
-        self.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
     # --- Test API -------------------------------------------------------------
 
@@ -194,80 +178,3 @@ class PayfipStandin(SoapMixin, PageMixin, NotificationMixin):
         )
         self._notify(operation)
         return outcome
-
-
-def _raise_interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
-
-
-def run_in_foreground(standin: PayfipStandin, tick: Callable[[], None]) -> None:
-    """Serve until Ctrl+C or SIGTERM (`tick` waits between checks), then
-    stop."""
-    in_main_thread = threading.current_thread() is threading.main_thread()
-    previous = None
-    if in_main_thread:
-        previous = signal.signal(signal.SIGTERM, _raise_interrupt)
-    try:
-        while True:
-            tick()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        if in_main_thread:
-            signal.signal(signal.SIGTERM, previous)
-        standin.stop()
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-    server_version = "PayfipStandin/1.0"
-
-    def do_GET(self) -> None:
-        self._dispatch("GET")
-
-    def do_POST(self) -> None:
-        self._dispatch("POST")
-
-    def log_message(self, format: str, *args: Any) -> None:
-        if self.server.standin.log_requests:
-            super().log_message(format, *args)
-
-    def _dispatch(self, method: str) -> None:
-        standin = self.server.standin
-        split = urllib.parse.urlsplit(self.path)
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            length = -1
-        if length < 0 or length > MAX_BODY_BYTES:
-            self._respond(413, b"Request body too large.\n", "text/plain", {})
-            return
-        raw = self.rfile.read(length) if length else b""
-        if split.path == SOAP_PATH and method == "POST":
-            slow = min(max(float(standin.slow_seconds), 0.0), MAX_SLOW_SECONDS)
-            if slow:
-                standin._stopping.wait(slow)
-            status, payload = standin._handle_soap(raw)
-            self._respond(status, payload, "text/xml; charset=utf-8", {})
-            return
-        if split.path == SOAP_PATH:
-            text = b"PayFiP stand-in: POST SOAP 1.1 envelopes here.\n"
-            self._respond(200, text, "text/plain; charset=utf-8", {})
-            return
-        if split.path == PAYMENT_PATH:
-            body = raw.decode("utf-8", errors="replace")
-            status, page, headers = standin._handle_page(method, split.query, body)
-            self._respond(status, page, "text/html; charset=utf-8", headers)
-            return
-        self._respond(404, b"Not found\n", "text/plain; charset=utf-8", {})
-
-    def _respond(
-        self, status: int, payload: bytes, content_type: str, headers: dict[str, str]
-    ) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(payload)))
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(payload)

@@ -3,8 +3,8 @@ developer's own scripts (`manage.py stripe_standin` reads the portal's
 settings instead)."""
 
 import argparse
-import time
 
+from devtools.standin_http import sleep_a_tick
 from devtools.stripe_standin.server import StripeStandin, run_in_foreground
 
 
@@ -29,7 +29,7 @@ def main() -> None:
         f"to {args.webhook_url} (Ctrl+C to stop).",
         flush=True,
     )
-    run_in_foreground(standin, tick=lambda: time.sleep(1.0))
+    run_in_foreground(standin, tick=sleep_a_tick)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from devtools.standin_http import ServedStandin
+
 # The API version of the stripe library the portal pins (its
 # _ApiVersion.CURRENT); a test checks they agree.
 API_VERSION = "2026-10-28.endive"
@@ -218,9 +220,10 @@ def created_filter(value: Any, param: str) -> Callable[[int], bool]:
     return accept
 
 
-class StandinState:
+class StandinState(ServedStandin):
     """What the stand-in's parts share: set by `StripeStandin.__init__`, its
-    methods defined there (the parts are mixins of one object)."""
+    methods defined there (the parts are mixins of one object); serving
+    comes from `ServedStandin`."""
 
     webhook_secret: str
     webhook_url: str | None
@@ -235,10 +238,6 @@ class StandinState:
     _idempotency: OrderedDict[str, tuple[str, int, bytes]]
     _outbox: queue.Queue[tuple[Delivery, dict[str, Any]] | None]
     _stopping: threading.Event
-
-    @property
-    def base_url(self) -> str:
-        raise NotImplementedError
 
     def _refresh(self, session: dict[str, Any]) -> bool:
         raise NotImplementedError

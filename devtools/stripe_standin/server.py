@@ -6,15 +6,15 @@ import copy
 import json
 import queue
 import re
-import signal
 import threading
 import time
 import urllib.parse
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from devtools import standin_http
+from devtools.standin_http import StandinHandler, StandinServer, page_headers
 from devtools.stripe_standin.api import ApiMixin
 from devtools.stripe_standin.common import (
     API_VERSION,
@@ -30,14 +30,90 @@ from devtools.stripe_standin.common import (
 from devtools.stripe_standin.page import STYLE, STYLESHEET_PATH, PageMixin
 from devtools.stripe_standin.webhooks import WebhookMixin
 
+# The hosted page's headers: its own stylesheet only, no script, never framed.
+PAGE_HEADERS = page_headers("'self'")
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
+
+class _Server(StandinServer):
     standin: StripeStandin
+
+
+class _Handler(StandinHandler):
+    server: _Server
+    server_version = "StripeStandin/1.0"
+
+    def do_DELETE(self) -> None:
+        self._dispatch("DELETE")
+
+    def _dispatch(self, method: str) -> None:
+        standin = self.server.standin
+        split = urllib.parse.urlsplit(self.path)
+        path = split.path
+        raw = self._read_body(MAX_BODY_BYTES)
+        if raw is None:
+            self._api_error(StripeError("Request body too large.", status=413))
+            return
+        body = raw.decode("utf-8", errors="replace")
+        if path.startswith("/v1/"):
+            scheme, _, key = (self.headers.get("Authorization") or "").partition(" ")
+            if scheme.lower() != "bearer" or not key.strip():
+                self._api_error(
+                    StripeError(
+                        "You did not provide an API key. You need to provide your "
+                        "API key in the Authorization header, using Bearer auth "
+                        "(e.g. 'Authorization: Bearer YOUR_SECRET_KEY').",
+                        status=401,
+                    )
+                )
+                return
+            status, payload, headers = standin._handle_api(
+                method,
+                path,
+                split.query,
+                body,
+                self.headers.get("Idempotency-Key") or "",
+            )
+            if status >= 400:
+                headers["Stripe-Should-Retry"] = "false"
+            self._respond(status, payload, "application/json", headers)
+            return
+        if path == STYLESHEET_PATH and method == "GET":
+            self._respond(
+                200, STYLE.encode(), "text/css; charset=utf-8", dict(PAGE_HEADERS)
+            )
+            return
+        parts = path.strip("/").split("/")
+        if len(parts) == 2 and parts[0] == "checkout" and method in ("GET", "POST"):
+            status, payload, headers = standin._handle_page(method, parts[1], body)
+            headers.update(PAGE_HEADERS)
+            self._respond(status, payload, "text/html; charset=utf-8", headers)
+            return
+        self._respond(404, b"Not found\n", "text/plain; charset=utf-8", {})
+
+    def _api_error(self, error: StripeError) -> None:
+        self._respond(
+            error.status,
+            json.dumps(error.body()).encode(),
+            "application/json",
+            {"Stripe-Should-Retry": "false"},
+        )
+
+    def _respond(
+        self, status: int, payload: bytes, content_type: str, headers: dict[str, str]
+    ) -> None:
+        # Every answer carries a request id, as Stripe's do.
+        headers = {"Request-Id": random_id("req_", 14), **headers}
+        super()._respond(status, payload, content_type, headers)
 
 
 class StripeStandin(ApiMixin, PageMixin, WebhookMixin):
     """In-memory Stripe Checkout, served over HTTP on a local port."""
+
+    label = "Stripe"
+    thread_names = ("stripe-standin-http", "stripe-standin-webhooks")
+    server_class = _Server
+    handler_class = _Handler
+    join_timeout = DELIVERY_TIMEOUT_SECONDS + 1
 
     def __init__(
         self,
@@ -92,59 +168,10 @@ class StripeStandin(ApiMixin, PageMixin, WebhookMixin):
             queue.Queue()
         )
         self._stopping = threading.Event()
-        self._server: _Server | None = None
-        self._threads: list[threading.Thread] = []
-
-    # --- Lifecycle ------------------------------------------------------------
-
-    @property
-    def base_url(self) -> str:
-        port = self._server.server_address[1] if self._server else self.port
-        return f"http://{self.host}:{port}"
-
-    def start(self) -> None:
-        """Listen, serve in a daemon thread and start the delivery thread."""
-        if self._server is not None:
-            raise RuntimeError("The Stripe stand-in is already started.")
-        server = _Server((self.host, self.port), _Handler)
-        server.standin = self
-        self._server = server
-        self._stopping.clear()
-        serving = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": 0.1},
-            name="stripe-standin-http",
-            daemon=True,
-        )
-        delivering = threading.Thread(
-            target=self._deliver_loop, name="stripe-standin-webhooks", daemon=True
-        )
-        self._threads = [serving, delivering]
-        for thread in self._threads:
-            thread.start()
-
-    def stop(self) -> None:
-        """Stop serving and delivering; undelivered webhooks are discarded."""
-        server, self._server = self._server, None
-        if server is None:
-            return
-        self._stopping.set()
-        self._outbox.put(None)
-        server.shutdown()
-        server.server_close()
-        for thread in self._threads:
-            thread.join(timeout=DELIVERY_TIMEOUT_SECONDS + 1)
+        self._server = None
         self._threads = []
-        # Anything left (held back by a fault, or unsent) is discarded.
-        while not self._outbox.empty():
-            self._outbox.get_nowait()
 
-    def __enter__(self) -> StripeStandin:
-        self.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
+    # Lifecycle (base_url, start, stop, the with statement): `ServedStandin`.
 
     # --- Public helpers -------------------------------------------------------
 
@@ -264,125 +291,8 @@ class StripeStandin(ApiMixin, PageMixin, WebhookMixin):
             return "paid"
 
 
-# The hosted page's headers: its own stylesheet only, no script, never framed.
-PAGE_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'none'; style-src 'self'; form-action 'self' http: https:; "
-        "base-uri 'none'; frame-ancestors 'none'"
-    ),
-    "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",
-    "X-Content-Type-Options": "nosniff",
-}
-
-
-def _raise_interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
-
-
 def run_in_foreground(standin: StripeStandin, tick: Callable[[], None]) -> None:
     """Serve until Ctrl+C or SIGTERM, expiring the sessions whose time is up
     after each `tick` (their checkout.session.expired webhooks go out then,
     as Stripe sends them); then stop."""
-    in_main_thread = threading.current_thread() is threading.main_thread()
-    previous = None
-    if in_main_thread:
-        previous = signal.signal(signal.SIGTERM, _raise_interrupt)
-    try:
-        while True:
-            tick()
-            standin.expire_due()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        if in_main_thread:
-            signal.signal(signal.SIGTERM, previous)
-        standin.stop()
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-    server_version = "StripeStandin/1.0"
-
-    def do_GET(self) -> None:
-        self._dispatch("GET")
-
-    def do_POST(self) -> None:
-        self._dispatch("POST")
-
-    def do_DELETE(self) -> None:
-        self._dispatch("DELETE")
-
-    def log_message(self, format: str, *args: Any) -> None:
-        if self.server.standin.log_requests:
-            super().log_message(format, *args)
-
-    def _dispatch(self, method: str) -> None:
-        standin = self.server.standin
-        split = urllib.parse.urlsplit(self.path)
-        path = split.path
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            length = -1
-        if length < 0 or length > MAX_BODY_BYTES:
-            self._api_error(StripeError("Request body too large.", status=413))
-            return
-        raw = self.rfile.read(length) if length else b""
-        body = raw.decode("utf-8", errors="replace")
-        if path.startswith("/v1/"):
-            scheme, _, key = (self.headers.get("Authorization") or "").partition(" ")
-            if scheme.lower() != "bearer" or not key.strip():
-                self._api_error(
-                    StripeError(
-                        "You did not provide an API key. You need to provide your "
-                        "API key in the Authorization header, using Bearer auth "
-                        "(e.g. 'Authorization: Bearer YOUR_SECRET_KEY').",
-                        status=401,
-                    )
-                )
-                return
-            status, payload, headers = standin._handle_api(
-                method,
-                path,
-                split.query,
-                body,
-                self.headers.get("Idempotency-Key") or "",
-            )
-            if status >= 400:
-                headers["Stripe-Should-Retry"] = "false"
-            self._respond(status, payload, "application/json", headers)
-            return
-        if path == STYLESHEET_PATH and method == "GET":
-            self._respond(
-                200, STYLE.encode(), "text/css; charset=utf-8", dict(PAGE_HEADERS)
-            )
-            return
-        parts = path.strip("/").split("/")
-        if len(parts) == 2 and parts[0] == "checkout" and method in ("GET", "POST"):
-            status, payload, headers = standin._handle_page(method, parts[1], body)
-            headers.update(PAGE_HEADERS)
-            self._respond(status, payload, "text/html; charset=utf-8", headers)
-            return
-        self._respond(404, b"Not found\n", "text/plain; charset=utf-8", {})
-
-    def _api_error(self, error: StripeError) -> None:
-        self._respond(
-            error.status,
-            json.dumps(error.body()).encode(),
-            "application/json",
-            {"Stripe-Should-Retry": "false"},
-        )
-
-    def _respond(
-        self, status: int, payload: bytes, content_type: str, headers: dict[str, str]
-    ) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(payload)))
-        self.send_header("Request-Id", random_id("req_", 14))
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(payload)
+    standin_http.run_in_foreground(standin, tick, after_tick=standin.expire_due)

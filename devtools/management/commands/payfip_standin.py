@@ -2,44 +2,36 @@
 
 from __future__ import annotations
 
-import time
 import urllib.parse
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from devtools.management.standin_command import (
+    add_allow_without_debug,
+    listen_address,
+    refuse_without_debug,
+    starting,
+)
 from devtools.payfip_standin import SOAP_PATH, PayfipStandin
 from devtools.payfip_standin.server import run_in_foreground
+from devtools.standin_http import TICK_SECONDS as TICK_SECONDS
+from devtools.standin_http import sleep_a_tick
 
 DEFAULT_SERVICE_URL = "http://127.0.0.1:12112" + SOAP_PATH
-# How often the foreground loop looks for Ctrl+C (SIGTERM interrupts it too).
-TICK_SECONDS = 1.0
-
-
-def _tick() -> None:
-    time.sleep(TICK_SECONDS)
+# The foreground loop's wait (a module global, so that tests can replace it).
+_tick = sleep_a_tick
 
 
 def _listen_address(service_url: str) -> tuple[str, int]:
-    parts = urllib.parse.urlsplit(service_url)
-    try:
-        port = parts.port
-    except ValueError as error:
-        raise CommandError(
-            f"PAYFIP_SERVICE_URL has an invalid port: {service_url}"
-        ) from error
-    if parts.scheme != "http" or not parts.hostname:
-        raise CommandError(
-            f"PAYFIP_SERVICE_URL must be a plain http:// address for the stand-in, "
-            f"like {DEFAULT_SERVICE_URL}; got {service_url!r}."
-        )
-    if parts.path not in ("", "/", SOAP_PATH):
+    address = listen_address("PAYFIP_SERVICE_URL", service_url, DEFAULT_SERVICE_URL)
+    if urllib.parse.urlsplit(service_url).path not in ("", "/", SOAP_PATH):
         raise CommandError(
             f"PAYFIP_SERVICE_URL must end with {SOAP_PATH} (the stand-in serves "
             f"PayFiP's paths); got {service_url!r}."
         )
-    return parts.hostname, 80 if port is None else port
+    return address
 
 
 class Command(BaseCommand):
@@ -50,11 +42,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument(
-            "--allow-without-debug",
-            action="store_true",
-            help="Run even though DEBUG is off (tests, demos). Never in production.",
-        )
+        add_allow_without_debug(parser)
         parser.add_argument(
             "--numcli",
             default=None,
@@ -81,25 +69,16 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if not settings.DEBUG and not options["allow_without_debug"]:
-            raise CommandError(
-                "The PayFiP stand-in is a development tool and must never run in "
-                "production: it starts only when DEBUG is on, or with "
-                "--allow-without-debug."
-            )
+        refuse_without_debug("PayFiP", options)
         service_url = getattr(settings, "PAYFIP_SERVICE_URL", "") or DEFAULT_SERVICE_URL
         host, port = _listen_address(service_url)
-        try:
+        with starting("PayFiP", host, port):
             standin = PayfipStandin(host=host, port=port, numcli=options["numcli"])
             standin.log_requests = options["verbosity"] >= 2
             standin.lose_notifications = options["lose_notifications"]
             standin.duplicate_notifications = options["duplicate_notifications"]
             standin.slow_seconds = options["slow_seconds"]
             standin.start()
-        except (OSError, ValueError) as error:
-            raise CommandError(
-                f"Cannot start the PayFiP stand-in on {host}:{port}: {error}"
-            ) from error
         self.stdout.write(
             f"PayFiP stand-in listening on {standin.base_url}: SOAP at "
             f"{standin.soap_url}, payment page at {standin.payment_url} "
