@@ -42,9 +42,12 @@ def family_credits(family_ids: Iterable[int] | None) -> dict[int, Decimal]:
     """The credit of each family that has some (three grouped queries, for
     any number of families; None: every family): the block and the
     reminders count what a family owes after it, the staff's home page
-    what all families hold."""
-    payments, allocations = Payment.objects.all(), Allocation.objects.all()
-    refunds = Refund.objects.counted()
+    what all families hold. Only the payments whose `left` is not zero are
+    read (`has_left`, the partial index `payment_left`): the others add
+    nothing, and they are nearly all of a long history."""
+    payments = Payment.objects.filter(has_left=True)
+    allocations = Allocation.objects.filter(payment__has_left=True)
+    refunds = Refund.objects.counted().filter(payment__has_left=True)
     if family_ids is not None:
         family_ids = list(family_ids)
         payments = payments.filter(family_id__any=family_ids)

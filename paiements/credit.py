@@ -117,6 +117,9 @@ def allocations_release(*, invoice_id: int) -> Decimal:
         released += share
         if released >= excess:
             break
+    Payment.objects.filter(
+        pk__in=[row["payment_id"] for row in per_payment]
+    ).left_flags_sync()
     logger.info(
         "allocations released",
         extra={
@@ -230,6 +233,9 @@ def credit_allocate(
                 need -= share
                 left -= share
         Invoice.objects.filter(pk__in=allocations).open_flags_sync()
+        Payment.objects.filter(
+            pk__in={allocation.payment_id for allocation in created}
+        ).left_flags_sync()
         logger.info(
             "credit allocated",
             extra={
@@ -333,6 +339,7 @@ def refund_record(
             ),
             idempotency_key=idempotency_key,
         )
+        Payment.objects.filter(pk=locked.pk).left_flags_sync()
         logger.info(
             "refund recorded",
             extra={
@@ -383,9 +390,12 @@ def refund_provider_send(*, refund: Refund) -> None:
             metadata={"refund": refund.number, "payment": payment.number},
         )
     except stripe_gateway.RefundRefused as error:
-        Refund.objects.filter(pk=refund.pk, status=Refund.Status.PENDING).update(
-            status=Refund.Status.FAILED, failure=str(error)[:255]
-        )
+        with transaction.atomic():
+            Refund.objects.filter(pk=refund.pk, status=Refund.Status.PENDING).update(
+                status=Refund.Status.FAILED, failure=str(error)[:255]
+            )
+            # A failed refund's money is the family's credit again.
+            Payment.objects.filter(pk=refund.payment_id).left_flags_sync()
         logger.warning("Refund %s refused: %s", refund.number, error)
         return
     except (stripe_gateway.GatewayUnavailable, stripe_gateway.UnknownSession) as error:
@@ -425,6 +435,7 @@ def refund_provider_update(*, remote: stripe_gateway.RemoteRefund) -> Refund | N
         refund.provider_id = remote.id
         refund.failure = remote.failure_reason[:255]
         refund.save(update_fields=["status", "provider_id", "failure"])
+        Payment.objects.filter(pk=refund.payment_id).left_flags_sync()
         logger.log(
             logging.WARNING if status == Refund.Status.FAILED else logging.INFO,
             "refund %s",

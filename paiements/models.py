@@ -49,8 +49,41 @@ class PaymentQuerySet(models.QuerySet["Payment"]):
     def holding_credit(self) -> PaymentQuerySet:
         """Payments with money that no invoice needs and that was not
         given back: credit to allocate or to refund."""
-        return self.with_left().filter(  # type: ignore[misc]  # an annotation
-            amount__gt=0, left__gt=0, reversed_by__isnull=True
+        return (
+            self.filter(has_left=True)
+            .with_left()
+            .filter(  # type: ignore[misc]  # an annotation
+                amount__gt=0, left__gt=0, reversed_by__isnull=True
+            )
+        )
+
+    def _left_truth(self) -> models.QuerySet:
+        """The payments whose `left` is not zero (derived in SQL)."""
+        return (
+            Payment.objects.filter(pk__in=self.values("pk"))
+            .with_left()
+            .exclude(left=0)  # type: ignore[misc]  # an annotation
+            .values("pk")
+        )
+
+    def left_flags_sync(self) -> int:
+        """Set `has_left` of these payments from the derived truth; returns
+        how many changed. Every service that records a payment, an
+        allocation or a refund, or changes whether a refund counts, calls
+        it under its locks on the payments it touched."""
+        pks = self._left_truth()
+        held = self.filter(has_left=False, pk__in=pks).update(has_left=True)
+        return held + self.filter(has_left=True).exclude(pk__in=pks).update(
+            has_left=False
+        )
+
+    def left_flags_wrong(self) -> PaymentQuerySet:
+        """Payments whose stored `has_left` differs from the derived truth:
+        none, ever (a test checks it after every test that touched the
+        database)."""
+        pks = Payment.objects.all()._left_truth()
+        return self.filter(
+            Q(has_left=True) & ~Q(pk__in=pks) | Q(has_left=False, pk__in=pks)
         )
 
 
@@ -120,9 +153,16 @@ class Payment(models.Model):
         blank=True,
         related_name="+",
     )
+    # Whether `left` (received less allocated less refunded) is not zero:
+    # the family's credit is the sum of these payments' `left` alone, read
+    # through the partial index `payment_left`, whatever the history's
+    # length. Kept by `left_flags_sync()`; derived truth in `with_left()`.
+    has_left = models.BooleanField(
+        _("money left on it"), default=False, db_default=False, editable=False
+    )
 
     objects = PaymentQuerySet.as_manager()
-    history = HistoricalRecords()
+    history = HistoricalRecords(excluded_fields=["has_left"])
     # Set on payments read by the admin's list (what is not allocated).
     left: Decimal
 
@@ -130,6 +170,11 @@ class Payment(models.Model):
         verbose_name = _("payment")
         verbose_name_plural = _("payments")
         ordering = ["-received_at", "-pk"]
+        indexes = [
+            models.Index(
+                fields=["family"], name="payment_left", condition=Q(has_left=True)
+            )
+        ]
         constraints = [
             models.CheckConstraint(condition=~Q(amount=0), name="payment_not_zero"),
             # Only a reversal carries a negative amount.

@@ -825,6 +825,7 @@ def payment_reverse(*, payment: Payment, reason: str, agent: User | None) -> Pay
             for pk, value in net.items()
         )
         Invoice.objects.filter(pk__in=invoice_ids).open_flags_sync()
+        Payment.objects.filter(pk=reversal.pk).left_flags_sync()
         transaction.on_commit(lambda: block_state_notify(family=locked.family))
         logger.info(
             "payment reversed",
@@ -843,6 +844,7 @@ def _after_payment(payment: Payment) -> None:
     Invoice.objects.filter(
         pk__in=payment.allocations.values("invoice_id")
     ).open_flags_sync()
+    Payment.objects.filter(pk=payment.pk).left_flags_sync()
     logger.info(
         "payment recorded",
         extra={

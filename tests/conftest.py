@@ -107,6 +107,10 @@ def _open_flags_hold(request: pytest.FixtureRequest):  # noqa: ANN202
 
     wrong = list(Invoice.objects.open_flags_wrong().values_list("number", "is_open"))
     assert not wrong, f"is_open differs from the invoices' state: {wrong}"
+    from paiements.models import Payment
+
+    wrong = list(Payment.objects.left_flags_wrong().values_list("number", "has_left"))
+    assert not wrong, f"has_left differs from the payments' left: {wrong}"
 
 
 @pytest.fixture

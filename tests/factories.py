@@ -238,6 +238,7 @@ class PaymentFactory(factory.django.DjangoModelFactory):
         Invoice.objects.filter(
             pk__in=[invoice.pk for invoice in allocations]
         ).open_flags_sync()
+        Payment.objects.filter(pk=payment.pk).left_flags_sync()
         return payment
 
 

@@ -389,6 +389,7 @@ def test_the_print_queue_is_named_alike_in_settings_and_the_print_worker():
     assert printing.PRINT_QUEUE in settings.TASKS["default"]["QUEUES"]
     for task in (printing.print_paper_batch, printing.print_paper_chunk):
         assert task.queue_name == printing.PRINT_QUEUE
-    assert f"--queue-name {printing.PRINT_QUEUE}" in (
-        unit / "portail-print-worker.service"
-    ).read_text()
+    assert (
+        f"--queue-name {printing.PRINT_QUEUE}"
+        in (unit / "portail-print-worker.service").read_text()
+    )
