@@ -669,6 +669,12 @@ def credit_note_issue(
     if not reason.strip():
         raise ValidationError(_("Give the reason for the credit note."))
     with transaction.atomic():
+        # The family first, as every money operation takes its locks
+        # (`paiements.credit`): the money the credit note releases goes
+        # back to payments that a reversal or an allocation may hold.
+        Family.objects.select_for_update(no_key=True).get(
+            pk=Invoice.objects.values_list("family_id", flat=True).get(pk=invoice.pk)
+        )
         locked = Invoice.objects.select_for_update().get(pk=invoice.pk)
         balance = Invoice.objects.with_balance().get(pk=locked.pk)
         if balance.has_cancellation:

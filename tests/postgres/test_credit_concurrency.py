@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Sum
 
 from factures.models import CreditNote, Invoice
-from factures.services import credit_note_issue
+from factures.services import CreditLine, credit_note_issue
 from paiements.accounts import family_account, family_statement
 from paiements.credit import credit_allocate, refund_record
 from paiements.models import Allocation, Payment, Refund
@@ -158,3 +158,47 @@ def test_a_credit_note_racing_the_reversal_of_the_payment(repeat):
     account = family_account(family)
     assert (account.owed, account.credit) == (0, 0)
     assert_invariants(family)
+
+
+@pytest.mark.parametrize("repeat", range(3))
+def test_a_credit_note_racing_an_allocation_of_credit(repeat):
+    """The credit note gives a payment's money back as credit (it updates
+    the payment's `has_left`) while an agent spends another payment's
+    credit on the same invoice: both take the family first, so neither
+    waits on the other in a cycle."""
+    family = FamilyFactory()
+    invoice = InvoiceFactory(family=family, total=D("30.00"))
+    payment_record_desk(
+        family=family,
+        method=Payment.Method.CASH,
+        amount=D("10.00"),
+        allocations={invoice.pk: D("10.00")},
+        agent=None,
+    )
+    payment_record_desk(
+        family=family,
+        method=Payment.Method.CASH,
+        amount=D("20.00"),
+        allocations={},
+        agent=None,
+        keep_as_credit="Avance",
+    )
+
+    run_together(
+        refused(
+            lambda: credit_note_issue(
+                invoice=invoice,
+                lines=[CreditLine("Repas non pris", 5, D("4.00"))],
+                reason="Fermeture",
+                agent=None,
+            )
+        ),
+        refused(
+            lambda: credit_allocate(
+                family=family, allocations={invoice.pk: D("20.00")}, agent=None
+            )
+        ),
+    )
+
+    assert_invariants(family)
+    assert not Payment.objects.left_flags_wrong().exists()
