@@ -71,7 +71,21 @@ def family_credits(family_ids: Iterable[int] | None) -> dict[int, Decimal]:
 
 
 def family_credit(family: Family) -> Decimal:
-    return family_credits([family.pk]).get(family.pk, ZERO)
+    """One family's credit, in one query over its payments with money left
+    (`family_credits` for many families at once)."""
+    left = _left(family)
+    return left if left > 0 else ZERO
+
+
+def _left(family: Family) -> Decimal:
+    """What the family's payments hold, all records counted: the sum of
+    `left` over the payments whose `left` is not zero (`has_left`)."""
+    left = (
+        Payment.objects.filter(family_id=family.pk, has_left=True)
+        .with_left()
+        .aggregate(s=Sum("left"))["s"]
+    )
+    return round_money(left or ZERO)
 
 
 def covered_by_credit(invoices: list[Invoice], credit: Decimal) -> set[int]:
@@ -132,8 +146,12 @@ def family_account(
 ) -> FamilyAccount:
     """The family's account as its records stand (all of them), or as they
     stood at `at`. "Now" is not a moment: a record dated a little ahead of
-    the clock (another server's) is counted all the same."""
+    the clock (another server's) is counted all the same. As the records
+    stand, only the open invoices are read (a settled one owes nothing) and
+    only the payments with money left: what history does not change."""
     invoices = Invoice.objects.filter(_until(at, "issued_at"), family=family)
+    if at is None:
+        invoices = invoices.filter(is_open=True)
     totals = dict(invoices.values_list("pk", "total"))
     credited = _by_invoice(
         CreditNote.objects.filter(_until(at, "issued_at")), "total", totals
@@ -157,18 +175,24 @@ def family_account(
         owed += due
         if pk in disputed_ids:
             disputed += due
-    received = _sum(Payment.objects.filter(_until(at, "received_at"), family=family))
-    allocated = _sum(
-        Allocation.objects.filter(_until(at, "created_at"), payment__family=family)
-    )
-    refunded = _sum(
-        Refund.objects.counted().filter(_until(at, "created_at"), family=family)
-    )
+    if at is None:
+        credit = _left(family)
+    else:
+        received = _sum(
+            Payment.objects.filter(_until(at, "received_at"), family=family)
+        )
+        allocated = _sum(
+            Allocation.objects.filter(_until(at, "created_at"), payment__family=family)
+        )
+        refunded = _sum(
+            Refund.objects.counted().filter(_until(at, "created_at"), family=family)
+        )
+        credit = round_money(received - allocated - refunded)
     return FamilyAccount(
         at=at or timezone.now(),
         owed=round_money(owed),
         disputed=round_money(disputed),
-        credit=round_money(received - allocated - refunded),
+        credit=credit,
     )
 
 

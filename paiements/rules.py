@@ -165,16 +165,21 @@ def is_blocked(*, unpaid_count: int, override: str | None) -> bool:
 
 
 def family_block_state(
-    *, family: Family, unpaid: list[Invoice] | None = None
+    *,
+    family: Family,
+    unpaid: list[Invoice] | None = None,
+    credit: Decimal | None = None,
 ) -> BlockState:
     """Rule 4 (more than `unpaid_limit` unpaid invoices block card payments;
     disputed invoices do not count) and rule 6 (an agent's hand-set state wins
-    until cleared). `unpaid`: the family's unpaid invoices, when the caller
-    has just read them."""
+    until cleared). `unpaid`: the family's unpaid invoices, and `credit`
+    its credit, when the caller has just read them."""
     rules = payment_rules()
     if unpaid is None:
         unpaid = family_unpaid(family=family)
-    unpaid_count = len(unpaid_after_credit(unpaid, family_credit(family)))
+    if credit is None:
+        credit = family_credit(family)
+    unpaid_count = len(unpaid_after_credit(unpaid, credit))
     override = family.payment_overrides.filter(cleared_at__isnull=True).first()
     blocked = is_blocked(
         unpaid_count=unpaid_count, override=override.state if override else None
@@ -229,16 +234,18 @@ def card_payment_decision(
     invoices: Iterable[Invoice],
     today: datetime.date | None = None,
     unpaid: list[Invoice] | None = None,
+    credit: Decimal | None = None,
 ) -> CardDecision:
     """May `family` pay `invoices` by card on `today` (the commune's local
     date)? The one place where rules 1, 3, 4, 5 and 6 are decided.
-    `unpaid`: the family's unpaid invoices (`family_unpaid`), when the caller
-    has just read them; else they are read here."""
+    `unpaid`: the family's unpaid invoices (`family_unpaid`), and `credit`
+    its credit, when the caller has just read them; else they are read
+    here."""
     rules = payment_rules()
     today = today or timezone.localdate()
     if unpaid is None:
         unpaid = family_unpaid(family=family)
-    block = family_block_state(family=family, unpaid=unpaid)
+    block = family_block_state(family=family, unpaid=unpaid, credit=credit)
     opens = next_online_window(today, rules)
     decision = partial(
         CardDecision, block=block, window_open=opens == today, opens_on=opens

@@ -70,10 +70,10 @@ def family_money_summary(
     rules = payment_rules()
     invoices = list(Invoice.objects.filter(family=family).owing().order_by("period"))
     unpaid = family_unpaid(family=family, invoices=invoices)
-    decision = card_payment_decision(
-        family=family, invoices=unpaid, unpaid=unpaid, today=today
-    )
     credit = family_credit(family)
+    decision = card_payment_decision(
+        family=family, invoices=unpaid, unpaid=unpaid, today=today, credit=credit
+    )
     desk = window(today, rules.desk_days)
     way_out = None
     block = decision.block

@@ -4,6 +4,7 @@ its history: after each money operation, made through the services, it
 equals the derived truth (tests/conftest.py also checks every payment after
 every test that used the database)."""
 
+import datetime
 from decimal import Decimal
 
 import pytest
@@ -11,7 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from factures.services import CreditLine, credit_note_issue
-from paiements.accounts import family_credit, family_credits
+from paiements.accounts import family_account, family_credit, family_credits
 from paiements.credit import credit_allocate, refund_record
 from paiements.models import Payment, Refund
 from paiements.services import payment_record_desk, payment_reverse
@@ -94,6 +95,17 @@ def test_the_flag_follows_every_operation_on_credit(family, staff):
     reversal = payment_reverse(payment=extra, reason="Billet refusé", agent=staff)
     assert flags(extra, reversal) == [(True, D("10.00")), (True, D("-10.00"))]
     assert family_credit(family) == D("3.60")
+
+    # The account as it stands reads the open invoices and the payments
+    # with money left alone; read over every record, it says the same.
+    now = family_account(family)
+    everything = family_account(family, at=now.at + datetime.timedelta(days=365))
+    assert (now.owed, now.disputed, now.credit) == (
+        everything.owed,
+        everything.disputed,
+        everything.credit,
+    )
+    assert (now.owed, now.credit) == (D("0.00"), D("3.60"))
 
 
 def test_a_failed_refund_makes_the_money_credit_again(family, staff):
