@@ -155,6 +155,24 @@ def unpaid_after_credit(unpaid: list[Invoice], credit: Decimal) -> list[Invoice]
     return [invoice for invoice in unpaid if invoice.pk not in covered]
 
 
+def unpaid_after_credits(credits: dict[int, Decimal]) -> dict[int, list[Invoice]]:
+    """`unpaid_after_credit` for many families at once (their credit by
+    family), their invoices read in one query: the reminders and the block
+    look at every family holding credit."""
+    unpaid: dict[int, list[Invoice]] = {pk: [] for pk in credits}
+    for invoice in (
+        Invoice.objects.filter(family_id__any=list(credits))
+        .owing()
+        .order_by("family_id", "period", "number")
+    ):
+        if invoice.state in Invoice.UNPAID_STATES:
+            unpaid[invoice.family_id].append(invoice)
+    return {
+        pk: unpaid_after_credit(invoices, credits[pk])
+        for pk, invoices in unpaid.items()
+    }
+
+
 def is_blocked(*, unpaid_count: int, override: str | None) -> bool:
     """Rules 4 and 6, the one place they are decided: an agent's hand-set
     state (`PaymentOverride.State`) wins until cleared; otherwise more than
@@ -329,12 +347,8 @@ def families_blocked(family_ids: Iterable[int]) -> dict[int, bool]:
     # the count alone would block.
     over = [pk for pk in family_ids if unpaid.get(pk, 0) > payment_rules().unpaid_limit]
     credits = family_credits(over) if over else {}
-    for pk, credit in credits.items():
-        owing = (
-            Invoice.objects.filter(family_id=pk).owing().order_by("period", "number")
-        )
-        unpaid_invoices = [i for i in owing if i.state in Invoice.UNPAID_STATES]
-        unpaid[pk] = len(unpaid_after_credit(unpaid_invoices, credit))
+    for pk, counted in unpaid_after_credits(credits).items():
+        unpaid[pk] = len(counted)
     return {
         pk: is_blocked(unpaid_count=unpaid.get(pk, 0), override=overrides.get(pk))
         for pk in family_ids

@@ -44,7 +44,7 @@ from paiements.remote import (
     RemoteSession,
     UnknownSession,
 )
-from paiements.rules import card_payment_decision, family_unpaid, unpaid_after_credit
+from paiements.rules import card_payment_decision, unpaid_after_credits
 from paiements.tasks import (
     send_payment_receipt,
     send_payment_reminders,
@@ -921,12 +921,11 @@ def payment_reminders_send(*, today: datetime.date | None = None) -> int:
         .order_by("pk")
         .values_list("pk", flat=True)
     )
-    credits = family_credits(chosen)
     # Their credit pays what they owe: an agent allocates it, no reminder.
     covered = {
-        family.pk
-        for family in Family.objects.filter(pk__in=list(credits))
-        if not unpaid_after_credit(family_unpaid(family=family), credits[family.pk])
+        pk
+        for pk, counted in unpaid_after_credits(family_credits(chosen)).items()
+        if not counted
     }
     chosen = [pk for pk in chosen if pk not in covered]
     count = 0

@@ -1,5 +1,6 @@
 import datetime
 import re
+from decimal import Decimal
 from unittest import mock
 
 import pytest
@@ -16,6 +17,7 @@ from tests.factories import (
     GuardianFactory,
     InvoiceFactory,
     ParentFactory,
+    PaymentFactory,
 )
 from tests.paiements.conftest import IN_WINDOW
 
@@ -225,7 +227,8 @@ def test_reminders_go_by_batch_in_queries_that_do_not_grow(
 ):
     """Five families, batches of two: three tasks, five e-mails, each family
     once; the choosing and recording take as many queries for five families
-    as for one (with one more insert per batch)."""
+    as for one (with one more insert per batch), three of them holding
+    credit that does not pay what they owe included."""
     from paiements import services
 
     settings.PORTAIL_REMINDER_DAY = 8
@@ -237,12 +240,15 @@ def test_reminders_go_by_batch_in_queries_that_do_not_grow(
         family = FamilyFactory()
         GuardianFactory(family=family, email=f"parent{n}@example.org")
         InvoiceFactory(family=family, period=datetime.date(2026, 10, 1))
+        if n < 3:
+            PaymentFactory(family=family, amount=Decimal("5.00"))  # credit
         families.append(family)
     with (
         time_machine.travel("2026-12-08 09:00 -04:00", tick=False),
-        # Four to choose (the families, three for their credit), four per
-        # batch (savepoint, read, insert, release): none per family.
-        django_assert_max_num_queries(4 + 3 * 4),
+        # Five to choose (the families, three for their credit, one for
+        # the invoices of those holding some), four per batch (savepoint,
+        # read, insert, release): none per family.
+        django_assert_max_num_queries(5 + 3 * 4),
     ):
         assert services.payment_reminders_send() == 5
 
