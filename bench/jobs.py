@@ -15,7 +15,11 @@ five-year datasets, or on the 100,000-family one, to see how each grows
 - paper selection: the last invoiced month's paper invoices, as a batch
   freezes them;
 - invoice list, state "to pay": the admin's filtered list, count and page;
-- agent's day: the admin's home page's figures (`portail.dashboard`).
+- agent's day: the admin's home page's figures (`portail.dashboard`);
+- credits, every family: `family_credits(None)`, which reads the payments
+  whose `left` is not zero (`Payment.has_left`), beside "credits, derived":
+  the same sums over every payment, allocation and refund, as it read
+  before the flag. The two must give the same answer (checked).
 
 Usage, after `bench/generate.py` (see there):
   export DATABASE_URL=postgres://postgres@127.0.0.1:5432/portail_bench_data
@@ -46,6 +50,7 @@ def main() -> None:
     from factures.models import Invoice
     from factures.printing import paper_invoices
     from familles.models import Family, User
+    from paiements.accounts import family_credits
     from paiements.rules import block_candidates
     from paiements.services import payment_reminders_send
     from portail.dashboard import agent_day
@@ -72,6 +77,8 @@ def main() -> None:
             ],
         )[0],
         "agent's day": lambda: len(agent_day(staff, today=today)),
+        "credits, every family": lambda: family_credits(None),
+        "credits, derived": credits_derived,
     }
     backend = backend_pid()
     wall: dict[str, list[float]] = {name: [] for name in jobs}
@@ -96,6 +103,15 @@ def main() -> None:
         "rounds": rounds,
         "jobs": {},
     }
+    if answers["credits, every family"] != answers["credits, derived"]:
+        raise SystemExit("the flag's credits differ from the derived ones")
+    for name in ("credits, every family", "credits, derived"):
+        credits = answers[name]
+        answers[name] = f"{len(credits)} families, {sum(credits.values())} €"
+    from paiements.models import Payment
+
+    figures["payments"] = Payment.objects.count()
+    figures["payments with left"] = Payment.objects.filter(has_left=True).count()
     for name in jobs:
         figures["jobs"][name] = {
             "ms": round(statistics.median(wall[name]), 1),
@@ -108,6 +124,30 @@ def main() -> None:
             flush=True,
         )
     write_results("jobs", figures)
+
+
+def credits_derived() -> dict[int, Any]:
+    """`family_credits(None)` without the flag: the three sums over every
+    payment, allocation and refund ever recorded."""
+    from django.db.models import Sum
+
+    from factures.money import ZERO, round_money
+    from paiements.models import Allocation, Payment, Refund
+
+    credit: dict[int, Any] = {}
+    for queryset, key, sign in (
+        (Payment.objects.all(), "family_id", 1),
+        (Allocation.objects.all(), "payment__family_id", -1),
+        (Refund.objects.counted(), "family_id", -1),
+    ):
+        for pk, amount in (
+            queryset.order_by()
+            .values(key)
+            .annotate(s=Sum("amount"))
+            .values_list(key, "s")
+        ):
+            credit[pk] = credit.get(pk, ZERO) + sign * (amount or ZERO)
+    return {pk: round_money(value) for pk, value in credit.items() if value > 0}
 
 
 if __name__ == "__main__":
