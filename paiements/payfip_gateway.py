@@ -130,11 +130,9 @@ class PayfipProvider:
     """PayFiP behind the services' provider interface."""
 
     name = "payfip"
-    label = "PayFiP"
     payment_method = Payment.Method.PAYFIP.value
     min_amount = PAYFIP_MIN_AMOUNT
     email_required = True
-    refunds_online = False
 
     @property
     def session_minutes(self) -> int:

@@ -64,18 +64,14 @@ class CheckoutRequest:
 class Provider(Protocol):
     """An online payment provider, as the services see it."""
 
-    # `CheckoutSession.Provider`'s value, and the name shown to staff.
+    # `CheckoutSession.Provider`'s value.
     name: str
-    label: str
     # Recorded as the payment's method (`Payment.Method`).
     payment_method: str
     # The smallest amount the provider takes, and whether it needs the
     # payer's e-mail.
     min_amount: Decimal
     email_required: bool
-    # Whether the portal asks the provider for refunds (Stripe) or records
-    # those made outside it (PayFiP's, by the Treasury).
-    refunds_online: bool
 
     @property
     def session_minutes(self) -> int:

@@ -188,11 +188,9 @@ class StripeProvider:
     """Stripe Checkout behind the services' provider interface."""
 
     name = "stripe"
-    label = "Stripe"
     payment_method = Payment.Method.CARD_ONLINE.value
     min_amount = STRIPE_MIN_AMOUNT
     email_required = False
-    refunds_online = True
 
     @property
     def session_minutes(self) -> int:

@@ -3,13 +3,16 @@ import datetime
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from decimal import Decimal
 
 import pytest
 from django.urls import reverse
 
 from devtools.payfip_standin import PayfipStandin
 from devtools.stripe_standin import DECLINED_CARD, PAID_CARD, StripeStandin
+from factures.models import Invoice
 from paiements.models import CheckoutSession
+from paiements.services import card_checkout_start, new_idempotency_key
 from tests.factories import (
     FamilyFactory,
     GuardianFactory,
@@ -19,6 +22,24 @@ from tests.factories import (
 
 # A day inside the online window, in Guadeloupe.
 IN_WINDOW = "2026-12-05 10:00 -04:00"
+
+
+def start(family, invoices, key=None, today=datetime.date(2026, 12, 5)):  # noqa: ANN001, ANN201
+    """Open an online payment with the commune's provider (on a day of the
+    online window unless told otherwise; `today=None`: the clock's)."""
+    return card_checkout_start(
+        family=family,
+        invoices=invoices,
+        idempotency_key=key or new_idempotency_key(),
+        user=None,
+        return_url="http://testserver/paiements/retour/",
+        cancel_url="http://testserver/paiements/annule/",
+        today=today,
+    )
+
+
+def due(invoice) -> Decimal:  # noqa: ANN001
+    return Invoice.objects.with_balance().get(pk=invoice.pk).due
 
 
 @pytest.fixture

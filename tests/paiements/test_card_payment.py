@@ -5,7 +5,6 @@ provider does is in test_online_payment.py."""
 import datetime
 import json
 import urllib.request
-from decimal import Decimal
 
 import pytest
 import time_machine
@@ -16,30 +15,12 @@ from factures.models import Invoice
 from paiements import stripe_gateway
 from paiements.models import CheckoutSession, Payment, WebhookEvent
 from paiements.services import (
-    card_checkout_start,
     new_idempotency_key,
 )
 from tests.factories import InvoiceFactory
-from tests.paiements.conftest import IN_WINDOW, deliver, post_webhook
+from tests.paiements.conftest import IN_WINDOW, deliver, post_webhook, start
 
 pytestmark = pytest.mark.django_db
-
-
-def start(family, invoices, key=None, today=datetime.date(2026, 12, 5)):  # noqa: ANN001, ANN201
-    """Open a session (on a day of the online window unless told otherwise)."""
-    return card_checkout_start(
-        family=family,
-        invoices=invoices,
-        idempotency_key=key or new_idempotency_key(),
-        user=None,
-        return_url="http://testserver/paiements/retour/",
-        cancel_url="http://testserver/paiements/annule/",
-        today=today,
-    )
-
-
-def due(invoice) -> Decimal:  # noqa: ANN001
-    return Invoice.objects.with_balance().get(pk=invoice.pk).due
 
 
 def test_a_double_click_a_second_later_asks_stripe_the_same_thing(

@@ -25,17 +25,13 @@ D = Decimal
 
 def flags(*payments: Payment) -> list[tuple[bool, Decimal]]:
     """Each payment's stored flag beside its derived `left`."""
-    by_pk = dict(
-        Payment.objects.with_left()
+    by_pk = {
+        pk: (has_left, left)
+        for pk, has_left, left in Payment.objects.with_left()
         .filter(pk__in=[payment.pk for payment in payments])
-        .values_list("pk", "has_left")
-    )
-    lefts = dict(
-        Payment.objects.with_left()
-        .filter(pk__in=[payment.pk for payment in payments])
-        .values_list("pk", "left")
-    )
-    return [(by_pk[payment.pk], lefts[payment.pk]) for payment in payments]
+        .values_list("pk", "has_left", "left")
+    }
+    return [by_pk[payment.pk] for payment in payments]
 
 
 def test_the_flag_follows_every_operation_on_credit(family, staff):
@@ -169,4 +165,7 @@ def test_the_credit_is_read_from_the_payments_that_hold_some_alone(family):
         family_credits(None)
     assert len(queries) == 3
     assert all("has_left" in query["sql"] for query in queries.captured_queries)
-    assert settled  # settled payments exist, and are not what is summed
+    # The settled payments, all of the history here, are not flagged.
+    assert not Payment.objects.filter(
+        pk__in=[payment.pk for payment in settled], has_left=True
+    ).exists()

@@ -15,33 +15,14 @@ from django.urls import reverse
 from factures.models import Invoice
 from paiements.models import CheckoutItem, CheckoutSession, Payment
 from paiements.services import (
-    card_checkout_start,
     new_idempotency_key,
     payment_record_desk,
     payments_reconcile,
 )
 from tests.factories import InvoiceFactory
-from tests.paiements.conftest import IN_WINDOW
+from tests.paiements.conftest import IN_WINDOW, due, start
 
 pytestmark = pytest.mark.django_db
-
-
-def start(family, invoices, key=None, today=datetime.date(2026, 12, 5)):  # noqa: ANN001, ANN201
-    """Open an online payment (on a day of the online window unless told
-    otherwise)."""
-    return card_checkout_start(
-        family=family,
-        invoices=invoices,
-        idempotency_key=key or new_idempotency_key(),
-        user=None,
-        return_url="http://testserver/paiements/retour/",
-        cancel_url="http://testserver/paiements/annule/",
-        today=today,
-    )
-
-
-def due(invoice) -> Decimal:  # noqa: ANN001
-    return Invoice.objects.with_balance().get(pk=invoice.pk).due
 
 
 def test_a_parent_pays_two_invoices_in_one_online_payment(

@@ -13,27 +13,13 @@ from django.urls import reverse
 
 from paiements.models import CheckoutSession, Payment, Refund
 from paiements.services import (
-    card_checkout_start,
-    new_idempotency_key,
     payment_record_desk,
     payments_reconcile,
 )
 from tests.factories import GuardianFactory, InvoiceFactory
-from tests.paiements.conftest import IN_WINDOW
+from tests.paiements.conftest import IN_WINDOW, start
 
 pytestmark = [pytest.mark.django_db, pytest.mark.now(IN_WINDOW)]
-
-
-def start(family, invoices, key=None):  # noqa: ANN001, ANN201
-    return card_checkout_start(
-        family=family,
-        invoices=invoices,
-        idempotency_key=key or new_idempotency_key(),
-        user=None,
-        return_url="http://testserver/paiements/retour/",
-        cancel_url="http://testserver/paiements/annule/",
-        today=datetime.date(2026, 12, 5),
-    )
 
 
 def test_the_operation_carries_the_amount_email_and_a_reference_for_the_invoices(
