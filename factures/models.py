@@ -452,6 +452,14 @@ class Invoice(models.Model):
                 condition=Q(is_open=True),
                 name="invoice_open",
             ),
+            # A family's open invoices: its account, and the block's count
+            # for a batch of the run's families (through `invoice_open`, the
+            # count read every open invoice of the batch's months).
+            models.Index(
+                fields=["family"],
+                condition=Q(is_open=True),
+                name="invoice_open_by_family",
+            ),
             # A month's invoices: the paper batch, the run's "already invoiced".
             models.Index(fields=["period"], name="invoice_period"),
         ]
