@@ -12,18 +12,15 @@ from __future__ import annotations
 
 import datetime
 import logging
-from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
 from django.tasks import task
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from factures.models import RUN_PATIENCE, Invoice, InvoicingRun
-from factures.money import ZERO
+from factures.models import RUN_PATIENCE, InvoicingRun
 from factures.services import invoice_issue_month, invoicing_month_check
 from familles.models import User
 
@@ -98,10 +95,6 @@ def invoicing_run_execute(run_id: int) -> InvoicingRun | None:
         )
         _fail(run_id, _("An unexpected error stopped the run: tell the operator."))
         raise
-    total: Decimal = (
-        Invoice.objects.filter(pk__in=result.created_ids).aggregate(s=Sum("total"))["s"]
-        or ZERO
-    )
     InvoicingRun.objects.filter(pk=run_id).update(
         status=InvoicingRun.Status.DONE,
         finished_at=timezone.now(),
@@ -110,7 +103,7 @@ def invoicing_run_execute(run_id: int) -> InvoicingRun | None:
         already_invoiced=result.already_invoiced,
         skipped=result.errors,
         late_meals=result.late_meals,
-        total_amount=total,
+        total_amount=result.total,
     )
     return InvoicingRun.objects.get(pk=run_id)
 

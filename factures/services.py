@@ -83,6 +83,15 @@ def invoicing_month_check(*, period: datetime.date, today: datetime.date) -> Non
 # bulk, in one transaction. Memory is bounded by the batch, not the commune.
 INVOICING_BATCH = 250
 
+# The run refreshes the invoices' statistics as the month's invoices pile
+# up: after this many, then each time their number has grown fourfold.
+# Planned with the counts from before the run (none of the month), "the
+# month's invoices of these families" read every invoice issued so far
+# through the month's index, at each batch: the run's cost grew with the
+# square of the families. At 100,000 families, four ANALYZE of some 0.2 s
+# (docs/PERFORMANCE.md).
+REANALYZE_FROM = 2000
+
 
 # Meals recorded for a month already invoiced are billed by the next run of a
 # later month; it looks this many months back for them. The bound keeps the
@@ -99,6 +108,7 @@ class InvoicingResult:
     errors: dict[str, str] = field(default_factory=dict)  # family identifier → why
     late_meals: int = 0  # billed on adjustment lines, for earlier months
     late_families: int = 0  # the families whose invoices have such lines
+    total: Decimal = ZERO  # of the invoices issued
 
     @property
     def created(self) -> list[Invoice]:
@@ -163,6 +173,7 @@ def invoice_issue_month(
     late_family_ids = {pk for pk, first in earliest.items() if first < period}
     if progress is not None:
         progress(0, len(family_ids))
+    next_analyze = REANALYZE_FROM
     for start in range(0, len(family_ids), INVOICING_BATCH):
         batch = family_ids[start : start + INVOICING_BATCH]
         try:
@@ -195,17 +206,20 @@ def invoice_issue_month(
             ) from None
         result.created_ids.extend(created)
         _announce_invoices(created)
+        if result.created_count >= next_analyze:
+            tables_analyze(Invoice)
+            next_analyze = 4 * result.created_count
         if progress is not None:
             progress(start + len(batch), len(family_ids))
     # Every family with this month's invoice from an earlier run, not only
-    # those that still had meals to bill: run again, the month says so.
+    # those that still had meals to bill: run again, the month says so. The
+    # families this run invoiced had none (they are skipped otherwise).
     result.already_invoiced = (
         Invoice.objects.filter(period=period, replaces__isnull=True)
-        .exclude(pk__in=result.created_ids)
         .values("family_id")
         .distinct()
         .count()
-    )
+    ) - result.created_count
     if result.created_ids:
         tables_analyze(Attendance, Invoice, InvoiceLine)
     return result
@@ -495,6 +509,7 @@ def _invoice_families_month(
         InvoiceLine.objects.bulk_create(lines)
         _attendance_link(lines, runs_of_line)
         result.late_meals += billed_late
+        result.total += sum((invoice.total for invoice in invoices), ZERO)
         result.late_families += sum(1 for _family, sections in drafts if sections[1:])
         # A new invoice can block card payment: the families it blocks are
         # told with it, while they are still locked.

@@ -9,6 +9,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from factures import services
 from factures.attendance_import import attendance_import, attendance_parse
 from factures.services import invoice_issue_month
 from tests.factories import ChildFactory, FamilyFactory
@@ -48,4 +49,27 @@ def test_an_invoicing_run_refreshes_the_statistics(prices, canteen):
 
     assert analyzed(queries) == [
         'ANALYZE "factures_attendance", "factures_invoice", "factures_invoiceline"'
+    ]
+
+
+def test_a_long_run_refreshes_the_invoices_statistics_as_they_pile_up(
+    prices, canteen, monkeypatch
+):
+    # As if the commune were large: batches of 2 families, the first refresh
+    # after 2 invoices, then after 8 (fourfold), then after 32 (never here).
+    monkeypatch.setattr(services, "INVOICING_BATCH", 2)
+    monkeypatch.setattr(services, "REANALYZE_FROM", 2)
+    for _family in range(10):
+        attend(ChildFactory(family=FamilyFactory(bracket=prices["B"])), canteen, 1)
+
+    with CaptureQueriesContext(connection) as queries:
+        result = invoice_issue_month(
+            period=OCTOBER, issued_by=None, today=datetime.date(2026, 11, 26)
+        )
+
+    assert result.created_count == 10
+    assert analyzed(queries) == [
+        'ANALYZE "factures_invoice"',
+        'ANALYZE "factures_invoice"',
+        'ANALYZE "factures_attendance", "factures_invoice", "factures_invoiceline"',
     ]
