@@ -14,19 +14,98 @@ Prints wall time, how far resident memory rose, and the ratio, and
 appends them to bench/results/invoicing.jsonl. The run's invoices stay: run
 it on a copy of the generated database, which PostgreSQL makes in seconds.
 
+`--parts` runs the month alone, with timers around its parts (history rows,
+meals marked, inserts, block notices...), and prints where the time went,
+with the CPU time of the process and of its PostgreSQL backend; the timers
+cost some 10 %, so its total is not the run's figure.
+
 Usage, after `bench/generate.py` (see there) into portail_bench_data:
   dropdb -h 127.0.0.1 -U postgres --if-exists portail_bench_run
   createdb -h 127.0.0.1 -U postgres -T portail_bench_data portail_bench_run
   DATABASE_URL=postgres://postgres@127.0.0.1:5432/portail_bench_run \
-    .venv/bin/python bench/invoicing.py 2026-10
+    .venv/bin/python bench/invoicing.py 2026-10 [--parts]
 """
 
+import functools
 import sys
+import time
+from collections import Counter
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import measure, setup_django, write_results  # noqa: E402
+from common import (  # noqa: E402
+    backend_cpu,
+    backend_pid,
+    measure,
+    setup_django,
+    write_results,
+)
+
+
+def parts(month: str) -> None:
+    """The run alone, its parts timed (see the module's docstring)."""
+    setup_django()
+    from django.db.models import QuerySet
+    from simple_history.manager import HistoryManager
+
+    from factures import services
+    from factures.periods import next_month, parse_period
+
+    spent: Counter[str] = Counter()
+
+    def timed(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(function)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                spent[name] += time.perf_counter() - start
+
+        return wrapper
+
+    bulk_create = QuerySet.bulk_create
+
+    def bulk_create_timed(self: QuerySet, objs: Any, *args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return bulk_create(self, objs, *args, **kwargs)
+        finally:
+            spent[f"insert {self.model.__name__}"] += time.perf_counter() - start
+
+    QuerySet.bulk_create = bulk_create_timed
+    HistoryManager.bulk_history_create = timed(
+        "history rows (with their insert)", HistoryManager.bulk_history_create
+    )
+    for name, attribute in [
+        ("batches in all (reads, writes, commits)", "_invoice_families_month"),
+        ("meals marked with their line", "_attendance_link"),
+        ("grouping meals into lines", "_group_meals"),
+        ("invoice numbers", "next_numbers"),
+        ("ANALYZE", "tables_analyze"),
+        ("e-mails queued", "_announce_invoices"),
+    ]:
+        setattr(services, attribute, timed(name, getattr(services, attribute)))
+    services.invoices_changed.send = timed(
+        "block notices", services.invoices_changed.send
+    )
+    period = parse_period(month)
+    backend = backend_pid()
+    backend_start, cpu_start = backend_cpu(backend), time.process_time()
+    start = time.perf_counter()
+    result = services.invoice_issue_month(
+        period=period, issued_by=None, today=next_month(period)
+    )
+    print(
+        f"{result.created_count} invoices in {time.perf_counter() - start:.1f} s; "
+        f"CPU {time.process_time() - cpu_start:.1f} s in Python, "
+        f"{backend_cpu(backend) - backend_start:.1f} s in PostgreSQL"
+    )
+    for name, seconds in spent.most_common():
+        print(f"{seconds:8.2f} s  {name}")
 
 
 def main(month: str) -> None:
@@ -120,6 +199,9 @@ def main(month: str) -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
+    if len(sys.argv) == 3 and sys.argv[2] == "--parts":
+        parts(sys.argv[1])
+    elif len(sys.argv) == 2:
+        main(sys.argv[1])
+    else:
         sys.exit(__doc__)
-    main(sys.argv[1])
