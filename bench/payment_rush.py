@@ -87,6 +87,8 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from bench.common import BENCH_ENV  # noqa: E402
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portail.settings")
 os.environ.setdefault("DJANGO_DEBUG", "1")
 
@@ -913,6 +915,9 @@ def server_env(args: argparse.Namespace, logs: Path, standin: str) -> dict[str, 
         STRIPE_SECRET_KEY=STANDIN_KEY,
         STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET,
     )
+    # The service's contact details, without which production refuses to
+    # start: the other benchmarks' placeholders.
+    env.update({k: v for k, v in BENCH_ENV.items() if k.startswith("PORTAIL_SERVICE_")})
     return env
 
 
