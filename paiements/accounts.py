@@ -121,9 +121,9 @@ class FamilyAccount:
         return max(self.owed - self.disputed - self.credit, ZERO)
 
 
-def _until(at: datetime.datetime | None, name: str) -> Q:
-    """Records dated up to `at`; all of them without it."""
-    return Q(**{f"{name}__lte": at}) if at else Q()
+def _until(at: datetime.datetime, name: str) -> Q:
+    """Records dated up to `at` (an account as it stood)."""
+    return Q(**{f"{name}__lte": at})
 
 
 def _by_invoice(
