@@ -92,6 +92,7 @@ def main(month: str, paper: int, one_worker: bool) -> None:
         }
     )
     setup_django()
+    from django.core.files.storage import default_storage
     from django.utils import timezone
     from django_tasks_db.models import DBTaskResult
 
@@ -201,7 +202,10 @@ def main(month: str, paper: int, one_worker: bool) -> None:
         "status": batch.status,
         "printed": batch.invoice_count,
         "pages": batch.pages,
-        "file_mb": round(batch.file.size / 2**20, 1) if batch.file else 0,
+        "files": len(batch.files),
+        "files_mb": round(
+            sum(default_storage.size(file["name"]) for file in batch.files) / 2**20, 1
+        ),
         "seconds": round(elapsed, 1),
         "invoices_per_second": round(batch.invoice_count / elapsed, 1),
         "news": len(news),

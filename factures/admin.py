@@ -337,7 +337,7 @@ class InvoiceAdmin(
                 site, "facturation/avancement/", "factures_invoice_run_progress"
             ),
             PaperBatchDownloadView.route(
-                site, "impressions/<id:pk>/", "factures_paperbatch_download"
+                site, "impressions/<id:pk>/<int:part>/", "factures_paperbatch_download"
             ),
             InvoicePdfView.route(site, "<id:pk>/pdf/", "factures_invoice_pdf"),
             CreditNoteView.route(site, "<id:pk>/avoir/", "factures_invoice_credit"),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterable
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.apps import apps
 from django.conf import settings
@@ -735,11 +735,23 @@ class PaperBatchQuerySet(models.QuerySet["PaperBatch"]):
         )
 
 
+class PaperVolume(NamedTuple):
+    """One file of a printed batch, as the invoicing page offers it."""
+
+    part: int  # from 1
+    filename: str  # as downloaded
+    first: int  # the rank of its first invoice in the batch, from 1
+    last: int
+    pages: int
+
+
 class PaperBatch(MonthlyWork):
-    """The month's paper invoices as one PDF, printed by background tasks
+    """The month's paper invoices as PDF files, printed by background tasks
     a chunk at a time (`factures.printing`): a thousand invoices take longer
-    than a web request may (bench/pdf.py). The agent downloads the file
-    from the invoicing page once it is ready."""
+    than a web request may (bench/pdf.py). One file, or several of at most
+    `factures.printing.PRINT_VOLUME_CHUNKS` chunks (joining chunks holds
+    the pages of their file in memory). The agent downloads them from the
+    invoicing page once the batch is ready."""
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("waiting")
@@ -755,10 +767,13 @@ class PaperBatch(MonthlyWork):
     invoice_total = models.PositiveIntegerField(_("invoices to print"), default=0)
     printed = models.PositiveIntegerField(_("invoices printed"), default=0)
     pages = models.PositiveIntegerField(_("pages"), default=0)
-    file = models.FileField(_("file"), upload_to="impressions/", blank=True)
+    # The batch's files, in order, as they are joined: each its storage
+    # name, and the chunks, invoices and pages it holds.
+    files = models.JSONField(default=list, editable=False)
     # Printed a chunk per task (`factures.printing`): the invoices frozen
-    # when printing starts, the files of the chunks printed, and when the
-    # worker last gave news (asked, started, a chunk laid out).
+    # when printing starts, the files of the chunks printed and not yet
+    # joined into one of `files`, and when the worker last gave news (asked,
+    # started, a chunk laid out).
     invoice_ids = models.JSONField(default=list, editable=False)
     parts = models.JSONField(default=list, editable=False)
     touched_at = models.DateTimeField(_("last news"), default=timezone.now)
@@ -778,6 +793,22 @@ class PaperBatch(MonthlyWork):
     @property
     def filename(self) -> str:
         return f"factures-papier-{self.period:%Y-%m}.pdf"
+
+    @property
+    def volumes(self) -> list[PaperVolume]:
+        """The batch's files as the agent downloads them: one is named for
+        the month, several for the month and their part ("-2-sur-3")."""
+        volumes, first = [], 1
+        for part, file in enumerate(self.files, start=1):
+            filename = self.filename
+            if len(self.files) > 1:
+                filename = filename.replace(
+                    ".pdf", f"-{part}-sur-{len(self.files)}.pdf"
+                )
+            last = first + file["invoices"] - 1
+            volumes.append(PaperVolume(part, filename, first, last, file["pages"]))
+            first = last + 1
+        return volumes
 
     @property
     def lost(self) -> bool:

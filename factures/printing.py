@@ -1,11 +1,12 @@
 """The month's paper batch: the invoices of families that did not choose
-paperless invoices, printed as one PDF in the background.
+paperless invoices, printed as PDF files in the background.
 
 A thousand invoices take some forty seconds to lay out (bench/pdf.py): more
 than a web request may take. The agent asks for the batch on the invoicing
 page; tasks on a queue of their own (`print_paper_batch`, then one
-`print_paper_chunk` per `PRINT_CHUNK` invoices, below) write the PDF to the
-private file storage, and the page offers it for download once it is ready.
+`print_paper_chunk` per `PRINT_CHUNK` invoices, below) write the PDFs to the
+private file storage, one file per `PRINT_VOLUME_CHUNKS` chunks at most, and
+the page offers them for download once the batch is ready.
 A chunk per task: the batch gives news at each, and the worker that prints
 lets e-mails through between two (docs/DEPLOYMENT.md).
 Housekeeping deletes the batches after `PAPER_BATCH_KEEP`.
@@ -105,16 +106,17 @@ def paper_batch_print(batch: PaperBatch) -> PaperBatch:
 def paper_batch_chunk(*, batch_id: int, index: int) -> PaperBatch | None:
     """Print chunk `index` of the batch (`PRINT_CHUNK` invoices, its pages
     numbered after the chunks before) into a file of its own, then queue the
-    next chunk, or join the chunks into the batch's file after the last.
-    A chunk already printed (a task delivered twice) or of a batch no longer
-    on its way is left alone. A failure is recorded on the batch, its files
-    deleted, then raised."""
+    next chunk. The chunks are joined into one of the batch's files every
+    `PRINT_VOLUME_CHUNKS` chunks, and after the last, which makes the batch
+    ready. A chunk already printed (a task delivered twice) or of a batch no
+    longer on its way is left alone. A failure is recorded on the batch, its
+    files deleted, then raised."""
     batch = (
         PaperBatch.objects.on_its_way()
         .filter(pk=batch_id, status=PaperBatch.Status.RUNNING)
         .first()
     )
-    if batch is None or len(batch.parts) != index:
+    if batch is None or _chunks_done(batch) != index:
         logger.warning(
             "paper batch chunk not expected: not printed",
             extra={"event": "paper_chunk_skipped", "batch": batch_id, "chunk": index},
@@ -139,7 +141,7 @@ def paper_batch_chunk(*, batch_id: int, index: int) -> PaperBatch | None:
             output.seek(0)
             with transaction.atomic():
                 locked = PaperBatch.objects.select_for_update().get(pk=batch_id)
-                if len(locked.parts) != index:
+                if _chunks_done(locked) != index:
                     return locked  # its twin was quicker
                 locked.parts = [
                     *locked.parts,
@@ -149,10 +151,11 @@ def paper_batch_chunk(*, batch_id: int, index: int) -> PaperBatch | None:
                 locked.pages = batch.pages + printed.pages
                 locked.touched_at = timezone.now()
                 locked.save(update_fields=["parts", "printed", "pages", "touched_at"])
+        if last or len(locked.parts) >= PRINT_VOLUME_CHUNKS:
+            locked = _paper_batch_join(locked, last=last)
         if not last:
             print_paper_chunk.enqueue(batch_id=batch_id, index=index + 1)
-            return locked
-        return _paper_batch_join(locked)
+        return locked
     except Exception:
         logger.exception(
             "paper batch not printed",
@@ -162,14 +165,20 @@ def paper_batch_chunk(*, batch_id: int, index: int) -> PaperBatch | None:
         raise
 
 
+def _chunks_done(batch: PaperBatch) -> int:
+    """The chunks printed so far: those joined into files, and the others."""
+    return sum(file["chunks"] for file in batch.files) + len(batch.parts)
+
+
 def _part_name(batch: PaperBatch, index: int) -> str:
     return f"impressions/parties/lot-{batch.pk}-{index:04d}.pdf"
 
 
-def _paper_batch_join(batch: PaperBatch) -> PaperBatch:
-    """The chunks' files, in order, as the batch's one file (pypdf keeps
-    the first chunk's title and language and every chunk's bookmarks);
-    then the chunks' files are deleted."""
+def _paper_batch_join(batch: PaperBatch, *, last: bool) -> PaperBatch:
+    """The chunks' files not yet joined, in order, as the batch's next file
+    (pypdf keeps the first chunk's title and language and every chunk's
+    bookmarks), then the chunks' files are deleted; after the `last` chunk,
+    the batch is ready."""
     if not batch.parts:
         raise ValueError(f"paper batch {batch.pk} has no chunk to join")
 
@@ -181,23 +190,33 @@ def _paper_batch_join(batch: PaperBatch) -> PaperBatch:
     with tempfile.TemporaryFile() as output:
         pdf_join(chunk_pdfs(), output)
         output.seek(0)
-        batch.file.save(batch.filename, File(output), save=False)
-    batch.status = PaperBatch.Status.READY
-    batch.invoice_count = batch.printed
-    batch.finished_at = batch.touched_at = timezone.now()
-    parts, batch.parts = batch.parts, []
-    batch.save(
-        update_fields=[
-            "status",
-            "invoice_count",
-            "file",
-            "parts",
-            "finished_at",
-            "touched_at",
+        name = default_storage.save(
+            f"impressions/lot-{batch.pk}-{len(batch.files) + 1:03d}.pdf", File(output)
+        )
+    try:
+        batch.files = [
+            *batch.files,
+            {
+                "name": name,
+                "chunks": len(batch.parts),
+                "invoices": batch.printed - sum(f["invoices"] for f in batch.files),
+                "pages": batch.pages - sum(f["pages"] for f in batch.files),
+            },
         ]
-    )
-    for name in parts:
-        default_storage.delete(name)
+        parts, batch.parts = batch.parts, []
+        batch.touched_at = timezone.now()
+        fields = ["files", "parts", "touched_at"]
+        if last:
+            batch.status = PaperBatch.Status.READY
+            batch.invoice_count = batch.printed
+            batch.finished_at = batch.touched_at
+            fields += ["status", "invoice_count", "finished_at"]
+        batch.save(update_fields=fields)
+    except Exception:
+        default_storage.delete(name)  # not recorded: nothing would delete it
+        raise
+    for part in parts:
+        default_storage.delete(part)
     return batch
 
 
@@ -206,13 +225,11 @@ def _paper_batch_fail(batch_id: int) -> None:
     batch = PaperBatch.objects.filter(pk=batch_id).first()
     if batch is None:
         return
-    for name in batch.parts:
+    for name in [*batch.parts, *(file["name"] for file in batch.files)]:
         default_storage.delete(name)
-    if batch.file:
-        batch.file.delete(save=False)
     PaperBatch.objects.filter(pk=batch_id).update(
         status=PaperBatch.Status.FAILED,
-        file="",
+        files=[],
         parts=[],
         finished_at=timezone.now(),
     )
@@ -227,8 +244,8 @@ def paper_batches_purge() -> int:
         PaperBatch.objects.filter(requested_at__lt=timezone.now() - PAPER_BATCH_KEEP)
     )
     for batch in old:
-        if batch.file:
-            batch.file.delete(save=False)
+        for file in batch.files:
+            default_storage.delete(file["name"])
         batch.delete()
     return len(old)
 
@@ -237,6 +254,10 @@ def paper_batches_purge() -> int:
 # the batch gives news often and a worker on both queues lets e-mails
 # queued meanwhile through between two chunks.
 PRINT_CHUNK = 200
+# Chunks per file of the batch: joining them holds all their pages in
+# memory (pypdf), some 0.03 MB an invoice, so a file of 2,000 invoices keeps
+# the print worker near 250 MB however large the month (docs/DEPLOYMENT.md).
+PRINT_VOLUME_CHUNKS = 10
 # The queue of the printing tasks (settings.TASKS), and a priority below
 # the e-mails' for a worker that takes both queues (`make run`).
 PRINT_QUEUE = "impressions"

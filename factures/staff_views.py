@@ -8,8 +8,15 @@ from typing import Any
 from django.contrib import messages
 from django.core import signing
 from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
 from django.forms import BaseFormSet
-from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    JsonResponse,
+)
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
@@ -241,13 +248,17 @@ class InvoiceReadingView(StaffView):
 
 
 class PaperBatchDownloadView(InvoiceReadingView):
-    """Download a printed paper batch (the files are kept in the private
-    storage, never served as static files)."""
+    """Download a file of a printed paper batch, `part` from 1 (the files
+    are kept in the private storage, never served as static files)."""
 
-    def get(self, request: HttpRequest, pk: int) -> HttpResponseBase:
+    def get(self, request: HttpRequest, pk: int, part: int) -> HttpResponseBase:
         batch = get_object_or_404(PaperBatch, pk=pk, status=PaperBatch.Status.READY)
+        if not 1 <= part <= len(batch.files):
+            raise Http404
         return FileResponse(
-            batch.file.open("rb"), as_attachment=True, filename=batch.filename
+            default_storage.open(batch.files[part - 1]["name"], "rb"),
+            as_attachment=True,
+            filename=batch.volumes[part - 1].filename,
         )
 
 

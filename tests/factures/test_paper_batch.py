@@ -7,6 +7,7 @@ import io
 import pytest
 import time_machine
 from django.contrib.auth.models import Permission
+from django.core.files.storage import default_storage
 from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
@@ -75,7 +76,7 @@ def test_the_batch_is_printed_in_the_background_then_downloaded(
     assert batch.status == PaperBatch.Status.READY
     assert (batch.invoice_count, batch.pages) == (2, 2)
     page = staff_client.get(response["Location"]).content.decode()
-    download_url = reverse("admin:factures_paperbatch_download", args=[batch.pk])
+    download_url = reverse("admin:factures_paperbatch_download", args=[batch.pk, 1])
     assert download_url in page
     assert "factures-papier-2026-10.pdf" in page
     assert "2 factures, 2 pages" in page
@@ -136,12 +137,95 @@ def test_each_chunk_is_a_task_of_its_own_joined_at_the_end(
     assert chunks == [0, 1]
     assert (batch.status, batch.invoice_count, batch.pages) == ("ready", 2, 2)
     assert batch.parts == []
-    assert batch.file.storage.listdir("impressions/parties")[1] == []
-    with batch.file.open("rb") as file:
+    assert [file["invoices"] for file in batch.files] == [2]
+    assert default_storage.listdir("impressions/parties")[1] == []
+    with default_storage.open(batch.files[0]["name"], "rb") as file:
         reader = PdfReader(io.BytesIO(file.read()), strict=True)
     footers = [page.extract_text().splitlines()[-1] for page in reader.pages]
     assert [footer.rsplit("– ", 1)[-1] for footer in footers] == ["1", "2"]
     assert len(reader.outline) == 2
+
+
+def test_a_long_batch_is_printed_as_several_files_in_order(
+    staff_client,
+    october,
+    prices,
+    canteen,
+    django_capture_on_commit_callbacks,
+    monkeypatch,
+):
+    """A file every two chunks of one invoice: five paper invoices make
+    three files (2, 2 and 1 invoices), each joined as soon as its chunks
+    are printed, numbered through the batch; the page offers each."""
+    for name in ("Trois", "Quatre", "Cinq"):
+        attend(
+            ChildFactory(family=FamilyFactory(name=name, bracket=prices["B"])),
+            canteen,
+            1,
+        )
+    invoice_issue_month(period=OCTOBER, issued_by=None)  # the three new ones
+    monkeypatch.setattr(printing, "PRINT_CHUNK", 1)
+    monkeypatch.setattr(printing, "PRINT_VOLUME_CHUNKS", 2)
+    files_when_printed = []
+    chunk = printing.paper_batch_chunk
+
+    def watched(**task):  # noqa: ANN003, ANN202
+        batch = chunk(**task)
+        files_when_printed.append((len(batch.files), len(batch.parts)))
+        return batch
+
+    monkeypatch.setattr(printing, "paper_batch_chunk", watched)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = ask(staff_client)
+
+    batch = PaperBatch.objects.get()
+    # Joined every second chunk: never more than two chunks' files waiting.
+    # (The tests' backend runs the next chunk inside this one: the last
+    # chunk returns first.)
+    assert files_when_printed[::-1] == [(0, 1), (1, 0), (1, 1), (2, 0), (3, 0)]
+    assert (batch.status, batch.invoice_count, batch.pages) == ("ready", 5, 5)
+    assert [(f["chunks"], f["invoices"], f["pages"]) for f in batch.files] == [
+        (2, 2, 2),
+        (2, 2, 2),
+        (1, 1, 1),
+    ]
+    assert default_storage.listdir("impressions/parties")[1] == []
+    page = staff_client.get(response["Location"]).content.decode()
+    assert "5 factures en 3 fichiers, à imprimer dans l’ordre\u00a0:" in page
+    assert "factures 3 à 4, 2 pages" in page
+    numbers = list(
+        Invoice.objects.filter(paperless=False)
+        .order_by("family_identifier")
+        .values_list("number", flat=True)
+    )
+    footers, titles = [], []
+    for part, expected in [(1, numbers[:2]), (2, numbers[2:4]), (3, numbers[4:])]:
+        url = reverse("admin:factures_paperbatch_download", args=[batch.pk, part])
+        assert url in page
+        download = staff_client.get(url)
+        assert (
+            f"factures-papier-2026-10-{part}-sur-3.pdf"
+            in (download["Content-Disposition"])
+        )
+        reader = PdfReader(
+            io.BytesIO(b"".join(download.streaming_content)), strict=True
+        )
+        assert [item.title for item in reader.outline] == [
+            f"Facture {number}" for number in expected
+        ]
+        titles += expected
+        footers += [p.extract_text().splitlines()[-1] for p in reader.pages]
+    assert titles == numbers
+    assert [footer.rsplit("– ", 1)[-1] for footer in footers] == [
+        "1",
+        "2",
+        "3",
+        "4",
+        "5",
+    ]
+    beyond = reverse("admin:factures_paperbatch_download", args=[batch.pk, 4])
+    assert staff_client.get(beyond).status_code == 404
 
 
 def test_a_chunk_delivered_twice_is_printed_once(
@@ -165,7 +249,7 @@ def test_a_chunk_delivered_twice_is_printed_once(
     batch.refresh_from_db()
     assert queued == [{"batch_id": batch.pk, "index": 1}]
     assert (batch.status, batch.printed, batch.parts) == ("running", 1, first)
-    assert len(batch.file.storage.listdir("impressions/parties")[1]) == 1
+    assert len(default_storage.listdir("impressions/parties")[1]) == 1
 
 
 def test_a_failing_chunk_fails_the_batch_and_leaves_no_file(
@@ -188,8 +272,8 @@ def test_a_failing_chunk_fails_the_batch_and_leaves_no_file(
 
     batch = PaperBatch.objects.get()
     assert calls == [1, 2]  # the second chunk's pages follow the first's
-    assert (batch.status, batch.parts, batch.file.name) == ("failed", [], "")
-    assert batch.file.storage.listdir("impressions/parties")[1] == []
+    assert (batch.status, batch.parts, batch.files) == ("failed", [], [])
+    assert default_storage.listdir("impressions/parties")[1] == []
 
 
 def test_printing_waits_behind_the_e_mails_on_a_queue_of_its_own(settings):
@@ -259,10 +343,10 @@ def test_a_failed_batch_is_shown_as_failed(
 
     batch = PaperBatch.objects.get()
     assert batch.status == PaperBatch.Status.FAILED
-    assert not batch.file
+    assert batch.files == []
     page = staff_client.get(reverse("admin:factures_invoice_run")).content.decode()
     assert "Échec" in page
-    download_url = reverse("admin:factures_paperbatch_download", args=[batch.pk])
+    download_url = reverse("admin:factures_paperbatch_download", args=[batch.pk, 1])
     assert staff_client.get(download_url).status_code == 404
 
 
@@ -278,7 +362,7 @@ def test_only_agents_who_may_see_invoices_download_the_batch(
     staff_login_with_totp(client, agent, STAFF_PASSWORD, give_totp(agent))
 
     response = client.get(
-        reverse("admin:factures_paperbatch_download", args=[batch.pk])
+        reverse("admin:factures_paperbatch_download", args=[batch.pk, 1])
     )
 
     assert response.status_code == 403
@@ -299,8 +383,8 @@ def test_a_failure_after_the_file_is_written_leaves_no_file(
 
     batch.refresh_from_db()
     assert batch.status == PaperBatch.Status.FAILED
-    assert not batch.file
-    assert batch.file.storage.listdir("impressions")[1] == []
+    assert batch.files == []
+    assert default_storage.listdir("impressions")[1] == []
 
 
 def test_a_lost_batch_is_not_printed_when_its_task_comes_at_last(staff_client, october):
@@ -318,15 +402,17 @@ def test_a_task_delivered_twice_prints_once(
     with django_capture_on_commit_callbacks(execute=True):
         ask(staff_client)
     batch = PaperBatch.objects.get()
-    printed = batch.file.name
+    printed = batch.files
 
     paper_batch_print(batch)
 
     batch.refresh_from_db()
     assert batch.status == PaperBatch.Status.READY
     assert (batch.invoice_count, batch.pages) == (2, 2)  # one chunk
-    assert batch.file.name == printed
-    assert batch.file.storage.listdir("impressions")[1] == [printed.split("/")[-1]]
+    assert batch.files == printed
+    assert default_storage.listdir("impressions")[1] == [
+        printed[0]["name"].split("/")[-1]
+    ]
 
 
 def test_housekeeping_deletes_batches_after_a_week(
@@ -335,7 +421,7 @@ def test_housekeeping_deletes_batches_after_a_week(
     with django_capture_on_commit_callbacks(execute=True):
         ask(staff_client)
     old = PaperBatch.objects.get()
-    storage, name = old.file.storage, old.file.name
+    name = old.files[0]["name"]
     with django_capture_on_commit_callbacks(execute=True):
         ask(staff_client, month="2026-10")  # a second one, for today
     PaperBatch.objects.filter(pk=old.pk).update(
@@ -346,7 +432,7 @@ def test_housekeeping_deletes_batches_after_a_week(
 
     assert not PaperBatch.objects.filter(pk=old.pk).exists()
     assert PaperBatch.objects.count() == 1
-    assert not storage.exists(name)
+    assert not default_storage.exists(name)
 
 
 def test_lost_is_the_same_rule_in_python_and_in_sql(staff_client):

@@ -1,0 +1,47 @@
+"""A paper batch printed as one file before batches could have several
+keeps that file once migrated (factures 0012)."""
+
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+BEFORE = [("factures", "0011_invoice_open_by_family")]
+
+
+def migrate(targets):  # noqa: ANN001, ANN201
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    targets = targets or executor.loader.graph.leaf_nodes()
+    executor.migrate(targets)
+    return executor.loader.project_state(targets[0]).apps
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_printed_as_one_file_keeps_it():
+    from factures.models import PaperBatch
+
+    try:
+        old = migrate(BEFORE)
+        OldBatch = old.get_model("factures", "PaperBatch")  # noqa: N806
+        printed = OldBatch.objects.create(
+            period="2026-10-01",
+            status="ready",
+            invoice_count=450,
+            pages=470,
+            file="impressions/factures-papier-2026-10.pdf",
+        ).pk
+        waiting = OldBatch.objects.create(period="2026-11-01").pk
+    finally:
+        migrate(None)
+
+    batch = PaperBatch.objects.get(pk=printed)
+    assert batch.files == [
+        {
+            "name": "impressions/factures-papier-2026-10.pdf",
+            "chunks": 3,
+            "invoices": 450,
+            "pages": 470,
+        }
+    ]
+    assert batch.volumes == [(1, "factures-papier-2026-10.pdf", 1, 450, 470)]
+    assert PaperBatch.objects.get(pk=waiting).files == []
