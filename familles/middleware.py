@@ -21,10 +21,18 @@ SESSION_LAST_SEEN_AT = "portail_last_seen_at"
 SESSION_ACTIVATION_CODE = "portail_activation_code_id"
 
 
+# The moment of a session's last request is recorded to the minute: a
+# request less than this after the recorded one leaves the session as it is,
+# so that browsing does not write the session row on every page. A session
+# may then end up to a minute before its full inactivity timeout, never after.
+LAST_SEEN_STEP = 60  # seconds
+
+
 class SessionLifetimeMiddleware:
     """Ends a logged-in session after `SESSION_INACTIVITY_TIMEOUT` seconds
-    without a request, and in any case `SESSION_ABSOLUTE_LIFETIME` seconds after
-    the login."""
+    without a request (counted from its last request, to the minute:
+    `LAST_SEEN_STEP`), and in any case `SESSION_ABSOLUTE_LIFETIME` seconds
+    after the login."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -33,7 +41,8 @@ class SessionLifetimeMiddleware:
         if request.user.is_authenticated:
             now = time.time()
             started = request.session.get(SESSION_STARTED_AT, now)
-            last_seen = request.session.get(SESSION_LAST_SEEN_AT, now)
+            recorded = request.session.get(SESSION_LAST_SEEN_AT)
+            last_seen = now if recorded is None else recorded
             if (
                 now - last_seen > settings.SESSION_INACTIVITY_TIMEOUT
                 or now - started > settings.SESSION_ABSOLUTE_LIFETIME
@@ -46,7 +55,8 @@ class SessionLifetimeMiddleware:
                 query = urlencode({"next": request.get_full_path()})
                 return redirect(f"{reverse(settings.LOGIN_URL)}?{query}")
             request.session.setdefault(SESSION_STARTED_AT, now)
-            request.session[SESSION_LAST_SEEN_AT] = now
+            if recorded is None or now - recorded >= LAST_SEEN_STEP:
+                request.session[SESSION_LAST_SEEN_AT] = now
         return self.get_response(request)
 
 

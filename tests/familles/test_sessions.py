@@ -2,8 +2,11 @@ import datetime
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from familles.middleware import SESSION_LAST_SEEN_AT
 from tests.factories import PARENT_PASSWORD
 from tests.helpers import login
 
@@ -34,6 +37,33 @@ def test_thirty_minutes_without_activity_end_the_session(client, parent):
 
     assert response.status_code == 302
     assert response.url.startswith(reverse("account_login"))
+    assert "_auth_user_id" not in client.session
+
+
+def test_browsing_writes_the_session_once_a_minute_at_most(client, parent):
+    """The last request's moment is recorded to the minute: pages asked for
+    within it read the session and write nothing, and the inactivity timeout
+    counts from the moment recorded (a session may end up to a minute
+    early, never late)."""
+    with time_machine.travel("2026-11-10 08:00 -04:00", tick=False) as traveller:
+        login(client, parent.family.identifier, PARENT_PASSWORD)
+        recorded = client.session[SESSION_LAST_SEEN_AT]
+        traveller.shift(datetime.timedelta(seconds=59))
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(reverse("home")).status_code == 200
+        assert not [q for q in queries if q["sql"].startswith(("UPDATE", "INSERT"))]
+        assert client.session[SESSION_LAST_SEEN_AT] == recorded
+
+        traveller.shift(datetime.timedelta(seconds=1))  # a minute since
+        assert client.get(reverse("home")).status_code == 200
+        assert client.session[SESSION_LAST_SEEN_AT] == recorded + 60
+
+        traveller.shift(datetime.timedelta(seconds=30))
+        assert client.get(reverse("home")).status_code == 200  # not recorded
+        traveller.shift(datetime.timedelta(minutes=29, seconds=31))
+        response = client.get(reverse("home"))  # 30 min 1 s after 08:01
+
+    assert response.status_code == 302
     assert "_auth_user_id" not in client.session
 
 
