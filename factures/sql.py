@@ -22,18 +22,26 @@ class PerInvoice(models.Func):
     like any column when the queryset is itself used as a subquery."""
 
     arity = 1
+    key = "invoice"  # the foreign key of `model`'s rows to the row annotated
 
     def __init__(
         self, model: type[models.Model], aggregate: str, where: str = "", **extra: Any
     ) -> None:
         table = model._meta.db_table
-        column = model._meta.get_field("invoice").column  # type: ignore[union-attr]
+        column = model._meta.get_field(self.key).column  # type: ignore[union-attr]
         condition = f" AND {where}" if where else ""
         self.template = (
             f"(SELECT {aggregate} FROM {table} r "  # noqa: S608 - names from the models
             f"WHERE r.{column} = %(expressions)s{condition})"
         )
         super().__init__(models.F("pk"), **extra)
+
+
+class PerPayment(PerInvoice):
+    """`PerInvoice` over the rows of `model` that belong to the payment
+    (its allocations, its refunds)."""
+
+    key = "payment"
 
 
 class AttendedDays(models.Func):
