@@ -175,12 +175,23 @@ def attendance_create(rng: random.Random, children, canteen, periods) -> int:  #
 
 
 def month_invoice(period: datetime.date) -> int:
+    """Invoice the month by the real run, then date its invoices on the day
+    that run would have issued them, the first of the next month at 8:00,
+    not on the day the dataset is made: a statement, the invoices' ages and
+    the payment windows read these dates."""
+    from django.utils import timezone
+
+    from factures.models import Invoice
     from factures.periods import next_month
     from factures.services import invoice_issue_month
 
     result = invoice_issue_month(
         period=period, issued_by=None, today=next_month(period)
     )
+    issued_on = datetime.datetime.combine(
+        next_month(period), datetime.time(8), tzinfo=timezone.get_current_timezone()
+    )
+    Invoice.objects.filter(pk__in=result.created_ids).update(issued_at=issued_on)
     return result.created_count
 
 
@@ -260,7 +271,9 @@ def states_set(  # noqa: C901
         if draw < 0.02:
             disputes.append(
                 InvoiceDispute(
-                    invoice=invoice, reason="Repas compté en trop (benchmark)"
+                    invoice=invoice,
+                    reason="Repas compté en trop (benchmark)",
+                    opened_at=paid_on,
                 )
             )
             counts["disputed"] += 1
@@ -272,6 +285,7 @@ def states_set(  # noqa: C901
                 invoice=invoice,
                 reason="Absence justifiée (benchmark)",
                 total=amount,
+                issued_at=paid_on,
             )
             notes.append(note)
             note_lines.append(
@@ -320,7 +334,11 @@ def states_set(  # noqa: C901
             reference=f"CHQ{invoice.pk}" if method == Payment.Method.CHEQUE else "",
         )
         payments.append(payment)
-        allocations.append(Allocation(payment=payment, invoice=invoice, amount=amount))
+        allocations.append(
+            Allocation(
+                payment=payment, invoice=invoice, amount=amount, created_at=paid_on
+            )
+        )
     with transaction.atomic():
         CheckoutSession.objects.bulk_create(sessions)
         for payment in payments:
