@@ -140,17 +140,31 @@ def paper_batch_chunk(*, batch_id: int, index: int) -> PaperBatch | None:
             )
             output.seek(0)
             with transaction.atomic():
-                locked = PaperBatch.objects.select_for_update().get(pk=batch_id)
-                if _chunks_done(locked) != index:
-                    return locked  # its twin was quicker
-                locked.parts = [
-                    *locked.parts,
-                    default_storage.save(_part_name(locked, index), File(output)),
-                ]
-                locked.printed = batch.printed + printed.invoices
-                locked.pages = batch.pages + printed.pages
-                locked.touched_at = timezone.now()
-                locked.save(update_fields=["parts", "printed", "pages", "touched_at"])
+                locked = (
+                    PaperBatch.objects.select_for_update()
+                    .on_its_way()
+                    .filter(pk=batch_id, status=PaperBatch.Status.RUNNING)
+                    .first()
+                )
+                if locked is None or _chunks_done(locked) != index:
+                    return locked  # taken for lost meanwhile, or its twin was quicker
+                part = default_storage.save(_part_name(locked, index), File(output))
+                try:
+                    locked.parts = [*locked.parts, part]
+                    # Counted from the chunks, not from the progress a twin
+                    # may still be writing: the files' ranges follow from it.
+                    locked.printed = min(
+                        (index + 1) * PRINT_CHUNK, len(locked.invoice_ids)
+                    )
+                    locked.pages = batch.pages + printed.pages
+                    locked.touched_at = timezone.now()
+                    locked.save(
+                        update_fields=["parts", "printed", "pages", "touched_at"]
+                    )
+                except Exception:
+                    # Not recorded on the batch: nothing else would delete it.
+                    default_storage.delete(part)
+                    raise
         if last or len(locked.parts) >= PRINT_VOLUME_CHUNKS:
             locked = _paper_batch_join(locked, last=last)
         if not last:
@@ -213,7 +227,8 @@ def _paper_batch_join(batch: PaperBatch, *, last: bool) -> PaperBatch:
             fields += ["status", "invoice_count", "finished_at"]
         batch.save(update_fields=fields)
     except Exception:
-        default_storage.delete(name)  # not recorded: nothing would delete it
+        # Not recorded on the batch: nothing else would delete it.
+        default_storage.delete(name)
         raise
     for part in parts:
         default_storage.delete(part)
@@ -244,8 +259,9 @@ def paper_batches_purge() -> int:
         PaperBatch.objects.filter(requested_at__lt=timezone.now() - PAPER_BATCH_KEEP)
     )
     for batch in old:
-        for file in batch.files:
-            default_storage.delete(file["name"])
+        # The chunks' files too: a batch taken for lost keeps those printed.
+        for name in [*batch.parts, *(file["name"] for file in batch.files)]:
+            default_storage.delete(name)
         batch.delete()
     return len(old)
 

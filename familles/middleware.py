@@ -55,7 +55,9 @@ class SessionLifetimeMiddleware:
                 query = urlencode({"next": request.get_full_path()})
                 return redirect(f"{reverse(settings.LOGIN_URL)}?{query}")
             request.session.setdefault(SESSION_STARTED_AT, now)
-            if recorded is None or now - recorded >= LAST_SEEN_STEP:
+            # A tenth of the timeout at most, should it be set very short.
+            step = min(LAST_SEEN_STEP, settings.SESSION_INACTIVITY_TIMEOUT / 10)
+            if recorded is None or now - recorded >= step:
                 request.session[SESSION_LAST_SEEN_AT] = now
         return self.get_response(request)
 

@@ -28,7 +28,8 @@ class PaymentQuerySet(models.QuerySet["Payment"]):
         are written around the payment's id (`PerPayment`): a Subquery cost
         a family's pages twice as much to compile as to run."""
         money = models.DecimalField(max_digits=10, decimal_places=2)
-        # The refunds `Refund.objects.counted()` keeps, in SQL.
+        # The refunds `Refund.objects.counted()` keeps, in SQL (the statuses
+        # are the model's constants, never input).
         not_paid = ", ".join(f"'{status}'" for status in Refund.NOT_PAID)
         return self.annotate(
             left=models.F("amount")
@@ -36,7 +37,7 @@ class PaymentQuerySet(models.QuerySet["Payment"]):
             - PerPayment(
                 Refund,
                 "COALESCE(SUM(r.amount), 0)",
-                where=f"r.status NOT IN ({not_paid})",
+                where=f"r.status NOT IN ({not_paid})" if not_paid else "",
                 output_field=money,
             )
         )

@@ -7,6 +7,7 @@ batch printed before becomes its one file."""
 import math
 
 from django.db import migrations, models
+from django.db.migrations.exceptions import IrreversibleError
 
 # The chunk's size when these batches were printed (factures.printing).
 PRINT_CHUNK = 200
@@ -28,6 +29,12 @@ def one_file_each(apps, schema_editor):
 
 def the_first_file(apps, schema_editor):
     PaperBatch = apps.get_model("factures", "PaperBatch")
+    several = [b.pk for b in PaperBatch.objects.exclude(files=[]) if len(b.files) > 1]
+    if several:
+        # One file could not say what the others hold, nor have them deleted.
+        raise IrreversibleError(
+            f"paper batches {several} are in several files: delete them first"
+        )
     for batch in PaperBatch.objects.exclude(files=[]):
         batch.file = batch.files[0]["name"]
         batch.save(update_fields=["file"])

@@ -194,6 +194,7 @@ def test_a_long_batch_is_printed_as_several_files_in_order(
     page = staff_client.get(response["Location"]).content.decode()
     assert "5 factures en 3 fichiers, à imprimer dans l’ordre\u00a0:" in page
     assert "factures 3 à 4, 2 pages" in page
+    assert "facture 5, 1 page" in page
     numbers = list(
         Invoice.objects.filter(paperless=False)
         .order_by("family_identifier")
@@ -226,6 +227,48 @@ def test_a_long_batch_is_printed_as_several_files_in_order(
     ]
     beyond = reverse("admin:factures_paperbatch_download", args=[batch.pk, 4])
     assert staff_client.get(beyond).status_code == 404
+
+
+def test_a_failure_after_a_file_is_joined_leaves_no_file(
+    staff_client, october, monkeypatch
+):
+    """The joined file is written before the batch records it: when that
+    record fails, the file is deleted with the chunks' files."""
+    ask(staff_client)  # queued, not yet printed
+    save = PaperBatch.save
+
+    def joining_fails(self, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        if "files" in kwargs.get("update_fields", ()):
+            raise OSError("database gone")
+        return save(self, *args, **kwargs)
+
+    monkeypatch.setattr(PaperBatch, "save", joining_fails)
+    with pytest.raises(OSError):
+        paper_batch_print(PaperBatch.objects.get())
+
+    batch = PaperBatch.objects.get()
+    assert (batch.status, batch.files, batch.parts) == ("failed", [], [])
+    assert default_storage.listdir("impressions")[1] == []
+    assert default_storage.listdir("impressions/parties")[1] == []
+
+
+def test_housekeeping_deletes_the_chunks_of_a_batch_taken_for_lost(
+    staff_client, october, monkeypatch
+):
+    monkeypatch.setattr(printing, "PRINT_CHUNK", 1)
+    monkeypatch.setattr(
+        printing.print_paper_chunk.__class__, "enqueue", lambda task, **kwargs: None
+    )
+    ask(staff_client)
+    paper_batch_print(PaperBatch.objects.get())  # the first chunk, then silence
+    batch = PaperBatch.objects.get()
+    assert len(batch.parts) == 1
+    PaperBatch.objects.update(requested_at=timezone.now() - datetime.timedelta(days=8))
+
+    call_command("housekeeping", stdout=io.StringIO())
+
+    assert not PaperBatch.objects.exists()
+    assert default_storage.listdir("impressions/parties")[1] == []
 
 
 def test_a_chunk_delivered_twice_is_printed_once(
