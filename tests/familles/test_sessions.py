@@ -67,6 +67,15 @@ def test_browsing_writes_the_session_once_a_minute_at_most(client, parent):
     assert "_auth_user_id" not in client.session
 
 
+def test_a_very_short_timeout_is_recorded_more_often(client, parent, settings):
+    settings.SESSION_INACTIVITY_TIMEOUT = 30  # an operator's choice
+    with time_machine.travel("2026-11-10 08:00 -04:00", tick=False) as traveller:
+        login(client, parent.family.identifier, PARENT_PASSWORD)
+        for _ in range(6):  # a request every 20 s for two minutes
+            traveller.shift(datetime.timedelta(seconds=20))
+            assert client.get(reverse("home")).status_code == 200
+
+
 def test_an_active_session_still_ends_after_twelve_hours(client, parent):
     with time_machine.travel("2026-11-10 07:00 -04:00", tick=False) as traveller:
         login(client, parent.family.identifier, PARENT_PASSWORD)
