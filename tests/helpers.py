@@ -1,3 +1,6 @@
+from django.apps.registry import Apps
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from django.test import Client
 from django.urls import reverse
 
@@ -44,3 +47,14 @@ def staff_login_with_totp(client: Client, user, password: str, secret: str):  # 
     assert first.status_code == 302, first
     assert first.url.startswith(reverse("mfa_authenticate")), first.url
     return client.post(reverse("mfa_authenticate"), {"code": totp_now(secret)})
+
+
+def migrate_to(targets: list[tuple[str, str | None]] | None) -> Apps:
+    """Migrate the test database to `targets` (None: the latest migrations)
+    and return the models as they stood there (a migration's test, in a
+    transactional test)."""
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    targets = targets or executor.loader.graph.leaf_nodes()
+    executor.migrate(targets)
+    return executor.loader.project_state(targets[0]).apps

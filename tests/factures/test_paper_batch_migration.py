@@ -2,19 +2,11 @@
 keeps that file once migrated (factures 0012)."""
 
 import pytest
-from django.db import connection
 from django.db.migrations.exceptions import IrreversibleError
-from django.db.migrations.executor import MigrationExecutor
+
+from tests.helpers import migrate_to
 
 BEFORE = [("factures", "0011_invoice_open_by_family")]
-
-
-def migrate(targets):  # noqa: ANN001, ANN201
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    targets = targets or executor.loader.graph.leaf_nodes()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets[0]).apps
 
 
 @pytest.mark.django_db(transaction=True)
@@ -22,7 +14,7 @@ def test_a_batch_printed_as_one_file_keeps_it():
     from factures.models import PaperBatch
 
     try:
-        old = migrate(BEFORE)
+        old = migrate_to(BEFORE)
         OldBatch = old.get_model("factures", "PaperBatch")  # noqa: N806
         printed = OldBatch.objects.create(
             period="2026-10-01",
@@ -33,7 +25,7 @@ def test_a_batch_printed_as_one_file_keeps_it():
         ).pk
         waiting = OldBatch.objects.create(period="2026-11-01").pk
     finally:
-        migrate(None)
+        migrate_to(None)
 
     batch = PaperBatch.objects.get(pk=printed)
     assert batch.files == [
@@ -67,7 +59,7 @@ def test_going_back_is_refused_while_a_batch_has_several_files():
     )
     try:
         with pytest.raises(IrreversibleError):
-            migrate(BEFORE)
+            migrate_to(BEFORE)
     finally:
-        migrate(None)
+        migrate_to(None)
     assert PaperBatch.objects.get().files[1]["invoices"] == 100

@@ -4,21 +4,12 @@ versions of its guardians' and families' history, once migrated."""
 import datetime
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 from tests.factories import FamilyFactory, GuardianFactory, StaffFactory
+from tests.helpers import migrate_to
 
 BEFORE = ("familles", "0004_reports_move_to_signalements")
-
-
-def migrate(target):  # noqa: ANN001, ANN201
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    targets = [target] if target else executor.loader.graph.leaf_nodes()
-    executor.migrate(targets)
-    return executor.loader.project_state(target).apps if target else None
 
 
 @pytest.mark.django_db(transaction=True)
@@ -30,7 +21,7 @@ def test_dossier_changes_become_versions_of_the_history():
     agent = StaffFactory()
     when = timezone.now() - datetime.timedelta(days=40)
     try:
-        old = migrate(BEFORE)
+        old = migrate_to([BEFORE])
         old.get_model("familles", "DossierChange").objects.create(
             family_id=family.pk,
             guardian_id=guardian.pk,
@@ -42,7 +33,7 @@ def test_dossier_changes_become_versions_of_the_history():
             request_key="k" * 32,
         )
     finally:
-        migrate(None)
+        migrate_to(None)
 
     version = Guardian.objects.get(pk=guardian.pk).history.get(history_type="~")
     assert version.history_date == when and version.history_user_id == agent.pk

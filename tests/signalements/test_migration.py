@@ -2,20 +2,11 @@
 reports, their permissions and the agents' rights once migrated."""
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
 from tests.factories import FamilyFactory
+from tests.helpers import migrate_to
 
 BEFORE = [("familles", "0003_ordering_by_column"), ("signalements", None)]
-
-
-def migrate(targets):  # noqa: ANN001, ANN201
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    targets = targets or executor.loader.graph.leaf_nodes()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets[0]).apps
 
 
 @pytest.mark.django_db(transaction=True)
@@ -27,7 +18,7 @@ def test_reports_made_in_the_families_app_are_kept_when_it_moves():
 
     family_pk = FamilyFactory(identifier="PB-000777").pk
     try:
-        old = migrate(BEFORE)
+        old = migrate_to(BEFORE)
         OldReport = old.get_model("familles", "Report")  # noqa: N806
         OldReport.objects.create(
             reference="S2026-000001",
@@ -39,7 +30,7 @@ def test_reports_made_in_the_families_app_are_kept_when_it_moves():
         ContentType = old.get_model("contenttypes", "ContentType")  # noqa: N806
         ContentType.objects.get_or_create(app_label="familles", model="report")
     finally:
-        migrate(None)
+        migrate_to(None)
 
     report = Report.objects.get(reference="S2026-000001")
     assert report.family_id == family_pk and report.message == "Ancien signalement"
@@ -88,9 +79,9 @@ def test_open_bracket_and_attendance_reports_set_their_invoice_aside_once_migrat
     refund = sent("refund", other)
     no_invoice = sent("wrong_bracket", None)
     try:
-        migrate([("signalements", "0002_roles")])
+        migrate_to([("signalements", "0002_roles")])
     finally:
-        migrate(None)
+        migrate_to(None)
 
     bracket.refresh_from_db()
     assert bracket.dispute.invoice == unpaid and bracket.dispute.closed_at is None
