@@ -40,7 +40,7 @@ from factures.numbering import (
 )
 from factures.periods import month_end, month_label, month_start, previous_month
 from factures.signals import invoice_credited, invoices_changed
-from factures.sql import attendance_mark, tables_analyze
+from factures.sql import attendance_mark, history_copy, tables_analyze
 from factures.tasks import send_invoices_available
 from familles.models import Child, Family, Guardian, User
 
@@ -503,7 +503,12 @@ def _invoice_families_month(
             invoice.is_open = invoice.total > ZERO  # nothing due is paid
             invoices.append(invoice)
         Invoice.objects.bulk_create(invoices)
-        Invoice.history.bulk_history_create(invoices, default_user=issued_by)
+        history_copy(
+            Invoice,
+            [invoice.pk for invoice in invoices],
+            user_id=issued_by.pk if issued_by else None,
+            when=timezone.now(),
+        )
         for line in lines:
             line.invoice_id = line.invoice.pk
         InvoiceLine.objects.bulk_create(lines)

@@ -4,10 +4,11 @@ suite runs it on SQLite and, in CI, on PostgreSQL."""
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from factures.models import Attendance, Invoice, InvoiceLine
-from factures.sql import AttendedDays, PerInvoice, attendance_mark
-from tests.factories import InvoiceFactory, InvoiceLineFactory
+from factures.sql import AttendedDays, PerInvoice, attendance_mark, history_copy
+from tests.factories import InvoiceFactory, InvoiceLineFactory, StaffFactory
 from tests.factures.conftest import OCTOBER, attend
 
 pytestmark = pytest.mark.django_db
@@ -96,3 +97,33 @@ def test_per_invoice_aggregates_the_rows_of_each_invoice(line):
     }
 
     assert amounts == {line.invoice_id: 1, other.pk: 0}
+
+
+def test_history_copy_writes_the_rows_the_library_writes():
+    """The run copies its invoices' creation history in SQL: the rows must
+    be the ones `bulk_history_create` would have written, field by field."""
+    agent = StaffFactory()
+    invoices = [
+        InvoiceFactory(period=OCTOBER, total=Decimal("5.40")),
+        InvoiceFactory(period=OCTOBER, total=Decimal("0.00"), paperless=True),
+    ]
+    when = timezone.now()
+    Invoice.history.all().delete()
+    Invoice.history.bulk_history_create(invoices, default_user=agent, default_date=when)
+    expected = _history_rows()
+    Invoice.history.all().delete()
+
+    written = history_copy(Invoice, [i.pk for i in invoices], user_id=agent.pk, when=when)
+
+    assert written == 2
+    assert _history_rows() == expected
+    assert history_copy(Invoice, [], user_id=None, when=when) == 0
+
+
+def _history_rows() -> list[dict]:
+    fields = [
+        f.attname
+        for f in Invoice.history.model._meta.concrete_fields
+        if f.attname != "history_id"
+    ]
+    return list(Invoice.history.order_by("id").values(*fields))
