@@ -40,7 +40,12 @@ from factures.numbering import (
 )
 from factures.periods import month_end, month_label, month_start, previous_month
 from factures.signals import invoice_credited, invoices_changed
-from factures.sql import attendance_mark, history_copy, tables_analyze
+from factures.sql import (
+    attendance_mark,
+    history_copy,
+    rows_insert,
+    tables_analyze,
+)
 from factures.tasks import send_invoices_available
 from familles.models import Child, Family, Guardian, User
 
@@ -461,20 +466,15 @@ def _invoice_families_month(
             .exclude(email="")
             .values_list("family_id", flat=True)
         )
-        invoices, lines, runs_of_line = [], [], []
+        # Rows, not model objects: `rows_insert` writes them in one statement
+        # per table (docs/PERFORMANCE.md).
+        now = timezone.now()
+        invoices: list[dict] = []
+        lines: list[dict] = []
+        runs_of_line: list[list[_Run]] = []
         billed_late = 0
         for number, (family, sections) in zip(numbers, drafts, strict=True):
-            invoice = Invoice(
-                number=number,
-                family=family,
-                period=period,
-                issued_by=issued_by,
-                total=ZERO,
-                family_identifier=family.identifier,
-                family_name=family.name,
-                billing_address=family.postal_address,
-                paperless=family.paperless and family.pk in reachable,
-            )
+            total = ZERO
             for month, groups in sections:
                 for (child_id, activity_id, bracket_label, unit_price), runs in sorted(
                     groups.items(),
@@ -483,45 +483,58 @@ def _invoice_families_month(
                     activity = activities[activity_id]
                     quantity = sum(run.meals for run in runs)
                     amount = round_money(unit_price * quantity)
-                    invoice.total += amount
+                    total += amount
                     if month is not None:
                         billed_late += quantity
                     lines.append(
-                        InvoiceLine(
-                            invoice=invoice,
-                            child_id=child_id,
-                            activity=activity,
-                            child_name=" ".join(children[child_id][1:]),
-                            label=_line_label(month, activity),
-                            bracket_label=bracket_label,
-                            quantity=quantity,
-                            unit_price=unit_price,
-                            amount=amount,
-                        )
+                        {
+                            "invoice_id": len(invoices),  # its id once inserted
+                            "child_id": child_id,
+                            "activity_id": activity_id,
+                            "child_name": " ".join(children[child_id][1:]),
+                            "label": _line_label(month, activity),
+                            "bracket_label": bracket_label,
+                            "quantity": quantity,
+                            "unit_price": unit_price,
+                            "amount": amount,
+                        }
                     )
                     runs_of_line.append(runs)
-            invoice.is_open = invoice.total > ZERO  # nothing due is paid
-            invoices.append(invoice)
-        Invoice.objects.bulk_create(invoices)
+            invoices.append(
+                {
+                    "number": number,
+                    "family_id": family.pk,
+                    "period": period,
+                    "issued_at": now,
+                    "issued_by_id": issued_by.pk if issued_by else None,
+                    "total": total,
+                    "family_identifier": family.identifier,
+                    "family_name": family.name,
+                    "billing_address": family.postal_address,
+                    "paperless": family.paperless and family.pk in reachable,
+                    "replaces_id": None,
+                    "is_open": total > ZERO,  # nothing due is paid
+                }
+            )
+        invoice_ids = rows_insert(Invoice, invoices)
         history_copy(
             Invoice,
-            [invoice.pk for invoice in invoices],
+            invoice_ids,
             user_id=issued_by.pk if issued_by else None,
-            when=timezone.now(),
+            when=now,
         )
         for line in lines:
-            line.invoice_id = line.invoice.pk
-        InvoiceLine.objects.bulk_create(lines)
-        _attendance_link(lines, runs_of_line)
+            line["invoice_id"] = invoice_ids[line["invoice_id"]]
+        _attendance_link(lines, rows_insert(InvoiceLine, lines), runs_of_line)
         result.late_meals += billed_late
-        result.total += sum((invoice.total for invoice in invoices), ZERO)
+        result.total += sum((invoice["total"] for invoice in invoices), ZERO)
         result.late_families += sum(1 for _family, sections in drafts if sections[1:])
         # A new invoice can block card payment: the families it blocks are
         # told with it, while they are still locked.
         invoices_changed.send(
-            sender=Invoice, family_ids=[invoice.family_id for invoice in invoices]
+            sender=Invoice, family_ids=[invoice["family_id"] for invoice in invoices]
         )
-    return [invoice.pk for invoice in invoices]
+    return invoice_ids
 
 
 def _line_label(month: datetime.date | None, activity: Activity) -> str:
@@ -596,7 +609,9 @@ class _MealsChanged(Exception):
     """A meal read for a batch was changed before the batch marked it."""
 
 
-def _attendance_link(lines: list[InvoiceLine], runs: list[list[_Run]]) -> None:
+def _attendance_link(
+    lines: list[dict], line_ids: list[int], runs: list[list[_Run]]
+) -> None:
     """Mark each meal with the line that bills it, and check that each line
     marked as many meals as it bills.
 
@@ -611,12 +626,14 @@ def _attendance_link(lines: list[InvoiceLine], runs: list[list[_Run]]) -> None:
     is billed where it now is; a day added outside every run is neither
     billed nor marked, like a day entered after the run."""
     rows = [
-        (line.pk, line.child_id, line.activity_id, run.first, run.last)
-        for line, line_runs in zip(lines, runs, strict=True)
+        (pk, line["child_id"], line["activity_id"], run.first, run.last)
+        for pk, line, line_runs in zip(line_ids, lines, runs, strict=True)
         for run in line_runs
     ]
     marked = attendance_mark(Attendance, rows)
-    if dict(marked) != {line.pk: line.quantity for line in lines}:
+    if dict(marked) != {
+        pk: line["quantity"] for pk, line in zip(line_ids, lines, strict=True)
+    }:
         raise _MealsChanged  # rolls the batch back
 
 

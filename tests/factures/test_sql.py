@@ -4,10 +4,17 @@ suite runs it on SQLite and, in CI, on PostgreSQL."""
 from decimal import Decimal
 
 import pytest
+from django.db import DataError, IntegrityError, transaction
 from django.utils import timezone
 
 from factures.models import Attendance, Invoice, InvoiceLine
-from factures.sql import AttendedDays, PerInvoice, attendance_mark, history_copy
+from factures.sql import (
+    AttendedDays,
+    PerInvoice,
+    attendance_mark,
+    history_copy,
+    rows_insert,
+)
 from tests.factories import InvoiceFactory, InvoiceLineFactory, StaffFactory
 from tests.factures.conftest import OCTOBER, attend
 
@@ -113,7 +120,9 @@ def test_history_copy_writes_the_rows_the_library_writes():
     expected = _history_rows()
     Invoice.history.all().delete()
 
-    written = history_copy(Invoice, [i.pk for i in invoices], user_id=agent.pk, when=when)
+    written = history_copy(
+        Invoice, [i.pk for i in invoices], user_id=agent.pk, when=when
+    )
 
     assert written == 2
     assert _history_rows() == expected
@@ -127,3 +136,67 @@ def _history_rows() -> list[dict]:
         if f.attname != "history_id"
     ]
     return list(Invoice.history.order_by("id").values(*fields))
+
+
+def test_rows_insert_writes_each_value_as_given_and_returns_the_ids_in_order(
+    family, canteen
+):
+    """The run's rows travel as array literals on PostgreSQL: quotes,
+    backslashes, braces, commas, line breaks, accents and empty strings
+    must arrive unchanged, NULL as NULL, a left-out field as its default."""
+    when = timezone.now()
+    texts = ['Dupont "Jo", {fils}\\ à l\'école\n97170 Petit-Bourg', "", "NULL"]
+    rows = [
+        {
+            "number": f"T2026-{n:06d}",
+            "family_id": family.pk,
+            "period": OCTOBER.replace(month=n),  # one invoice a family and month
+            "issued_by_id": None,
+            "total": Decimal("12.30") * n,
+            "family_identifier": family.identifier,
+            "family_name": text,
+            "billing_address": text,
+            "paperless": n % 2 == 0,
+            "is_open": True,  # unpaid (the suite checks the flag)
+        }
+        for n, text in enumerate(texts, start=1)
+    ]
+
+    ids = rows_insert(Invoice, rows)
+
+    assert len(ids) == 3
+    saved = Invoice.objects.in_bulk(ids)
+    for pk, row in zip(ids, rows, strict=True):
+        invoice = saved[pk]
+        assert invoice.number == row["number"]
+        assert invoice.family_name == invoice.billing_address == row["family_name"]
+        assert invoice.total == row["total"] and invoice.period == row["period"]
+        assert (
+            invoice.paperless is row["paperless"] and invoice.is_open is row["is_open"]
+        )
+        assert invoice.issued_by_id is None and invoice.replaces_id is None
+        assert abs((invoice.issued_at - when).total_seconds()) < 60  # its default
+    assert rows_insert(Invoice, []) == []
+
+
+def test_rows_insert_refuses_a_row_without_a_required_value(family):
+    with pytest.raises((ValueError, IntegrityError)), transaction.atomic():
+        rows_insert(InvoiceLine, [{"label": "Cantine"}])  # no invoice, no child
+    assert not InvoiceLine.objects.exists()
+
+
+@pytest.mark.postgres  # SQLite does not enforce lengths
+def test_rows_insert_never_truncates_a_value_too_long_for_its_column(family):
+    row = {
+        "number": "T" * 21,  # max_length 20
+        "family_id": family.pk,
+        "period": OCTOBER,
+        "total": Decimal("1.00"),
+        "family_identifier": family.identifier,
+        "family_name": "x",
+        "billing_address": "x",
+        "paperless": False,
+    }
+    with pytest.raises(DataError), transaction.atomic():
+        rows_insert(Invoice, [row])
+    assert not Invoice.objects.exists()
