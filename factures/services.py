@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -469,8 +469,8 @@ def _invoice_families_month(
         # Rows, not model objects: `rows_insert` writes them in one statement
         # per table (docs/PERFORMANCE.md).
         now = timezone.now()
-        invoices: list[dict] = []
-        lines: list[dict] = []
+        invoices: list[dict[str, Any]] = []
+        lines: list[dict[str, Any]] = []
         runs_of_line: list[list[_Run]] = []
         billed_late = 0
         for number, (family, sections) in zip(numbers, drafts, strict=True):
@@ -610,7 +610,7 @@ class _MealsChanged(Exception):
 
 
 def _attendance_link(
-    lines: list[dict], line_ids: list[int], runs: list[list[_Run]]
+    lines: list[dict[str, Any]], line_ids: list[int], runs: list[list[_Run]]
 ) -> None:
     """Mark each meal with the line that bills it, and check that each line
     marked as many meals as it bills.

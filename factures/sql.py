@@ -187,16 +187,22 @@ def rows_insert(model: type[models.Model], rows: list[dict[str, Any]]) -> list[i
             )
             + "}"
         )
-        casts.append(f"%s::{field.db_type(connection).split('(')[0]}[]")
-    pk = quote(model._meta.pk.column)  # type: ignore[union-attr]
+        casts.append(f"%s::{(field.db_type(connection) or '').split('(')[0]}[]")
+    pk = quote(_column(model._meta.pk))
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {quote(model._meta.db_table)} "  # noqa: S608 - names from the models
-            f"({', '.join(quote(field.column) for field in fields)}) "
+            f"({', '.join(quote(_column(field)) for field in fields)}) "
             f"SELECT * FROM unnest({', '.join(casts)}) RETURNING {pk}",
             arrays,
         )
         return [pk_value for (pk_value,) in cursor.fetchall()]
+
+
+def _column(field: Any) -> str:
+    """A concrete field's column (typed `str | None` for the others)."""
+    column: str = field.column
+    return column
 
 
 def _array_element(value: Any) -> str:
@@ -239,19 +245,20 @@ def history_copy(
     if unknown:
         raise RuntimeError(f"history_copy: unknown history fields {sorted(unknown)}")
     quote = connection.ops.quote_name
-    source = {field.attname: field.column for field in model._meta.concrete_fields}
+    source = {f.attname: _column(f) for f in model._meta.concrete_fields}
     columns = [field for field in fields if field.attname in tracked]
     table = quote(model._meta.db_table)
-    pk = quote(model._meta.pk.column)  # type: ignore[union-attr]
+    pk = quote(_column(model._meta.pk))
+    parameters: list[Any]
     if connection.vendor == "postgresql":
         which, parameters = f"{pk} = ANY(%s)", [ids]
     else:
-        which, parameters = f"{pk} IN ({', '.join(['%s'] * len(ids))})", ids
+        which, parameters = f"{pk} IN ({', '.join(['%s'] * len(ids))})", list(ids)
     date_field = history._meta.get_field("history_date")
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {quote(history._meta.db_table)} "  # noqa: S608 - names from the models
-            f"({', '.join(quote(field.column) for field in columns)}, "
+            f"({', '.join(quote(_column(field)) for field in columns)}, "
             f"{quote('history_date')}, {quote('history_change_reason')}, "
             f"{quote('history_type')}, {quote('history_user_id')}) "
             f"SELECT {', '.join(quote(source[field.attname]) for field in columns)}, "
