@@ -49,7 +49,6 @@ def parts(month: str) -> None:
     """The run alone, its parts timed (see the module's docstring)."""
     setup_django()
     from django.db.models import QuerySet
-    from simple_history.manager import HistoryManager
 
     from factures import services
     from factures.periods import next_month, parse_period
@@ -77,11 +76,10 @@ def parts(month: str) -> None:
             spent[f"insert {self.model.__name__}"] += time.perf_counter() - start
 
     QuerySet.bulk_create = bulk_create_timed
-    HistoryManager.bulk_history_create = timed(
-        "history rows (with their insert)", HistoryManager.bulk_history_create
-    )
     for name, attribute in [
         ("batches in all (reads, writes, commits)", "_invoice_families_month"),
+        ("invoices and lines inserted (rows_insert)", "rows_insert"),
+        ("history rows (history_copy)", "history_copy"),
         ("meals marked with their line", "_attendance_link"),
         ("grouping meals into lines", "_group_meals"),
         ("invoice numbers", "next_numbers"),
