@@ -207,14 +207,20 @@ def _column(field: Any) -> str:
 
 def _array_element(value: Any) -> str:
     """One value in a PostgreSQL array literal: NULL, or quoted with its
-    backslashes and double quotes escaped."""
+    backslashes and double quotes escaped. A value of another type (a JSON
+    adapter, bytes) is refused rather than written as its repr."""
     if value is None:
         return "NULL"
     if isinstance(value, bool):
         return "t" if value else "f"
     if isinstance(value, int | Decimal):
         return str(value)
-    text = value.isoformat() if isinstance(value, datetime.date) else str(value)
+    if isinstance(value, datetime.date):
+        text = value.isoformat()
+    elif isinstance(value, str):
+        text = value
+    else:
+        raise TypeError(f"rows_insert cannot write a {type(value).__name__}")
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 

@@ -11,6 +11,7 @@ from factures.models import Attendance, Invoice, InvoiceLine
 from factures.sql import (
     AttendedDays,
     PerInvoice,
+    _array_element,
     attendance_mark,
     history_copy,
     rows_insert,
@@ -200,3 +201,11 @@ def test_rows_insert_never_truncates_a_value_too_long_for_its_column(family):
     with pytest.raises(DataError), transaction.atomic():
         rows_insert(Invoice, [row])
     assert not Invoice.objects.exists()
+
+
+def test_rows_insert_refuses_a_value_it_cannot_write_as_an_array_element():
+    """A JSON adapter or bytes would otherwise travel as their repr."""
+    with pytest.raises(TypeError):
+        _array_element(b"\x00")
+    assert _array_element('a"b\\c') == '"a\\"b\\\\c"'
+    assert _array_element(None) == "NULL" and _array_element(False) == "f"
