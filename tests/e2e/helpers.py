@@ -23,7 +23,12 @@ def shot(page, name: str, viewport: str) -> None:  # noqa: ANN001
 
 
 def assert_accessible(page, name: str) -> None:  # noqa: ANN001
-    """Zero WCAG 2.1 A/AA violations from axe-core; the failure names the rules."""
+    """Zero WCAG 2.1 A/AA violations from axe-core; the failure names the rules.
+
+    After a click that navigates, the new document may still be loading:
+    axe then found no document ("Cannot read properties of null (reading
+    'documentElement')") on a busy machine. It waits for the page's load."""
+    page.wait_for_load_state("load")
     results = Axe().run(page, options=WCAG)
     violations = results.response["violations"]
     details = "; ".join(
