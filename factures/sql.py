@@ -143,9 +143,9 @@ def attendance_mark(
     return marked
 
 
-def _array_literal(values: Iterable[int]) -> str:
-    """Integers as a PostgreSQL array literal: {1,2,3}."""
-    return "{" + ",".join(map(str, values)) + "}"
+def _array_literal(values: Iterable[Any]) -> str:
+    """Values as a PostgreSQL array literal: {1,2,3}, {"a","b",NULL}."""
+    return "{" + ",".join(map(_array_element, values)) + "}"
 
 
 def rows_insert(model: type[models.Model], rows: list[dict[str, Any]]) -> list[int]:
@@ -180,12 +180,9 @@ def rows_insert(model: type[models.Model], rows: list[dict[str, Any]]) -> list[i
         else:
             raise ValueError(f"rows_insert: no value for {model.__name__}.{field.name}")
         arrays.append(
-            "{"
-            + ",".join(
-                _array_element(field.get_db_prep_save(value, connection))
-                for value in values
+            _array_literal(
+                field.get_db_prep_save(value, connection) for value in values
             )
-            + "}"
         )
         casts.append(f"%s::{(field.db_type(connection) or '').split('(')[0]}[]")
     pk = quote(_column(model._meta.pk))
