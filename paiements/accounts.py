@@ -22,7 +22,9 @@ import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cache
 
+from django.db import connection
 from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -77,15 +79,69 @@ def family_credit(family: Family) -> Decimal:
     return left if left > 0 else ZERO
 
 
+def _money(value: object) -> Decimal:
+    """A sum read by raw SQL as money: PostgreSQL gives a Decimal, SQLite a
+    float or an int (its decimal columns have numeric affinity)."""
+    if value is None:
+        return ZERO
+    return round_money(value if isinstance(value, Decimal) else Decimal(str(value)))
+
+
+@cache
+def _account_sql() -> tuple[str, str, str]:
+    """Three sums for the account as the records stand: what the family's
+    open invoices still wait for (`Invoice.due` of `owing()`), the part of it
+    frozen by an open dispute, and what its payments hold (`left` of the
+    payments with money left), each a scalar subquery taking the family's id.
+
+    Written by hand: the same sums through the ORM cost every parent page
+    two queries, and more time to compile than to run. Each goes through a
+    partial index (`invoice_open`, `payment_left`), whatever the history's
+    length. A test holds them equal to the ORM's (`owing()`, `with_left()`)
+    after every test that touched the database."""
+    invoice, payment = Invoice._meta.db_table, Payment._meta.db_table
+    allocation, refund = Allocation._meta.db_table, Refund._meta.db_table
+    # The refunds `Refund.objects.counted()` keeps (statuses are the model's
+    # constants, never input).
+    not_paid = ", ".join(f"'{status}'" for status in Refund.NOT_PAID) or "''"
+    remaining = (
+        f"i.total - (SELECT COALESCE(SUM(c.total), 0) FROM "  # noqa: S608
+        f"{CreditNote._meta.db_table} c WHERE c.invoice_id = i.id) - "
+        f"(SELECT COALESCE(SUM(a.amount), 0) FROM {allocation} a "
+        f"WHERE a.invoice_id = i.id)"
+    )
+    due = f"CASE WHEN {remaining} > 0 THEN {remaining} ELSE 0 END"
+    disputed = (
+        f"EXISTS (SELECT 1 FROM {InvoiceDispute._meta.db_table} d "  # noqa: S608
+        f"WHERE d.invoice_id = i.id AND d.closed_at IS NULL)"
+    )
+    left = (
+        f"p.amount - (SELECT COALESCE(SUM(a.amount), 0) FROM {allocation} a "  # noqa: S608
+        f"WHERE a.payment_id = p.id) - (SELECT COALESCE(SUM(r.amount), 0) "
+        f"FROM {refund} r WHERE r.payment_id = p.id "
+        f"AND r.status NOT IN ({not_paid}))"
+    )
+    open_invoices = f"FROM {invoice} i WHERE i.family_id = %s AND i.is_open"
+    # Names and constants from the models; the family's id is a parameter.
+    return (
+        f"(SELECT SUM({due}) {open_invoices})",
+        f"(SELECT SUM(CASE WHEN {disputed} THEN {due} ELSE 0 END) {open_invoices})",
+        f"(SELECT SUM({left}) FROM {payment} p "  # noqa: S608
+        f"WHERE p.family_id = %s AND p.has_left)",
+    )
+
+
+def _select(*sums: str, family: Family) -> tuple[Decimal, ...]:
+    """The sums of `_account_sql` for the family, in one query."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(sums), [family.pk] * len(sums))
+        return tuple(_money(value) for value in cursor.fetchone())
+
+
 def _left(family: Family) -> Decimal:
     """What the family's payments hold, all records counted: the sum of
     `left` over the payments whose `left` is not zero (`has_left`)."""
-    left = (
-        Payment.objects.filter(family_id=family.pk, has_left=True)
-        .with_left()
-        .aggregate(s=Sum("left"))["s"]
-    )
-    return round_money(left or ZERO)
+    return _select(_account_sql()[2], family=family)[0]
 
 
 def covered_by_credit(invoices: list[Invoice], credit: Decimal) -> set[int]:
@@ -150,16 +206,11 @@ def family_account(
     stand, only the open invoices are read (a settled one owes nothing) and
     only the payments with money left: what history does not change."""
     if at is None:
-        # As the records stand: the open invoices with their amounts, in one
-        # query (`owing`), and the payments with money left, in another.
-        owing = list(Invoice.objects.filter(family=family).owing())
+        # As the records stand: the open invoices and the payments with
+        # money left, in one query.
+        owed, disputed, left = _select(*_account_sql(), family=family)
         return FamilyAccount(
-            at=timezone.now(),
-            owed=round_money(sum((invoice.due for invoice in owing), ZERO)),
-            disputed=round_money(
-                sum((invoice.due for invoice in owing if invoice.disputed), ZERO)
-            ),
-            credit=_left(family),
+            at=timezone.now(), owed=owed, disputed=disputed, credit=left
         )
     invoices = Invoice.objects.filter(_until(at, "issued_at"), family=family)
     totals = dict(invoices.values_list("pk", "total"))

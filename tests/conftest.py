@@ -1,4 +1,5 @@
 import os
+from decimal import Decimal
 
 import pytest
 import time_machine
@@ -111,6 +112,41 @@ def _open_flags_hold(request: pytest.FixtureRequest):  # noqa: ANN202
 
     wrong = list(Payment.objects.left_flags_wrong().values_list("number", "has_left"))
     assert not wrong, f"has_left differs from the payments' left: {wrong}"
+    wrong = _accounts_wrong()
+    assert not wrong, f"the account's SQL differs from the ORM's: {wrong}"
+
+
+def _accounts_wrong() -> list[tuple]:
+    """The families whose account as the records stand (`family_account`,
+    its hand-written SQL) differs from the truth the ORM derives from every
+    invoice and payment, flags aside: what the open invoices still wait for,
+    the part of it disputed, what the payments hold."""
+    from factures.models import Invoice
+    from factures.money import round_money
+    from familles.models import Family
+    from paiements.accounts import family_account
+    from paiements.models import Payment
+
+    truth: dict[int, list[Decimal]] = {}
+    for family_id, due, state in (
+        Invoice.objects.with_balance()
+        .filter(state__in=Invoice.OPEN_STATES)
+        .values_list("family_id", "due", "state")
+    ):
+        sums = truth.setdefault(family_id, [Decimal(0)] * 3)
+        sums[0] += due
+        if state == Invoice.Status.DISPUTED:
+            sums[1] += due
+    for family_id, left in Payment.objects.with_left().values_list("family_id", "left"):
+        truth.setdefault(family_id, [Decimal(0)] * 3)[2] += left
+    wrong = []
+    for family in Family.objects.filter(pk__in=list(truth)):
+        account = family_account(family)
+        found = [account.owed, account.disputed, account.credit]
+        expected = [round_money(value) for value in truth[family.pk]]
+        if found != expected:
+            wrong.append((family.identifier, found, expected))
+    return wrong
 
 
 @pytest.fixture
