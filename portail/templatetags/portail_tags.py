@@ -1,9 +1,10 @@
 import datetime
 from collections.abc import Iterable
 from decimal import Decimal
+from typing import NamedTuple
 
 from django import template
-from django.db.models import F
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -13,7 +14,7 @@ from familles.models import Family
 from paiements import rules
 from paiements.accounts import FamilyAccount
 from paiements.accounts import family_account as account_of
-from paiements.models import Payment
+from paiements.models import Allocation
 from portail.typography import file_size, french_date
 
 register = template.Library()
@@ -78,17 +79,41 @@ def pay_by(invoice: Invoice) -> datetime.date:
     return rules.window(issued, rules.payment_rules().online_days).last
 
 
+class Receipt(NamedTuple):
+    """A payment as its receipt's link shows it."""
+
+    pk: int
+    number: str
+
+
+def _receipts(rows: Iterable[tuple[int, int, str]]) -> dict[int, list[Receipt]]:
+    """(invoice id, payment id, number) rows, oldest payment first: each
+    invoice's receipts, once each (a payment can be allocated to an invoice,
+    then taken back)."""
+    found: dict[int, list[Receipt]] = {}
+    for invoice_id, pk, number in rows:
+        receipts = found.setdefault(invoice_id, [])
+        if not receipts or receipts[-1].pk != pk:
+            receipts.append(Receipt(pk, number))
+    return found
+
+
+def _receipt_rows(invoice_ids: list[int]) -> QuerySet:
+    """The rows `_receipts` reads, for these invoices, as tuples: a page
+    shows two fields of each payment, not its model."""
+    return (
+        Allocation.objects.filter(invoice_id__in=invoice_ids)
+        .order_by("invoice_id", "payment__received_at", "payment_id")
+        .values_list("invoice_id", "payment_id", "payment__number")
+    )
+
+
 @register.simple_tag
-def invoice_receipts(invoice: Invoice) -> list[Payment]:
+def invoice_receipts(invoice: Invoice) -> list[Receipt]:
     """`{% invoice_receipts invoice as receipts %}`: the family's payments
     that paid some of `invoice`, oldest first (their receipts)."""
-    return list(
-        Payment.objects.filter(
-            family_id=invoice.family_id, allocations__invoice=invoice
-        )
-        .distinct()
-        .order_by("received_at", "pk")
-    )
+    rows = _receipt_rows([invoice.pk]).filter(payment__family_id=invoice.family_id)
+    return _receipts(rows).get(invoice.pk, [])
 
 
 @register.filter
@@ -98,23 +123,12 @@ def size(value: int) -> str:
 
 
 @register.simple_tag
-def receipts_by_invoice(invoices: Iterable[Invoice]) -> dict[int, list[Payment]]:
+def receipts_by_invoice(invoices: Iterable[Invoice]) -> dict[int, list[Receipt]]:
     """`{% receipts_by_invoice invoices as receipts %}`: the payments that
     paid each of these invoices (one query, for the page's invoices only),
     for the invoice list's links to their receipts
     (`receipts|get_item:invoice.pk`)."""
-    found: dict[int, list[Payment]] = {}
-    for payment in (
-        Payment.objects.filter(
-            allocations__invoice_id__in=[invoice.pk for invoice in invoices]
-        )
-        .annotate(invoice_id=F("allocations__invoice_id"))
-        .order_by("received_at", "pk")
-    ):
-        payments = found.setdefault(payment.invoice_id, [])
-        if payment not in payments:
-            payments.append(payment)
-    return found
+    return _receipts(_receipt_rows([invoice.pk for invoice in invoices]))
 
 
 @register.filter
