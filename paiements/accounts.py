@@ -131,17 +131,17 @@ def _account_sql() -> tuple[str, str, str]:
     )
 
 
-def _select(*sums: str, family: Family) -> tuple[Decimal, ...]:
-    """The sums of `_account_sql` for the family, in one query."""
+def _select(*sums: str, params: list) -> tuple[Decimal, ...]:
+    """These scalar subqueries' sums, as money, in one query."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT " + ", ".join(sums), [family.pk] * len(sums))
+        cursor.execute("SELECT " + ", ".join(sums), params)
         return tuple(_money(value) for value in cursor.fetchone())
 
 
 def _left(family: Family) -> Decimal:
     """What the family's payments hold, all records counted: the sum of
     `left` over the payments whose `left` is not zero (`has_left`)."""
-    return _select(_account_sql()[2], family=family)[0]
+    return _select(_account_sql()[2], params=[family.pk])[0]
 
 
 def covered_by_credit(invoices: list[Invoice], credit: Decimal) -> set[int]:
@@ -208,7 +208,7 @@ def family_account(
     if at is None:
         # As the records stand: the open invoices and the payments with
         # money left, in one query.
-        owed, disputed, left = _select(*_account_sql(), family=family)
+        owed, disputed, left = _select(*_account_sql(), params=[family.pk] * 3)
         return FamilyAccount(
             at=timezone.now(), owed=owed, disputed=disputed, credit=left
         )
@@ -394,20 +394,39 @@ def _records(
     return entries
 
 
-def _balance_before(family: Family, first: datetime.datetime) -> Decimal:
-    """The family's balance on the eve of the statement, by four sums: what
-    a statement reads does not grow with the years before it. Positive in
-    the family's favour: payments (a reversal's amount is negative) and
-    credit notes, less invoices and refunds."""
+@cache
+def _before_sql() -> tuple[str, str, str, str]:
+    """The four sums of `_balance_before`, each a scalar subquery taking the
+    family's id and the first moment of the statement: payments (a
+    reversal's amount is negative), credit notes, invoices and the refunds
+    `Refund.objects.counted()` keeps, dated before it."""
+    payment, refund = Payment._meta.db_table, Refund._meta.db_table
+    invoice, note = Invoice._meta.db_table, CreditNote._meta.db_table
+    not_paid = ", ".join(f"'{status}'" for status in Refund.NOT_PAID) or "''"
+    # Names and constants from the models; the id and moment are parameters.
     return (
-        _sum(Payment.objects.filter(family=family, received_at__lt=first))
-        + _sum(
-            CreditNote.objects.filter(invoice__family=family, issued_at__lt=first),
-            "total",
-        )
-        - _sum(Invoice.objects.filter(family=family, issued_at__lt=first), "total")
-        - _sum(Refund.objects.counted().filter(family=family, created_at__lt=first))
+        f"(SELECT SUM(amount) FROM {payment} "  # noqa: S608
+        f"WHERE family_id = %s AND received_at < %s)",
+        f"(SELECT SUM(c.total) FROM {note} c "  # noqa: S608
+        f"JOIN {invoice} i ON i.id = c.invoice_id "
+        f"WHERE i.family_id = %s AND c.issued_at < %s)",
+        f"(SELECT SUM(total) FROM {invoice} "  # noqa: S608
+        f"WHERE family_id = %s AND issued_at < %s)",
+        f"(SELECT SUM(amount) FROM {refund} "  # noqa: S608
+        f"WHERE family_id = %s AND created_at < %s AND status NOT IN ({not_paid}))",
     )
+
+
+def _balance_before(family: Family, first: datetime.datetime) -> Decimal:
+    """The family's balance on the eve of the statement, by four sums in one
+    query: what a statement reads does not grow with the years before it.
+    Positive in the family's favour: payments and credit notes, less
+    invoices and refunds."""
+    moment = connection.ops.adapt_datetimefield_value(first)
+    paid, credited, invoiced, refunded = _select(
+        *_before_sql(), params=[family.pk, moment] * 4
+    )
+    return paid + credited - invoiced - refunded
 
 
 _ORDER = {"invoice": 0, "credit_note": 1, "payment": 2, "allocation": 3, "refund": 4}
