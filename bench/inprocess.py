@@ -11,7 +11,11 @@ hundredths to a tenth lower than here.
 Prints, for each page: the median time, the ratio to the baseline (the
 baseline's time over the page's) in wall time and in CPU time (this process
 plus its PostgreSQL backend, less moved by the machine's other load) and
-the queries it makes. Appends the figures to bench/results/inprocess.jsonl.
+the queries it makes, and the Python function calls of one request
+(cProfile's count): the same on any machine and under any load, it shows
+what a change to a page moved where the machine's noise hides it (times
+on a shared machine vary by a third from one run to the next). Appends
+the figures to bench/results/inprocess.jsonl.
 Run on the one-year and the five-year datasets (bench/generate.py), the
 ratios give each page's growth with history (docs/PERFORMANCE.md).
 
@@ -20,13 +24,16 @@ Usage, after `bench/generate.py` (see there):
   .venv/bin/python bench/inprocess.py [ROUNDS]        # 5
 """
 
+import cProfile
 import os
+import pstats
 import shutil
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import backend_pid, cpu_now, setup_django, write_results  # noqa: E402
@@ -90,6 +97,7 @@ def main() -> None:
     baseline = statistics.median(times["baseline"])
     baseline_cpu = statistics.median(cpu["baseline"])
     figures = {"parent_invoices": parent.invoices, "rounds": rounds, "pages": {}}
+    calls = {name: calls_per_request(client, path) for name, path in pages.items()}
     for name, path in pages.items():
         with CaptureQueriesContext(connection) as queries:
             client.get(path, secure=True)
@@ -101,15 +109,27 @@ def main() -> None:
             "cpu_ms": round(median_cpu, 2),
             "cpu_ratio_to_baseline": round(baseline_cpu / median_cpu, 2),
             "queries": len(queries),
+            "calls": calls[name],
+            "calls_ratio_to_baseline": round(calls["baseline"] / calls[name], 2),
         }
         print(
             f"{name:>16}: {median:6.2f} ms, ratio {baseline / median:.2f}; "
             f"CPU {median_cpu:6.2f} ms, ratio {baseline_cpu / median_cpu:.2f}; "
-            f"{len(queries)} queries",
+            f"{len(queries)} queries; {calls[name]} calls, "
+            f"ratio {calls['baseline'] / calls[name]:.2f}",
             flush=True,
         )
     write_results("inprocess", figures)
     shutil.rmtree(static_root, ignore_errors=True)
+
+
+def calls_per_request(client: Any, path: str) -> int:
+    """The Python function calls one request for `path` makes (cProfile)."""
+    profile = cProfile.Profile()
+    profile.enable()
+    client.get(path, secure=True)
+    profile.disable()
+    return pstats.Stats(profile).total_calls
 
 
 if __name__ == "__main__":
