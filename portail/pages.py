@@ -15,16 +15,21 @@ PER_PAGE = 20
 # The annotation that brings the list's length with its page's rows.
 _TOTAL = "page_total"
 
+# Beyond this page number the offset is not read as asked: the paginator
+# counts first and gives the last page (an offset past a 64-bit integer
+# would be a database error).
+_FURTHEST = 1_000_000
+
 
 def _asked(value: str | None) -> int | None:
     """The page number asked for: 1 if none or not a number (as
-    `Paginator.get_page`), None if below 1 (which it turns into the last
-    page, for which the length is needed first)."""
+    `Paginator.get_page`), None if below 1 or absurdly far (which it turns
+    into the last page, for which the length is needed first)."""
     try:
         number = int(value) if value is not None else 1
     except ValueError:
         return 1
-    return number if number >= 1 else None
+    return number if 1 <= number <= _FURTHEST else None
 
 
 def _counted_with_rows(items: Any) -> bool:

@@ -1,86 +1,64 @@
-"""A page of a list and the list's length, in the page's own query
-(`portail.pages.page_of`)."""
-
-import datetime
-
 import pytest
-from django.db import connection
-from django.test import RequestFactory
-from django.test.utils import CaptureQueriesContext
-
-from factures.models import Invoice
-from portail.pages import page_of
-from tests.factories import FamilyFactory, InvoiceFactory
+from django.urls import reverse
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def invoices():  # noqa: ANN201
-    family = FamilyFactory()
-    for month in range(1, 8):
-        InvoiceFactory(family=family, period=datetime.date(2026, month, 1))
-    InvoiceFactory(period=datetime.date(2026, 1, 1))  # another family's
-    return Invoice.objects.filter(family=family).order_by("-period")
+def test_home_greets_the_family_and_lists_its_children(client, parent):
+    client.force_login(parent)
+
+    page = client.get(reverse("home")).text
+
+    assert "Bienvenue, famille Dorville" in page
+    assert parent.family.identifier in page
+    assert "Kenzo" in page and "Inaya" in page
 
 
-def asked(page: str | None = None) -> RequestFactory:
-    return RequestFactory().get("/", {} if page is None else {"page": page})
+def test_layout_has_language_landmarks_skip_link_and_navigation(client, parent):
+    client.force_login(parent)
+
+    page = client.get(reverse("home")).text
+
+    assert '<html lang="fr">' in page
+    assert '<main id="contenu"' in page
+    assert 'href="#contenu"' in page
+    assert 'aria-label="Menu principal"' in page
+    assert 'name="viewport"' in page
+    for label in ["Mon dossier", "Factures", "Paiements", "Aide"]:
+        assert f">{label}</a>" in page
+    assert 'aria-current="page"' in page
 
 
-def page_and_queries(items, page=None):  # noqa: ANN001, ANN201
-    with CaptureQueriesContext(connection) as queries:
-        found = page_of(asked(page), items, per_page=3)
-        rows = list(found)  # what a template would read
-    return found, rows, len(queries)
+def test_help_page_is_public_and_reads_the_code_validity_from_settings(
+    client, db, settings
+):
+    settings.ACTIVATION_CODE_VALID_DAYS = 45
+
+    page = client.get(reverse("help"))
+
+    assert page.status_code == 200
+    assert "45 jours" in page.text
 
 
-def test_a_page_and_the_lists_length_come_in_one_query(invoices):
-    page, rows, queries = page_and_queries(invoices, "2")
-    assert queries == 1
-    assert [invoice.period.month for invoice in rows] == [4, 3, 2]
-    assert page.number == 2
-    assert page.paginator.count == 7
-    assert page.paginator.num_pages == 3
-    assert page.has_previous() and page.has_next()
-    assert not hasattr(rows[0], "page_total")
+def test_help_page_states_the_payment_rules_from_the_settings(client, db, settings):
+    default = client.get(reverse("help")).text
+    settings.PORTAIL_ONLINE_PAYMENT_DAYS = "2-12"
+    settings.PORTAIL_DESK_PAYMENT_DAYS = "5-20"
+    settings.PORTAIL_UNPAID_LIMIT = 3
+
+    changed = client.get(reverse("help")).text
+
+    assert "du 1er au 10 de chaque mois" in default
+    assert "au plus 2 factures impayées" in default
+    assert "du 2 au 12 de chaque mois" in changed
+    assert "du 5 au 20" in changed
+    assert "au plus 3 factures impayées" in changed
 
 
-def test_the_last_page_and_tuples(invoices):
-    page, rows, queries = page_and_queries(invoices.values_list("pk", "period"), "3")
-    assert queries == 1
-    assert rows == list(invoices.values_list("pk", "period"))[6:]
-    assert page.paginator.count == 7
-    assert not page.has_next()
+def test_error_pages_are_in_french(client, parent):
+    client.force_login(parent)
 
+    response = client.get("/cette-page-n-existe-pas/")
 
-def test_what_the_paginator_would_do_with_odd_numbers(invoices):
-    # Not a number: the first page, in one query. Below 1: the last page,
-    # counted first. Beyond the end: the same, once the page came empty.
-    assert page_and_queries(invoices, "abc")[0].number == 1
-    assert page_and_queries(invoices, "abc")[2] == 1
-    for odd, expected_queries in (("0", 2), ("-2", 2), ("99", 3)):
-        page, rows, queries = page_and_queries(invoices, odd)
-        assert page.number == 3, odd
-        assert [invoice.period.month for invoice in rows] == [1], odd
-        assert queries == expected_queries, odd
-
-
-def test_an_empty_list_is_one_empty_page_read_once(invoices):
-    page, rows, queries = page_and_queries(invoices.none() | invoices.filter(pk=0))
-    assert (rows, page.number, page.paginator.count, queries) == ([], 1, 0, 1)
-    assert not page.has_other_pages()
-
-
-def test_a_distinct_list_is_counted_by_the_paginator(invoices):
-    # COUNT(*) OVER () counts the rows before DISTINCT: not used there.
-    page, rows, queries = page_and_queries(invoices.distinct(), "1")
-    assert page.paginator.count == 7
-    assert len(rows) == 3
-    assert queries == 2
-
-
-def test_a_list_of_python_objects(invoices):
-    page, rows, queries = page_and_queries(list(invoices), "3")
-    assert page.paginator.count == 7
-    assert [invoice.period.month for invoice in rows] == [1]
+    assert response.status_code == 404
+    assert "Page introuvable" in response.text
