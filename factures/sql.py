@@ -29,14 +29,23 @@ class PerInvoice(models.Func):
     def __init__(
         self, model: type[models.Model], aggregate: str, where: str = "", **extra: Any
     ) -> None:
-        table = model._meta.db_table
-        column = model._meta.get_field(self.key).column  # type: ignore[union-attr]
-        condition = f" AND {where}" if where else ""
-        self.template = (
-            f"(SELECT {aggregate} FROM {table} r "  # noqa: S608 - names from the models
-            f"WHERE r.{column} = %(expressions)s{condition})"
-        )
+        self.template = self.sql(model, aggregate, "%(expressions)s", where)
         super().__init__(models.F("pk"), **extra)
+
+    @classmethod
+    def sql(
+        cls, model: type[models.Model], aggregate: str, row: str, where: str = ""
+    ) -> str:
+        """The subquery alone, around `row` (the outer row's id in SQL): for
+        hand-written queries that sum the same amounts
+        (`paiements.accounts`)."""
+        table = model._meta.db_table
+        column = model._meta.get_field(cls.key).column  # type: ignore[union-attr]
+        condition = f" AND {where}" if where else ""
+        return (
+            f"(SELECT {aggregate} FROM {table} r "  # noqa: S608 - names from the models
+            f"WHERE r.{column} = {row}{condition})"
+        )
 
 
 class PerPayment(PerInvoice):

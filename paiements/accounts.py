@@ -32,6 +32,7 @@ from django.utils.translation import gettext as _
 from factures.aging import day_start
 from factures.models import CreditNote, Invoice, InvoiceDispute
 from factures.money import ZERO, format_euros, round_money
+from factures.sql import PerInvoice, PerPayment
 from familles.models import Family
 from paiements.models import Allocation, Payment, Refund
 
@@ -100,26 +101,20 @@ def _account_sql() -> tuple[str, str, str]:
     length. A test holds them equal to the ORM's (`owing()`, `with_left()`)
     after every test that touched the database."""
     invoice, payment = Invoice._meta.db_table, Payment._meta.db_table
-    allocation, refund = Allocation._meta.db_table, Refund._meta.db_table
-    # The refunds `Refund.objects.counted()` keeps (statuses are the model's
-    # constants, never input).
-    not_paid = ", ".join(f"'{status}'" for status in Refund.NOT_PAID) or "''"
+    total = "COALESCE(SUM(r.total), 0)"
+    amount = "COALESCE(SUM(r.amount), 0)"
+    # The same sums as `with_amounts()` and `with_left()`, by the same writer.
     remaining = (
-        f"i.total - (SELECT COALESCE(SUM(c.total), 0) FROM "  # noqa: S608
-        f"{CreditNote._meta.db_table} c WHERE c.invoice_id = i.id) - "
-        f"(SELECT COALESCE(SUM(a.amount), 0) FROM {allocation} a "
-        f"WHERE a.invoice_id = i.id)"
+        f"i.total - {PerInvoice.sql(CreditNote, total, 'i.id')}"
+        f" - {PerInvoice.sql(Allocation, amount, 'i.id')}"
     )
     due = f"CASE WHEN {remaining} > 0 THEN {remaining} ELSE 0 END"
-    disputed = (
-        f"EXISTS (SELECT 1 FROM {InvoiceDispute._meta.db_table} d "  # noqa: S608
-        f"WHERE d.invoice_id = i.id AND d.closed_at IS NULL)"
+    disputed = PerInvoice.sql(
+        InvoiceDispute, "COUNT(*) > 0", "i.id", where="r.closed_at IS NULL"
     )
     left = (
-        f"p.amount - (SELECT COALESCE(SUM(a.amount), 0) FROM {allocation} a "  # noqa: S608
-        f"WHERE a.payment_id = p.id) - (SELECT COALESCE(SUM(r.amount), 0) "
-        f"FROM {refund} r WHERE r.payment_id = p.id "
-        f"AND r.status NOT IN ({not_paid}))"
+        f"p.amount - {PerPayment.sql(Allocation, amount, 'p.id')}"
+        f" - {PerPayment.sql(Refund, amount, 'p.id', Refund.counted_sql('r'))}"
     )
     open_invoices = f"FROM {invoice} i WHERE i.family_id = %s AND i.is_open"
     # Names and constants from the models; the family's id is a parameter.
@@ -402,7 +397,6 @@ def _before_sql() -> tuple[str, str, str, str]:
     `Refund.objects.counted()` keeps, dated before it."""
     payment, refund = Payment._meta.db_table, Refund._meta.db_table
     invoice, note = Invoice._meta.db_table, CreditNote._meta.db_table
-    not_paid = ", ".join(f"'{status}'" for status in Refund.NOT_PAID) or "''"
     # Names and constants from the models; the id and moment are parameters.
     return (
         f"(SELECT SUM(amount) FROM {payment} "  # noqa: S608
@@ -413,7 +407,8 @@ def _before_sql() -> tuple[str, str, str, str]:
         f"(SELECT SUM(total) FROM {invoice} "  # noqa: S608
         f"WHERE family_id = %s AND issued_at < %s)",
         f"(SELECT SUM(amount) FROM {refund} "  # noqa: S608
-        f"WHERE family_id = %s AND created_at < %s AND status NOT IN ({not_paid}))",
+        f"WHERE family_id = %s AND created_at < %s "
+        f"AND {Refund.counted_sql(refund)})",
     )
 
 

@@ -28,16 +28,13 @@ class PaymentQuerySet(models.QuerySet["Payment"]):
         are written around the payment's id (`PerPayment`): a Subquery cost
         a family's pages twice as much to compile as to run."""
         money = models.DecimalField(max_digits=10, decimal_places=2)
-        # The refunds `Refund.objects.counted()` keeps, in SQL (the statuses
-        # are the model's constants, never input).
-        not_paid = ", ".join(f"'{status}'" for status in Refund.NOT_PAID)
         return self.annotate(
             left=models.F("amount")
             - PerPayment(Allocation, "COALESCE(SUM(r.amount), 0)", output_field=money)
             - PerPayment(
                 Refund,
                 "COALESCE(SUM(r.amount), 0)",
-                where=f"r.status NOT IN ({not_paid})" if not_paid else "",
+                where=Refund.counted_sql("r"),
                 output_field=money,
             )
         )
@@ -329,6 +326,14 @@ class Refund(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+    @classmethod
+    def counted_sql(cls, alias: str) -> str:
+        """`Refund.objects.counted()` as an SQL condition on the refund
+        table's `alias`, for the sums written around a row (the statuses
+        are the model's constants, never input)."""
+        not_paid = ", ".join(f"'{status}'" for status in cls.NOT_PAID)
+        return f"{alias}.status NOT IN ({not_paid})" if not_paid else "TRUE"
 
 
 class CheckoutSession(models.Model):

@@ -5,6 +5,7 @@ import datetime
 
 import pytest
 from django.db import connection
+from django.http import HttpRequest
 from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 
@@ -24,7 +25,7 @@ def invoices():  # noqa: ANN201
     return Invoice.objects.filter(family=family).order_by("-period")
 
 
-def asked(page: str | None = None) -> RequestFactory:
+def asked(page: str | None = None) -> HttpRequest:
     return RequestFactory().get("/", {} if page is None else {"page": page})
 
 
