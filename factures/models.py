@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterable
 from decimal import Decimal
+from functools import cache
 from typing import Any, NamedTuple
 
 from django.apps import apps
@@ -289,7 +290,10 @@ class InvoiceQuerySet(models.QuerySet["Invoice"]):
         )
 
     @staticmethod
+    @cache
     def _amounts() -> dict[str, models.Expression]:
+        # Built once: an annotation resolves a copy of its expression, never
+        # the expression itself, so every queryset can share these.
         money = models.DecimalField(max_digits=10, decimal_places=2)
         Allocation = apps.get_model("paiements", "Allocation")  # noqa: N806
         return {

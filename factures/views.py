@@ -22,7 +22,7 @@ from portail.pages import page_of
 def _family_invoice(family: Family, pk: int) -> Invoice:
     # Another family's invoice is a 404, never a 403: its existence is not ours
     # to reveal.
-    return get_object_or_404(Invoice.objects.with_amounts(), pk=pk, family=family)
+    return get_object_or_404(Invoice.objects.with_amounts(), pk=pk, family_id=family.pk)
 
 
 @family_required

@@ -198,11 +198,18 @@ def family_block_state(
     if credit is None:
         credit = family_credit(family)
     unpaid_count = len(unpaid_after_credit(unpaid, credit))
-    override = family.payment_overrides.filter(cleared_at__isnull=True).first()
-    blocked = is_blocked(
-        unpaid_count=unpaid_count, override=override.state if override else None
+    # At most one override is active (`paymentoverride_one_active`): no
+    # order to ask for, and only the two fields the page shows.
+    state, reason = next(
+        iter(
+            PaymentOverride.objects.filter(family_id=family.pk, cleared_at=None)
+            .order_by()
+            .values_list("state", "reason")[:1]
+        ),
+        (None, ""),
     )
-    if override is not None:
+    blocked = is_blocked(unpaid_count=unpaid_count, override=state)
+    if state is not None:
         if blocked:
             return BlockState(
                 blocked=True,
@@ -210,13 +217,13 @@ def family_block_state(
                     "The canteen service has suspended online payment for your "
                     "family: %(reason)s"
                 )
-                % {"reason": override.reason},
+                % {"reason": reason},
                 manual=True,
                 unpaid_count=unpaid_count,
                 staff_reason=_(
                     "Online payment suspended by hand for this family: %(reason)s"
                 )
-                % {"reason": override.reason},
+                % {"reason": reason},
             )
         return BlockState(
             blocked=False, reason="", manual=True, unpaid_count=unpaid_count

@@ -111,7 +111,9 @@ def payment_history(payments: QuerySet[Payment]) -> list[PaymentLine]:
 def payment_home(request: HttpRequest, *, family: Family) -> HttpResponse:
     # The family's invoices not paid in full are read once; the rules decide
     # which are unpaid, the page shows the disputed ones too.
-    invoices = list(Invoice.objects.filter(family=family).owing().order_by("period"))
+    invoices = list(
+        Invoice.objects.filter(family_id=family.pk).owing().order_by("period")
+    )
     unpaid = family_unpaid(family=family, invoices=invoices)
     decision = card_payment_decision(family=family, invoices=unpaid, unpaid=unpaid)
     return render(
@@ -126,7 +128,8 @@ def payment_home(request: HttpRequest, *, family: Family) -> HttpResponse:
             "disputed": [i for i in invoices if i.state == Invoice.Status.DISPUTED],
             # "In progress" only while a session can still be paid: sent
             # to the provider, not cancelled, not past its expiry.
-            "pending": family.checkout_sessions.filter(
+            "pending": CheckoutSession.objects.filter(
+                family_id=family.pk,
                 status=CheckoutSession.Status.OPEN,
                 remote_id__isnull=False,
                 expires_at__gt=timezone.now(),
