@@ -213,3 +213,114 @@ def test_the_opening_balance_by_sums_is_the_running_balance_before(family):
         assert part.closing == full.closing
     # 30 + 9 owed, 3.60 credited; 3 of the advance kept after its refund.
     assert full.closing == D("-32.40")
+
+
+def test_every_kind_of_record_has_its_line(family):
+    """Each record the statement reads gives one line with its label, number
+    and amount: invoices, credit notes (a cancellation says so), payments
+    (their method), a reversal (the payment it cancels, its own
+    allocations not listed apart), allocations given and taken back, and
+    refunds (their method)."""
+    import time_machine
+
+    from factures.services import invoice_cancel
+    from paiements.accounts import family_statement
+    from paiements.credit import refund_record
+    from paiements.models import Refund
+    from paiements.services import payment_reverse
+
+    with time_machine.travel("2026-10-02 10:00 -04:00", tick=False):
+        september = InvoiceFactory(
+            family=family, period=datetime.date(2026, 9, 1), total=D("30.00")
+        )
+        october = InvoiceFactory(
+            family=family, period=datetime.date(2026, 10, 1), total=D("12.00")
+        )
+        cash = payment_record_desk(
+            family=family,
+            method=Payment.Method.CASH,
+            amount=D("50.00"),
+            allocations={september.pk: D("30.00"), october.pk: D("12.00")},
+            agent=None,
+            keep_as_credit="Avance",
+        )
+    with time_machine.travel("2026-10-05 10:00 -04:00", tick=False):
+        cheque = payment_record_desk(
+            family=family,
+            method=Payment.Method.CHEQUE,
+            amount=D("15.00"),
+            allocations={},
+            agent=None,
+            keep_as_credit="Avance",
+        )
+        refund = refund_record(
+            payment=cheque,
+            amount=D("12.00"),
+            method=Refund.Method.CASH,
+            reason="Départ de la commune",
+            agent=None,
+        )
+    with time_machine.travel("2026-10-20 10:00 -04:00", tick=False):
+        note = credit_note_issue(
+            invoice=september,
+            lines=[CreditLine("Repas du 3 septembre", 1, D("3.60"))],
+            reason="Repas non pris",
+            agent=None,
+        )
+        cancellation = invoice_cancel(invoice=october, reason="Erreur", agent=None)
+    with time_machine.travel("2026-10-25 10:00 -04:00", tick=False):
+        reversal = payment_reverse(payment=cash, reason="Billet refusé", agent=None)
+
+    statement = family_statement(
+        family, start=datetime.date(2026, 1, 1), end=datetime.date(2026, 12, 31)
+    )
+
+    lines = [
+        (entry.kind, entry.label, entry.number, entry.debit, entry.credit)
+        for entry in statement.entries
+    ]
+    money = [line for line in lines if line[0] != "allocation"]
+    assert money == [
+        ("invoice", "Facture – 09/2026", september.number, D("30.00"), D("0")),
+        ("invoice", "Facture – 10/2026", october.number, D("12.00"), D("0")),
+        ("payment", "Paiement (espèces)", cash.number, D("0"), D("50.00")),
+        ("payment", "Paiement (chèque)", cheque.number, D("0"), D("15.00")),
+        ("refund", "Remboursement (espèces)", refund.number, D("12.00"), D("0")),
+        (
+            "credit_note",
+            f"Avoir sur la facture {september.number}",
+            note.number,
+            D("0"),
+            D("3.60"),
+        ),
+        (
+            "credit_note",
+            f"Annulation de la facture {october.number}",
+            cancellation.number,
+            D("0"),
+            D("12.00"),
+        ),
+        (
+            "payment",
+            f"Annulation du paiement {cash.number}",
+            reversal.number,
+            D("50.00"),
+            D("0"),
+        ),
+    ]
+    given = [label for kind, label, *_rest in lines if kind == "allocation"]
+    # The cash payment given to both invoices, then taken back: 3,60 € of
+    # September by its credit note, October's 12,00 € by its cancellation.
+    # The reversal's own allocations are part of its line.
+    assert [label.split(" du ")[0] for label in given] == [
+        "30,00\u00a0€",
+        "12,00\u00a0€",
+        "3,60\u00a0€",
+        "12,00\u00a0€",
+    ]
+    assert [september.number in label for label in given] == [1, 0, 1, 0]
+    assert ["affectés" in label for label in given] == [1, 1, 0, 0]
+    assert ["retirés" in label for label in given] == [0, 0, 1, 1]
+    assert all(cash.number in label for label in given)
+    # -42 invoiced, +65 paid, -12 refunded, +15,60 credited, -50 reversed.
+    assert statement.closing == D("-23.40")
