@@ -25,7 +25,7 @@ from decimal import Decimal
 from functools import cache
 
 from django.db import connection
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Q, QuerySet, Sum, TextChoices
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -283,108 +283,143 @@ class Statement:
         return sum((entry.credit for entry in self.entries), ZERO)
 
 
+def _label(choices: type[TextChoices], value: str) -> str:
+    """What `get_FOO_display()` shows, without the model: the choice's
+    label, or the value itself if it is not one of them."""
+    return str(dict(choices.choices).get(value, value))
+
+
 def _records(
     family: Family, first: datetime.datetime, after: datetime.datetime
 ) -> list[StatementEntry]:
     """The records of the family's account from `first` to before `after`,
-    unordered, without balances."""
+    unordered, without balances. Each query reads the fields an entry
+    shows, as tuples: compiling and reading whole models, with the rows
+    they point to, was most of the statement's time."""
     entries = [
         StatementEntry(
-            when=invoice.issued_at,
+            when=issued_at,
             kind="invoice",
-            label=_("Invoice for %(month)s")
-            % {"month": invoice.period.strftime("%m/%Y")},
-            number=invoice.number,
-            debit=invoice.total,
-            pk=invoice.pk,
+            label=_("Invoice for %(month)s") % {"month": period.strftime("%m/%Y")},
+            number=number,
+            debit=total,
+            pk=pk,
         )
-        for invoice in Invoice.objects.filter(
-            family=family, issued_at__gte=first, issued_at__lt=after
+        for issued_at, period, number, total, pk in Invoice.objects.filter(
+            family_id=family.pk, issued_at__gte=first, issued_at__lt=after
         )
+        .order_by()
+        .values_list("issued_at", "period", "number", "total", "pk")
     ]
     entries += [
         StatementEntry(
-            when=note.issued_at,
+            when=issued_at,
             kind="credit_note",
             label=(
                 _("Cancellation of invoice %(number)s")
-                if note.is_cancellation
+                if is_cancellation
                 else _("Credit note on invoice %(number)s")
             )
-            % {"number": note.invoice.number},
-            number=note.number,
-            credit=note.total,
-            pk=note.pk,
+            % {"number": invoice_number},
+            number=number,
+            credit=total,
+            pk=pk,
         )
-        for note in CreditNote.objects.filter(
-            invoice__family=family, issued_at__gte=first, issued_at__lt=after
-        ).select_related("invoice")
+        for issued_at, is_cancellation, invoice_number, number, total, pk in (
+            CreditNote.objects.filter(
+                invoice__family_id=family.pk, issued_at__gte=first, issued_at__lt=after
+            )
+            .order_by()
+            .values_list(
+                "issued_at",
+                "is_cancellation",
+                "invoice__number",
+                "number",
+                "total",
+                "pk",
+            )
+        )
     ]
-    for payment in Payment.objects.filter(
-        family=family, received_at__gte=first, received_at__lt=after
-    ).select_related("reverses"):
-        if payment.reverses is not None:
+    for received_at, method, reversed_number, number, amount, pk in (
+        Payment.objects.filter(
+            family_id=family.pk, received_at__gte=first, received_at__lt=after
+        )
+        .order_by()
+        .values_list(
+            "received_at", "method", "reverses__number", "number", "amount", "pk"
+        )
+    ):
+        if reversed_number is not None:
             entries.append(
                 StatementEntry(
-                    when=payment.received_at,
+                    when=received_at,
                     kind="payment",
                     label=_("Reversal of payment %(number)s")
-                    % {"number": payment.reverses.number},
-                    number=payment.number,
-                    debit=-payment.amount,
-                    pk=payment.pk,
+                    % {"number": reversed_number},
+                    number=number,
+                    debit=-amount,
+                    pk=pk,
                 )
             )
         else:
             entries.append(
                 StatementEntry(
-                    when=payment.received_at,
+                    when=received_at,
                     kind="payment",
                     label=_("Payment (%(method)s)")
-                    % {"method": payment.get_method_display()},
-                    number=payment.number,
-                    credit=payment.amount,
-                    pk=payment.pk,
+                    % {"method": _label(Payment.Method, method)},
+                    number=number,
+                    credit=amount,
+                    pk=pk,
                 )
             )
     entries += [
         StatementEntry(
-            when=allocation.created_at,
+            when=created_at,
             kind="allocation",
             label=(
                 _("%(amount)s of payment %(payment)s allocated to invoice %(invoice)s")
-                if allocation.amount > 0
+                if amount > 0
                 else _(
                     "%(amount)s of payment %(payment)s taken back off invoice "
                     "%(invoice)s"
                 )
             )
             % {
-                "amount": format_euros(abs(allocation.amount)),
-                "payment": allocation.payment.number,
-                "invoice": allocation.invoice.number,
+                "amount": format_euros(abs(amount)),
+                "payment": payment_number,
+                "invoice": invoice_number,
             },
             number="",
-            pk=allocation.pk,
+            pk=pk,
         )
-        for allocation in Allocation.objects.filter(
-            payment__family=family, created_at__gte=first, created_at__lt=after
-        ).select_related("payment", "invoice")
-        # A reversal's allocations are part of the reversal.
-        if not allocation.payment.reverses_id
+        for created_at, amount, payment_number, invoice_number, pk in (
+            Allocation.objects.filter(
+                payment__family_id=family.pk,
+                created_at__gte=first,
+                created_at__lt=after,
+                # A reversal's allocations are part of the reversal.
+                payment__reverses__isnull=True,
+            )
+            .order_by()
+            .values_list(
+                "created_at", "amount", "payment__number", "invoice__number", "pk"
+            )
+        )
     ]
     entries += [
         StatementEntry(
-            when=refund.created_at,
+            when=created_at,
             kind="refund",
-            label=_("Refund (%(method)s)") % {"method": refund.get_method_display()},
-            number=refund.number,
-            debit=refund.amount,
-            pk=refund.pk,
+            label=_("Refund (%(method)s)") % {"method": _label(Refund.Method, method)},
+            number=number,
+            debit=amount,
+            pk=pk,
         )
-        for refund in Refund.objects.counted().filter(
-            family=family, created_at__gte=first, created_at__lt=after
-        )
+        for created_at, method, number, amount, pk in Refund.objects.counted()
+        .filter(family_id=family.pk, created_at__gte=first, created_at__lt=after)
+        .order_by()
+        .values_list("created_at", "method", "number", "amount", "pk")
     ]
     return entries
 
