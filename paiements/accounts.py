@@ -25,7 +25,7 @@ from decimal import Decimal
 from functools import cache
 
 from django.db import connection
-from django.db.models import Q, QuerySet, Sum, TextChoices
+from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -283,12 +283,6 @@ class Statement:
         return sum((entry.credit for entry in self.entries), ZERO)
 
 
-def _label(choices: type[TextChoices], value: str) -> str:
-    """What `get_FOO_display()` shows, without the model: the choice's
-    label, or the value itself if it is not one of them."""
-    return str(dict(choices.choices).get(value, value))
-
-
 def _records(
     family: Family, first: datetime.datetime, after: datetime.datetime
 ) -> list[StatementEntry]:
@@ -367,7 +361,7 @@ def _records(
                     when=received_at,
                     kind="payment",
                     label=_("Payment (%(method)s)")
-                    % {"method": _label(Payment.Method, method)},
+                    % {"method": Payment.Method(method).label},
                     number=number,
                     credit=amount,
                     pk=pk,
@@ -411,7 +405,7 @@ def _records(
         StatementEntry(
             when=created_at,
             kind="refund",
-            label=_("Refund (%(method)s)") % {"method": _label(Refund.Method, method)},
+            label=_("Refund (%(method)s)") % {"method": Refund.Method(method).label},
             number=number,
             debit=amount,
             pk=pk,
