@@ -9,8 +9,11 @@ from django.db.models import Count, QuerySet, Window
 from django.db.models.query import ModelIterable, ValuesListIterable
 from django.http import HttpRequest
 
-# A school year of monthly invoices and their payments fits on one page.
-PER_PAGE = 20
+# A year of monthly invoices, or of payments, fits on one page: a family
+# with five school years behind it sees a first page no longer than one
+# with a single year (20 gave the five-year family's lists 1.2 to 1.4 times
+# the one-year family's cost, docs/PERFORMANCE.md), and a phone scrolls less.
+PER_PAGE = 12
 
 # The annotation that brings the list's length with its page's rows.
 _TOTAL = "page_total"
