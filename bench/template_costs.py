@@ -56,9 +56,9 @@ def main() -> None:
     from django.template import engines
     from django.utils import timezone, translation
 
-    from factures.models import Invoice
     from familles.models import Family
     from paiements.models import CheckoutSession, PaymentOverride
+    from paiements.rules import family_owing
 
     translation.activate("fr")
     engine = engines["django"]
@@ -86,7 +86,7 @@ def main() -> None:
         sys.exit("No family: run bench/generate.py first.")
     queries: dict[str, Callable[[], object]] = {
         "a family's open invoices with their amounts (payment page)": lambda: list(
-            Invoice.objects.filter(family_id=family.pk).owing().order_by("period")
+            family_owing(family)
         ),
         "the active override, two fields (payment page)": lambda: list(
             PaymentOverride.objects.filter(family_id=family.pk, cleared_at=None)

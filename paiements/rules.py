@@ -130,18 +130,24 @@ def next_online_window(today: datetime.date, rules: PaymentRules) -> datetime.da
     return window(today, rules.online_days).first
 
 
+def family_owing(family: Family) -> QuerySet[Invoice]:
+    """The family's open invoices (to pay, partly paid, disputed) with their
+    amounts, oldest first: the order in which credit and money at the desk
+    pay them, and the pages list them."""
+    return (
+        Invoice.objects.filter(family_id=family.pk).owing().order_by("period", "number")
+    )
+
+
 def family_unpaid(
     *, family: Family, invoices: Iterable[Invoice] | None = None
 ) -> list[Invoice]:
     """The family's unpaid invoices, oldest first: the same as
     `Invoice.objects.unpaid()`, read with `owing()` (cheaper for one
     family's few invoices than the state's SQL). `invoices`: the family's
-    invoices read with `owing()` or `with_amounts()`, when the caller has
-    them."""
+    invoices read with `family_owing()`, when the caller has them."""
     if invoices is None:
-        invoices = (
-            Invoice.objects.filter(family=family).owing().order_by("period", "number")
-        )
+        invoices = family_owing(family)
     return [invoice for invoice in invoices if invoice.state in Invoice.UNPAID_STATES]
 
 

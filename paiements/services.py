@@ -44,7 +44,7 @@ from paiements.remote import (
     RemoteSession,
     UnknownSession,
 )
-from paiements.rules import card_payment_decision, unpaid_after_credits
+from paiements.rules import card_payment_decision, family_owing, unpaid_after_credits
 from paiements.tasks import (
     send_payment_receipt,
     send_payment_reminders,
@@ -709,9 +709,7 @@ def payment_record_desk(
     with transaction.atomic():
         Family.objects.select_for_update(no_key=True).get(pk=family.pk)
         if not given:
-            owing = list(
-                Invoice.objects.filter(family=family).owing().order_by("period", "pk")
-            )
+            owing = list(family_owing(family))
             given = desk_allocation_default(amount=amount, invoices=owing)
         allocations = {pk: value for pk, value in given.items() if value}
         invoices = {

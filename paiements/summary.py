@@ -22,6 +22,7 @@ from paiements.rules import (
     CardDecision,
     Days,
     card_payment_decision,
+    family_owing,
     family_unpaid,
     payment_rules,
     unpaid_after_credit,
@@ -68,7 +69,7 @@ def family_money_summary(
     """The home page's money, for `family` on `today` (local date)."""
     today = today or timezone.localdate()
     rules = payment_rules()
-    invoices = list(Invoice.objects.filter(family=family).owing().order_by("period"))
+    invoices = list(family_owing(family))
     unpaid = family_unpaid(family=family, invoices=invoices)
     credit = family_credit(family)
     decision = card_payment_decision(

@@ -20,7 +20,12 @@ from familles.models import Family
 from paiements.accounts import family_account, family_statement
 from paiements.models import CheckoutSession, Payment
 from paiements.receipts import receipt_pdf
-from paiements.rules import card_payment_decision, family_unpaid, payment_rules
+from paiements.rules import (
+    card_payment_decision,
+    family_owing,
+    family_unpaid,
+    payment_rules,
+)
 from paiements.services import (
     card_checkout_cancel,
     card_checkout_refresh,
@@ -111,9 +116,7 @@ def payment_history(payments: QuerySet[Payment]) -> list[PaymentLine]:
 def payment_home(request: HttpRequest, *, family: Family) -> HttpResponse:
     # The family's invoices not paid in full are read once; the rules decide
     # which are unpaid, the page shows the disputed ones too.
-    invoices = list(
-        Invoice.objects.filter(family_id=family.pk).owing().order_by("period")
-    )
+    invoices = list(family_owing(family))
     unpaid = family_unpaid(family=family, invoices=invoices)
     decision = card_payment_decision(family=family, invoices=unpaid, unpaid=unpaid)
     return render(
