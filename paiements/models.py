@@ -80,13 +80,16 @@ class PaymentQuerySet(models.QuerySet["Payment"]):
         )
 
 
+class PaymentMethod(models.TextChoices):
+    CARD_ONLINE = "card_online", _("card, online")
+    PAYFIP = "payfip", _("online, PayFiP")
+    CARD_DESK = "card_desk", _("card, at the desk")
+    CASH = "cash", _("cash")
+    CHEQUE = "cheque", _("cheque")
+
+
 class Payment(models.Model):
-    class Method(models.TextChoices):
-        CARD_ONLINE = "card_online", _("card, online")
-        PAYFIP = "payfip", _("online, PayFiP")
-        CARD_DESK = "card_desk", _("card, at the desk")
-        CASH = "cash", _("cash")
-        CHEQUE = "cheque", _("cheque")
+    Method = PaymentMethod
 
     # Paid through an online provider's page (the checkout says which).
     ONLINE_METHODS = (Method.CARD_ONLINE, Method.PAYFIP)
@@ -175,6 +178,12 @@ class Payment(models.Model):
                 condition=Q(amount__gt=0) | Q(reverses__isnull=False),
                 name="payment_negative_only_reversal",
             ),
+            # The statement and the payment list name the method from its
+            # choices: a value outside them would break both pages.
+            models.CheckConstraint(
+                condition=Q(method__in=PaymentMethod.values),
+                name="payment_method_known",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -249,6 +258,13 @@ class RefundQuerySet(models.QuerySet["Refund"]):
         return self.exclude(status__in=Refund.NOT_PAID)
 
 
+class RefundMethod(models.TextChoices):
+    CASH = "cash", _("cash")
+    CHEQUE = "cheque", _("cheque")
+    PROVIDER = "provider", _("back to the card")
+    TREASURY = "treasury", _("by the Treasury (PayFiP)")
+
+
 class Refund(models.Model):
     """Money given back to a family out of its credit: at the desk (cash or
     cheque) or, for a card payment, through the payment provider.
@@ -257,11 +273,7 @@ class Refund(models.Model):
     provider refund's `status` follows what the provider reports; a failed
     one gives the money back to the credit."""
 
-    class Method(models.TextChoices):
-        CASH = "cash", _("cash")
-        CHEQUE = "cheque", _("cheque")
-        PROVIDER = "provider", _("back to the card")
-        TREASURY = "treasury", _("by the Treasury (PayFiP)")
+    Method = RefundMethod
 
     class Status(models.TextChoices):
         PENDING = "pending", _("in progress")
@@ -321,6 +333,10 @@ class Refund(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(amount__gt=0), name="refund_amount_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(method__in=RefundMethod.values),
+                name="refund_method_known",
             ),
         ]
 

@@ -7,13 +7,14 @@ import io
 from decimal import Decimal
 
 import pytest
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 from pypdf import PdfReader
 
 from factures.services import CreditLine, credit_note_issue
-from paiements.models import Payment
+from paiements.models import Payment, Refund
 from paiements.services import payment_record_desk
-from tests.factories import InvoiceFactory
+from tests.factories import InvoiceFactory, PaymentFactory
 from tests.paiements.conftest import IN_WINDOW
 
 pytestmark = [pytest.mark.django_db, pytest.mark.now(IN_WINDOW)]
@@ -324,3 +325,27 @@ def test_every_kind_of_record_has_its_line(family):
     assert all(cash.number in label for label in given)
     # -42 invoiced, +65 paid, -12 refunded, +15,60 credited, -50 reversed.
     assert statement.closing == D("-23.40")
+
+
+def test_the_database_refuses_a_method_the_pages_cannot_name(family):
+    """The statement and the payment list name a payment's or a refund's
+    method from its choices: a method outside them never reaches a page."""
+    payment = PaymentFactory(family=family, amount=D("10.00"), number="R2026-999001")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        PaymentFactory(family=family, method="bitcoin", number="R2026-999002")
+    refund = {
+        "family": family,
+        "payment": payment,
+        "amount": D("2.00"),
+        "reason": "Trop-perçu",
+    }
+    Refund.objects.create(
+        number="RB2026-000001", method="cash", idempotency_key="a", **refund
+    )
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Refund.objects.create(
+            number="RB2026-000002", method="voucher", idempotency_key="b", **refund
+        )
+    Payment.objects.filter(pk=payment.pk).left_flags_sync()
+    assert list(Payment.objects.values_list("number", flat=True)) == ["R2026-999001"]
+    assert list(Refund.objects.values_list("number", flat=True)) == ["RB2026-000001"]
