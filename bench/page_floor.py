@@ -1,0 +1,135 @@
+"""How close a parent page could come to the bare view if its template cost
+nothing: each page's Python function calls split into its template's own
+work and the rest (the view, its queries, the middleware), against the bare
+view of bench/inprocess.py.
+
+A call counts as the template's when it runs inside `Template.render` and
+not inside the database layer (django.db, psycopg): a query a template
+triggers, through a lazy queryset or a tag that reads the family's account,
+stays the page's data work. Python a tag runs around its query (building
+the queryset, summing rows) counts as the template's, so the floor below
+is, if anything, too low: a page would cost at least that much.
+
+For each page it prints its calls, the calls its template adds beyond the
+bare view's (which renders the same shell, base.html), and the floor: the
+page's calls with a template no dearer than the bare view's. The ratio of
+the bare view's calls to the floor is the best calls ratio that page could
+reach by work on its template alone; in CPU time the ratio runs a few
+hundredths lower (docs/PERFORMANCE.md). Writes nothing.
+
+Usage, after `bench/generate.py` (see there):
+  export DATABASE_URL=postgres://postgres@127.0.0.1:5432/portail_bench_data
+  .venv/bin/python bench/page_floor.py
+"""
+
+import os
+import shutil
+import sys
+import tempfile
+from collections import Counter
+from pathlib import Path
+from types import CodeType, FrameType
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import setup_django  # noqa: E402
+
+DATA = (f"{os.sep}django{os.sep}db{os.sep}", f"{os.sep}psycopg{os.sep}")
+
+
+class CallSplit:
+    """Counts calls (Python and built-in, as cProfile does) by where they
+    run: `template`, `data` or `other`."""
+
+    def __init__(self, render: CodeType) -> None:
+        self.render = render
+        self.stack = ["other"]
+        self.counts: Counter[str] = Counter()
+
+    def __call__(self, frame: FrameType, event: str, arg: Any) -> None:
+        top = self.stack[-1]
+        if event == "call":
+            code = frame.f_code
+            if top == "data" or any(part in code.co_filename for part in DATA):
+                kind = "data"
+            elif code is self.render:
+                kind = "template"
+            else:
+                kind = top
+            self.stack.append(kind)
+            self.counts[kind] += 1
+        elif event == "return":
+            if len(self.stack) > 1:
+                self.stack.pop()
+        elif event == "c_call":
+            self.counts[top] += 1
+
+
+def main() -> None:
+    os.environ["DJANGO_SETTINGS_MODULE"] = "bench.pages_settings"
+    static_root = tempfile.mkdtemp(prefix="portail-bench-static-")
+    os.environ["DJANGO_STATIC_ROOT"] = static_root
+    setup_django()
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db.models import Count
+    from django.template.base import Template
+    from django.test import Client
+    from django.urls import reverse
+
+    from factures.models import Invoice
+    from familles.models import User
+
+    call_command("collectstatic", interactive=False, verbosity=0)
+    settings.ALLOWED_HOSTS = ["*"]
+    parent = (
+        User.objects.filter(family__isnull=False)
+        .annotate(invoices=Count("family__invoices"))
+        .order_by("-invoices", "pk")
+        .first()
+    )
+    last = Invoice.objects.filter(family=parent.family).order_by("-period").first()
+    pages = {
+        "baseline": "/bench/baseline/",
+        "home": reverse("home"),
+        "invoice list": reverse("factures:list"),
+        "invoice detail": reverse("factures:detail", args=[last.pk]),
+        "dossier": reverse("familles:dossier"),
+        "payment": reverse("paiements:home"),
+        "payment list": reverse("paiements:list"),
+        "report list": reverse("signalements:report_list"),
+        "statement": reverse("paiements:statement"),
+    }
+    client = Client()
+    client.force_login(parent, backend="familles.auth_backends.AccountBackend")
+    split: dict[str, Counter[str]] = {}
+    for name, path in pages.items():
+        for _warm in range(2):
+            if client.get(path, secure=True).status_code != 200:
+                sys.exit(f"{name} ({path}) did not answer 200")
+        counter = CallSplit(Template.render.__code__)
+        sys.setprofile(counter)
+        client.get(path, secure=True)
+        sys.setprofile(None)
+        split[name] = counter.counts
+    bare = split["baseline"]
+    bare_total = sum(bare.values())
+    print(f"parent with {parent.invoices} invoices; calls of one request")
+    print(
+        f"{'page':>16}  {'calls':>6} {'ratio':>5}  {'template':>8} "
+        f"{'beyond bare':>11}  {'floor':>6} {'ratio':>5}"
+    )
+    for name, counts in split.items():
+        total = sum(counts.values())
+        beyond = counts["template"] - bare["template"]
+        floor = total - max(beyond, 0)
+        print(
+            f"{name:>16}  {total:6d} {bare_total / total:5.2f}  "
+            f"{counts['template']:8d} {beyond:11d}  "
+            f"{floor:6d} {bare_total / floor:5.2f}"
+        )
+    shutil.rmtree(static_root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
