@@ -4,11 +4,14 @@ work and the rest (the view, its queries, the middleware), against the bare
 view of bench/inprocess.py.
 
 A call counts as the template's when it runs inside `Template.render` and
-not inside the database layer (django.db, psycopg): a query a template
-triggers, through a lazy queryset or a tag that reads the family's account,
-stays the page's data work. Python a tag runs around its query (building
-the queryset, summing rows) counts as the template's, so the floor below
-is, if anything, too low: a page would cost at least that much.
+not inside a query: a queryset's fetch (`_fetch_all`, which builds the
+rows' objects), a compiler's `execute_sql` (which compiles the SQL and runs
+it), or the database driver. A query a template triggers, through a lazy
+queryset or a tag that reads the family's account, stays the page's data
+work. Everything else a template runs counts as the template's: building
+a queryset in a tag, summing rows, a choice's label, a model's `pk`. So the
+floor below is, if anything, too low: a page would cost at least that
+much, and the best ratio printed is, if anything, too high.
 
 For each page it prints its calls, the calls its template adds beyond the
 bare view's (which renders the same shell, base.html), and the floor: the
@@ -34,7 +37,25 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import setup_django  # noqa: E402
 
-DATA = (f"{os.sep}django{os.sep}db{os.sep}", f"{os.sep}psycopg{os.sep}")
+# Where a query runs: the driver and Django's database backends, and the
+# two functions every ORM query goes through to reach them.
+DATA_FILES = (
+    os.path.join(os.sep, "django", "db", "backends", ""),
+    os.path.join(os.sep, "psycopg", ""),
+)
+DATA_FUNCTIONS = {
+    (os.path.join("django", "db", "models", "query.py"), "_fetch_all"),
+    (os.path.join("django", "db", "models", "sql", "compiler.py"), "execute_sql"),
+}
+
+
+def runs_a_query(code: CodeType) -> bool:
+    if any(part in code.co_filename for part in DATA_FILES):
+        return True
+    return any(
+        code.co_name == name and code.co_filename.endswith(path)
+        for path, name in DATA_FUNCTIONS
+    )
 
 
 class CallSplit:
@@ -50,7 +71,7 @@ class CallSplit:
         top = self.stack[-1]
         if event == "call":
             code = frame.f_code
-            if top == "data" or any(part in code.co_filename for part in DATA):
+            if top == "data" or runs_a_query(code):
                 kind = "data"
             elif code is self.render:
                 kind = "template"
@@ -69,6 +90,13 @@ def main() -> None:
     os.environ["DJANGO_SETTINGS_MODULE"] = "bench.pages_settings"
     static_root = tempfile.mkdtemp(prefix="portail-bench-static-")
     os.environ["DJANGO_STATIC_ROOT"] = static_root
+    try:
+        measure()
+    finally:
+        shutil.rmtree(static_root, ignore_errors=True)
+
+
+def measure() -> None:
     setup_django()
     from django.conf import settings
     from django.core.management import call_command
@@ -109,8 +137,10 @@ def main() -> None:
                 sys.exit(f"{name} ({path}) did not answer 200")
         counter = CallSplit(Template.render.__code__)
         sys.setprofile(counter)
-        client.get(path, secure=True)
+        status = client.get(path, secure=True).status_code
         sys.setprofile(None)
+        if status != 200:
+            sys.exit(f"{name} ({path}) answered {status} when measured")
         split[name] = counter.counts
     bare = split["baseline"]
     bare_total = sum(bare.values())
@@ -128,7 +158,6 @@ def main() -> None:
             f"{counts['template']:8d} {beyond:11d}  "
             f"{floor:6d} {bare_total / floor:5.2f}"
         )
-    shutil.rmtree(static_root, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -1,15 +1,12 @@
 """A payment's and a refund's method is one of its choices, as the pages
 that name it (the statement, the payment list) expect."""
 
-from django.conf import settings
 from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("familles", "0008_staff_words"),
         ("paiements", "0008_payment_left_flags"),
-        migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
