@@ -47,43 +47,10 @@ def main() -> None:
     static_root = tempfile.mkdtemp(prefix="portail-bench-static-")
     os.environ["DJANGO_STATIC_ROOT"] = static_root
     setup_django()
-    from django.conf import settings
-    from django.core.management import call_command
     from django.db import connection
-    from django.db.models import Count
-    from django.test import Client
     from django.test.utils import CaptureQueriesContext
-    from django.urls import reverse
 
-    from factures.models import Invoice
-    from familles.models import User
-
-    call_command("collectstatic", interactive=False, verbosity=0)
-    settings.ALLOWED_HOSTS = ["*"]
-    parent = (
-        User.objects.filter(family__isnull=False)
-        .annotate(invoices=Count("family__invoices"))
-        .order_by("-invoices", "pk")
-        .first()
-    )
-    last = Invoice.objects.filter(family=parent.family).order_by("-period").first()
-    pages = {
-        "baseline": "/bench/baseline/",
-        "home": reverse("home"),
-        "invoice list": reverse("factures:list"),
-        "invoice detail": reverse("factures:detail", args=[last.pk]),
-        "dossier": reverse("familles:dossier"),
-        "payment": reverse("paiements:home"),
-        "payment list": reverse("paiements:list"),
-        "report list": reverse("signalements:report_list"),
-        "statement": reverse("paiements:statement"),
-    }
-    client = Client()
-    client.force_login(parent, backend="familles.auth_backends.AccountBackend")
-    for name, path in pages.items():  # warm, and a redirect would be wrong
-        status = client.get(path, secure=True).status_code
-        if status != 200:
-            sys.exit(f"{name} ({path}) answered {status}, not 200")
+    parent, client, pages = parent_pages()
     backend = backend_pid()
     times: dict[str, list[float]] = {name: [] for name in pages}
     cpu: dict[str, list[float]] = {name: [] for name in pages}
@@ -121,6 +88,49 @@ def main() -> None:
         )
     write_results("inprocess", figures)
     shutil.rmtree(static_root, ignore_errors=True)
+
+
+def parent_pages() -> tuple[Any, Any, dict[str, str]]:
+    """The parent with the most invoices, a test client logged in as them,
+    and the pages to measure (each answered 200 once, which warms it), with
+    the static files collected as in production. After `setup_django()`,
+    with bench.pages_settings and DJANGO_STATIC_ROOT set."""
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db.models import Count
+    from django.test import Client
+    from django.urls import reverse
+
+    from factures.models import Invoice
+    from familles.models import User
+
+    call_command("collectstatic", interactive=False, verbosity=0)
+    settings.ALLOWED_HOSTS = ["*"]
+    parent = (
+        User.objects.filter(family__isnull=False)
+        .annotate(invoices=Count("family__invoices"))
+        .order_by("-invoices", "pk")
+        .first()
+    )
+    last = Invoice.objects.filter(family=parent.family).order_by("-period").first()
+    pages = {
+        "baseline": "/bench/baseline/",
+        "home": reverse("home"),
+        "invoice list": reverse("factures:list"),
+        "invoice detail": reverse("factures:detail", args=[last.pk]),
+        "dossier": reverse("familles:dossier"),
+        "payment": reverse("paiements:home"),
+        "payment list": reverse("paiements:list"),
+        "report list": reverse("signalements:report_list"),
+        "statement": reverse("paiements:statement"),
+    }
+    client = Client()
+    client.force_login(parent, backend="familles.auth_backends.AccountBackend")
+    for name, path in pages.items():  # warm, and a redirect would be wrong
+        status = client.get(path, secure=True).status_code
+        if status != 200:
+            sys.exit(f"{name} ({path}) answered {status}, not 200")
+    return parent, client, pages
 
 
 def calls_per_request(client: Any, path: str) -> int:

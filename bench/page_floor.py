@@ -36,6 +36,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import setup_django  # noqa: E402
+from inprocess import parent_pages  # noqa: E402
 
 # Where a query runs: the driver and Django's database backends, and the
 # two functions every ORM query goes through to reach them.
@@ -98,43 +99,12 @@ def main() -> None:
 
 def measure() -> None:
     setup_django()
-    from django.conf import settings
-    from django.core.management import call_command
-    from django.db.models import Count
     from django.template.base import Template
-    from django.test import Client
-    from django.urls import reverse
 
-    from factures.models import Invoice
-    from familles.models import User
-
-    call_command("collectstatic", interactive=False, verbosity=0)
-    settings.ALLOWED_HOSTS = ["*"]
-    parent = (
-        User.objects.filter(family__isnull=False)
-        .annotate(invoices=Count("family__invoices"))
-        .order_by("-invoices", "pk")
-        .first()
-    )
-    last = Invoice.objects.filter(family=parent.family).order_by("-period").first()
-    pages = {
-        "baseline": "/bench/baseline/",
-        "home": reverse("home"),
-        "invoice list": reverse("factures:list"),
-        "invoice detail": reverse("factures:detail", args=[last.pk]),
-        "dossier": reverse("familles:dossier"),
-        "payment": reverse("paiements:home"),
-        "payment list": reverse("paiements:list"),
-        "report list": reverse("signalements:report_list"),
-        "statement": reverse("paiements:statement"),
-    }
-    client = Client()
-    client.force_login(parent, backend="familles.auth_backends.AccountBackend")
+    parent, client, pages = parent_pages()
     split: dict[str, Counter[str]] = {}
     for name, path in pages.items():
-        for _warm in range(2):
-            if client.get(path, secure=True).status_code != 200:
-                sys.exit(f"{name} ({path}) did not answer 200")
+        client.get(path, secure=True)  # a second time: caches as warm as can be
         counter = CallSplit(Template.render.__code__)
         sys.setprofile(counter)
         status = client.get(path, secure=True).status_code
